@@ -1,0 +1,42 @@
+"""imdb-lab: helpers for a Keras 3 lab that classifies IMDB movie reviews.
+
+Importing the package is cheap: each public name is loaded from its module
+the first time it is used, so ``import imdb_lab`` does not import TensorFlow.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "load_data": "data",
+    "get_word_index": "data",
+    "load_flat": "data",
+    "FlatReviews": "data",
+    "tokenize": "text",
+    "decode_review": "text",
+    "encode_review": "text",
+    "multi_hot_encode": "encoding",
+    "MultiHotSequence": "encoding",
+    "build_model": "model",
+    "set_seed": "training",
+    "plot_history": "plotting",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    """Import the module that defines ``name`` on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imdb_lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    """List the public names next to the module's own."""
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,51 @@
+"""The ``imdb-lab`` command line: one sub-command per module in ``imdb_lab.commands``."""
+
+import argparse
+import importlib
+import sys
+
+# sub-command -> module in imdb_lab.commands; each module defines HELP,
+# add_arguments(parser) and run(args) -> exit code, and imports heavy
+# libraries (TensorFlow) only inside run(), so that --help stays fast.
+COMMANDS = {
+    "train": "train",
+    "predict": "predict",
+    "prepare": "prepare",
+    "grade": "grade",
+    "make-student": "make_student",
+}
+
+
+class CommandError(Exception):
+    """A problem with the user's input that is reported in one line, exit code 2."""
+
+
+def build_parser():
+    """Return the argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="imdb-lab",
+        description="Train, try and grade the IMDB sentiment lab.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"imdb_lab.commands.{module_name}")
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run, _parser=sub)
+    return parser
+
+
+def main(argv=None):
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the sub-command, return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args._run(args)
+    except (CommandError, ValueError, TypeError, OSError) as error:
+        # argparse's convention for bad input: "prog: error: message", exit 2
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"{args._parser.prog}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{args._parser.prog}: interrupted", file=sys.stderr)
+        return 130

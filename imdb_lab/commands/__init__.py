@@ -1,0 +1,1 @@
+"""Sub-commands of the ``imdb-lab`` command line, one module each."""

@@ -1,0 +1,87 @@
+"""``imdb-lab predict``: say whether reviews are positive, with a model saved by ``imdb-lab train``.
+
+Output: one line per review, in input order: ``positive 0.93`` or ``negative 0.12``
+(the probability that the review is positive, threshold 0.5), or ``empty -`` for an
+empty or blank review (with a note on stderr).
+"""
+
+import sys
+from pathlib import Path
+
+from imdb_lab.cli import CommandError
+
+HELP = "print positive/negative and the probability of positive for each review"
+
+
+def add_arguments(parser):
+    """Register predict's arguments on ``parser``."""
+    parser.add_argument("texts", nargs="*", metavar="TEXT", help="a review (quote it); several are allowed")
+    parser.add_argument("--model", required=True, metavar="PATH", help="a .keras file saved by imdb-lab train")
+    parser.add_argument(
+        "--file", metavar="PATH",
+        help="a UTF-8 file with one review per line ('-' reads standard input)",
+    )
+
+
+def split_reviews(data, name):
+    """Return the reviews in UTF-8 ``data`` (bytes), one per line, split on '\\n' only."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CommandError(
+            f"{name} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}): "
+            "save it as UTF-8"
+        ) from None
+    # split on '\n' only: U+0085 and other Unicode line breaks occur inside real reviews
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def read_reviews(path):
+    """Return the reviews of the file at ``path`` ('-' for standard input), one per line."""
+    if path == "-":
+        return split_reviews(sys.stdin.buffer.read(), "standard input")
+    file = Path(path)
+    if not file.is_file():
+        raise CommandError(f"no such file: {path}")
+    return split_reviews(file.read_bytes(), path)
+
+
+def load_model(path):
+    """Return (model, metadata) from ``path``, or raise CommandError in one line."""
+    file = Path(path)
+    if not file.is_file():
+        raise CommandError(f"no such model file: {path}")
+    from imdb_lab.saving import load_trained_model
+
+    try:
+        return load_trained_model(file)
+    except Exception as error:  # noqa: BLE001 - any failure means "not one of our models"
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CommandError(f"{path} is not a model saved by imdb-lab train ({detail})") from None
+
+
+def run(args):
+    """Print one prediction line per review; return the exit code."""
+    texts = list(args.texts)
+    if args.file is not None:
+        texts += read_reviews(args.file)
+    elif not texts:
+        raise CommandError("give at least one review TEXT, or --file PATH ('-' for standard input)")
+    if args.file is not None and not texts:
+        print(f"imdb-lab predict: {args.file} holds no reviews", file=sys.stderr)
+        return 0
+
+    model, metadata = load_model(args.model)
+    from imdb_lab.predicting import feature_kind, format_prediction, is_blank, predict_proba
+
+    feature_kind(metadata)  # an unknown kind is a ValueError: one line, exit 2
+    for number, text in enumerate(texts, start=1):
+        if is_blank(text):
+            print(f"imdb-lab predict: review {number} is empty: printed '{format_prediction(None)}'",
+                  file=sys.stderr)
+    for probability in predict_proba(model, metadata, texts):
+        print(format_prediction(float(probability)))
+    return 0

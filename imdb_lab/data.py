@@ -1,0 +1,277 @@
+"""``load_data``: Keras's IMDB data set, downloaded by Keras or encoded from a local copy of the raw archive."""
+
+import difflib
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from imdb_lab import archive, cache
+from imdb_lab.text import check_index_conventions, check_int
+
+ENV_DATA = "IMDB_LAB_DATA"
+# Where learners already keep the raw archive: Keras's datasets/ folder, under
+# the names that keras.utils.get_file (as in TensorFlow's text tutorial) gives it.
+KERAS_CACHE_NAMES = ("aclImdb", "aclImdb_v1.tar.gz", "aclImdb_v1", "aclImdb_v1_extracted", "aclImdb_v1.tar.gz_extracted")
+_LOAD_ARGUMENTS = ("num_words", "skip_top", "maxlen", "seed", "start_char", "oov_char", "index_from", "source")
+_HOW_TO_GO_OFFLINE = (
+    "To work offline, download aclImdb_v1.tar.gz (https://ai.stanford.edu/~amaas/data/sentiment/) once, "
+    "then set the environment variable IMDB_LAB_DATA=/path/to/aclImdb_v1.tar.gz or pass "
+    "source='/path/to/aclImdb_v1.tar.gz' (an extracted aclImdb/ folder works too)."
+)
+
+
+class FlatReviews(NamedTuple):
+    """Reviews as one flat int32 array plus offsets: review i is ``tokens[offsets[i]:offsets[i + 1]]``."""
+
+    tokens: np.ndarray
+    offsets: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self):
+        """Return the number of reviews."""
+        return len(self.offsets) - 1
+
+    def lengths(self):
+        """Return the length of every review."""
+        return np.diff(self.offsets)
+
+    def sequences(self):
+        """Return the reviews as Keras returns them: a 1-D object array of lists of ints."""
+        values = self.tokens.tolist()
+        bounds = self.offsets.tolist()
+        out = np.empty(len(self), dtype=object)
+        for i in range(len(self)):
+            out[i] = values[bounds[i]:bounds[i + 1]]
+        return out
+
+    @classmethod
+    def from_sequences(cls, sequences, labels):
+        """Return the ``FlatReviews`` of a list (or object array) of integer sequences."""
+        lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        tokens = np.fromiter((w for s in sequences for w in s), dtype=np.int64, count=int(offsets[-1]))
+        return cls(tokens.astype(np.int32), offsets, np.asarray(labels, dtype=np.int64))
+
+    def take(self, indices):
+        """Return the reviews at ``indices``, in that order."""
+        indices = np.asarray(indices, dtype=np.int64)
+        lengths = self.lengths()[indices]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        # position j of new review k reads tokens[old_start[k] + j]
+        positions = np.arange(offsets[-1], dtype=np.int64) + np.repeat(self.offsets[indices] - offsets[:-1], lengths)
+        return FlatReviews(self.tokens[positions], offsets, self.labels[indices])
+
+
+def resolve_source(source=None):
+    """Return the local data set to read (a Path), or None to use Keras's download."""
+    if source is not None:
+        if not isinstance(source, (str, os.PathLike)):
+            raise TypeError(f"source must be a path (str or pathlib.Path), not {type(source).__name__}")
+        return Path(source).expanduser()
+    if os.environ.get(ENV_DATA):
+        path = Path(os.environ[ENV_DATA]).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{ENV_DATA}={os.environ[ENV_DATA]} does not exist: set it to the path of aclImdb_v1.tar.gz "
+                f"or of its extracted aclImdb/ folder, or unset it to let Keras download the data"
+            )
+        return path
+    datasets = cache.keras_home() / "datasets"
+    for name in KERAS_CACHE_NAMES:
+        candidate = datasets / name
+        if candidate.is_file() or (candidate.is_dir() and _holds_reviews(candidate)):
+            return candidate
+    return None
+
+
+def _holds_reviews(folder):
+    try:
+        archive.find_dataset(folder)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _encoded(path):
+    """Return the ``archive.Encoded`` data of the source at ``path``, from the cache when it is fresh."""
+    kind, dataset = archive.find_dataset(path)
+    key = {"encoder": archive.ENCODER_VERSION, "source": str(dataset.resolve()), **archive.fingerprint(kind, dataset)}
+    cache_file = cache.cache_path(dataset)
+    encoded = cache.load(cache_file, key)
+    if encoded is None:
+        encoded = archive.encode_dataset(kind, dataset)
+        cache.save(cache_file, encoded, key)
+    return encoded
+
+
+def prepare(source=None):
+    """Build the data cache of ``source`` now if needed; return the path of the file it loads from."""
+    path = resolve_source(source)
+    if path is None:
+        from keras.utils import get_file
+
+        return Path(_keras_call(lambda: get_file(
+            "imdb.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz")))
+    kind, dataset = archive.find_dataset(path)
+    _encoded(path)
+    cache_file = cache.cache_path(dataset)
+    # when the folder is not writable, there is no cache: the archive itself is what loads
+    return cache_file if cache_file.exists() else dataset
+
+
+def get_word_index(source=None):
+    """Return the word index ``{word: rank}``, rank 1 for the most frequent train word (Keras's convention)."""
+    path = resolve_source(source)
+    if path is None:
+        from keras.datasets import imdb
+
+        return _keras_call(imdb.get_word_index)
+    return {word: rank for rank, word in enumerate(_encoded(path).words, start=1)}
+
+
+def _keras_call(function):
+    try:
+        return function()
+    except Exception as error:  # keras.utils.get_file raises a bare Exception when offline
+        raise ConnectionError(f"Keras could not download the IMDB data ({error}). {_HOW_TO_GO_OFFLINE}") from error
+
+
+def _check_arguments(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from, unknown, caller):
+    if unknown:
+        name = next(iter(unknown))
+        close = difflib.get_close_matches(name, _LOAD_ARGUMENTS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {', '.join(_LOAD_ARGUMENTS)}"
+        if name == "path":
+            hint = "; to read a local copy of the data, pass source='/path/to/aclImdb_v1.tar.gz'"
+        # Keras silently ignores unknown keywords, so a typo would go unnoticed
+        raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}{hint}")
+    if num_words is not None:
+        check_int("num_words", num_words, minimum=1, hint="or None (all words)")
+    check_int("skip_top", skip_top, minimum=0)
+    if num_words is not None and skip_top >= num_words:
+        raise ValueError(
+            f"skip_top={skip_top} must be smaller than num_words={num_words}: "
+            "every word would become the out-of-vocabulary mark"
+        )
+    if maxlen is not None:
+        check_int("maxlen", maxlen, hint="or None (keep all reviews)")
+        if maxlen < 2:
+            # Keras reads maxlen=0 as "no limit" and maxlen=1 keeps no review
+            raise ValueError(
+                f"maxlen must be at least 2 (reviews of length >= maxlen are dropped), or None to keep "
+                f"every review; got {maxlen}"
+            )
+    check_int("seed", seed, minimum=0)
+    if seed >= 2**32:
+        raise ValueError(f"seed must be below 2**32 (a NumPy RandomState seed), got {seed}")
+    check_index_conventions(start_char, oov_char, index_from)
+
+
+def load_flat(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2, index_from=3, *,
+              source=None, **unknown):
+    """Return ``(train, test)`` as ``FlatReviews``: the data of ``load_data`` without Python lists.
+
+    Takes exactly the arguments of ``load_data``; use it where memory matters.
+    """
+    _check_arguments(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from, unknown, "load_flat")
+    path = resolve_source(source)
+    if path is None:
+        (x_train, y_train), (x_test, y_test) = _load_from_keras(num_words, skip_top, maxlen, seed, start_char,
+                                                                oov_char, index_from)
+        return FlatReviews.from_sequences(x_train, y_train), FlatReviews.from_sequences(x_test, y_test)
+    encoded = _encoded(path)
+    splits = [FlatReviews(encoded.tokens[s], encoded.offsets[s], encoded.labels[s].astype(np.int64))
+              for s in archive.SPLITS]
+    return _keras_transform(splits, num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)
+
+
+def load_data(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2, index_from=3, *,
+              source=None, **unknown):
+    """Return ``(x_train, y_train), (x_test, y_test)`` exactly as ``keras.datasets.imdb.load_data`` does.
+
+    Each review is a list of word indices: word of rank ``r`` (1 = most
+    frequent in the training reviews) is ``r + index_from``; each review starts
+    with ``start_char``; an index outside ``skip_top <= i < num_words`` becomes
+    ``oov_char`` (or is dropped when ``oov_char=None``), so ``skip_top`` is
+    compared with the *shifted* index: with ``index_from=3``, "the" is 4 and
+    ``skip_top=2`` skips no word at all. ``num_words=None`` means the highest
+    index in the data, so that one word becomes ``oov_char``, as in Keras.
+    ``maxlen`` drops (does not truncate) every review whose length, start mark
+    included, is ``>= maxlen``. One ``np.random.RandomState(seed)`` shuffles
+    train, then test. Labels: 1 positive, 0 negative.
+
+    The data comes from ``source`` (the path of ``aclImdb_v1.tar.gz`` or of an
+    extracted ``aclImdb/`` folder), else from ``$IMDB_LAB_DATA``, else from such
+    a copy in Keras's ``datasets/`` folder, else from Keras's own download. A
+    local copy is encoded once with the classic Keras tokenizer rule and cached
+    (see ``imdb_lab.cache``).
+
+    Stricter than Keras, so that mistakes don't pass silently: an unknown
+    keyword raises ``TypeError`` (Keras ignores it); ``maxlen`` below 2 raises
+    (Keras reads 0 as "no limit", and 1 keeps nothing); ``skip_top >= num_words``
+    raises (every word would be out of vocabulary). Unlike Keras, ``x_train``
+    is always 1-D, even if every review had the same length.
+    """
+    _check_arguments(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from, unknown, "load_data")
+    path = resolve_source(source)
+    if path is None:
+        return _load_from_keras(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)
+    train, test = load_flat(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from, source=path)
+    return (train.sequences(), train.labels), (test.sequences(), test.labels)
+
+
+def _load_from_keras(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from):
+    from keras.datasets import imdb
+
+    return _keras_call(lambda: imdb.load_data(
+        num_words=num_words, skip_top=skip_top, maxlen=maxlen, seed=seed,
+        start_char=start_char, oov_char=oov_char, index_from=index_from))
+
+
+def _keras_transform(splits, num_words, skip_top, maxlen, seed, start_char, oov_char, index_from):
+    """Apply Keras's shuffling, shift, ``maxlen`` and vocabulary rules to word ranks, vectorized."""
+    rng = np.random.RandomState(seed)
+    shuffled = []
+    for reviews in splits:  # one generator for both splits, train first, as in Keras
+        indices = np.arange(len(reviews))
+        rng.shuffle(indices)
+        shuffled.append(reviews.take(indices))
+
+    shifted = [_shift(reviews, start_char, index_from) for reviews in shuffled]
+    if maxlen is not None:
+        shifted = [reviews.take(np.flatnonzero(reviews.lengths() < maxlen)) for reviews in shifted]
+        if not all(len(reviews) for reviews in shifted):
+            raise ValueError(
+                f"no review is shorter than maxlen={maxlen} in one of the splits: increase maxlen"
+            )
+    if num_words is None:
+        num_words = max((int(r.tokens.max()) for r in shifted if len(r.tokens)), default=0)
+    return tuple(_limit_vocabulary(reviews, num_words, skip_top, oov_char) for reviews in shifted)
+
+
+def _shift(reviews, start_char, index_from):
+    """Return the reviews with ``index_from`` added and ``start_char`` (unless None) in front of each."""
+    tokens = reviews.tokens.astype(np.int64) + index_from
+    if start_char is None:
+        return FlatReviews(tokens, reviews.offsets, reviews.labels)
+    n = len(reviews)
+    offsets = reviews.offsets + np.arange(n + 1)
+    out = np.empty(len(tokens) + n, dtype=np.int64)
+    starts = offsets[:-1]
+    out[starts] = start_char
+    mask = np.ones(len(out), dtype=bool)
+    mask[starts] = False
+    out[mask] = tokens
+    return FlatReviews(out, offsets, reviews.labels)
+
+
+def _limit_vocabulary(reviews, num_words, skip_top, oov_char):
+    """Return the reviews with indices outside ``skip_top <= i < num_words`` made ``oov_char`` or dropped."""
+    tokens = reviews.tokens
+    inside = (tokens >= skip_top) & (tokens < num_words)
+    if oov_char is not None:
+        return FlatReviews(np.where(inside, tokens, oov_char).astype(np.int32), reviews.offsets, reviews.labels)
+    cumulative = np.concatenate([[0], np.cumsum(inside)])
+    return FlatReviews(tokens[inside].astype(np.int32), cumulative[reviews.offsets].astype(np.int64), reviews.labels)

@@ -1,0 +1,59 @@
+"""The reference model: a small regularized Dense network on multi-hot reviews."""
+
+import numbers
+
+__all__ = ["build_model"]
+
+
+def _check_positive_int(name, value):
+    """Return ``value`` as an int, or raise if it is not a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def _check_number(name, value, *, allow_none=False):
+    """Return ``value`` as a float, or raise if it is not a real number."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=None, learning_rate=1e-3):
+    """Return a compiled ``keras.Sequential``: Dense relu layers with Dropout (and L2), then Dense(1, sigmoid)."""
+    num_words = _check_positive_int("num_words", num_words)
+    if isinstance(hidden_units, (str, bytes)) or not hasattr(hidden_units, "__iter__"):
+        raise TypeError(f"hidden_units must be a sequence of positive integers such as (16, 16), got {hidden_units!r}")
+    hidden_units = [_check_positive_int("each of hidden_units", units) for units in hidden_units]
+    if not hidden_units:
+        raise ValueError("hidden_units must name at least one hidden layer, e.g. (16, 16)")
+    dropout = _check_number("dropout", dropout)
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    l2 = _check_number("l2", l2, allow_none=True)
+    if l2 is not None and l2 < 0:
+        raise ValueError(f"l2 must be >= 0 (or None for no weight penalty), got {l2}")
+    learning_rate = _check_number("learning_rate", learning_rate)
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+
+    import keras
+
+    layers = [keras.Input((num_words,))]
+    for units in hidden_units:
+        regularizer = keras.regularizers.L2(l2) if l2 else None
+        layers.append(keras.layers.Dense(units, activation="relu", kernel_regularizer=regularizer))
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(1, activation="sigmoid"))
+    model = keras.Sequential(layers, name="imdb_dense")
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model

@@ -1,0 +1,94 @@
+"""New text -> probability of a positive review, with a model saved by ``save_trained_model``."""
+
+import math
+import numbers
+
+# feature kinds this module knows how to build; an n-gram model would add its own
+SUPPORTED_KINDS = ("multi_hot",)
+THRESHOLD = 0.5
+EMPTY = "empty -"
+
+
+def feature_kind(metadata):
+    """Return the feature kind of a saved model's ``metadata`` ("multi_hot" when it does not say)."""
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be the dict load_trained_model returns, not {type(metadata).__name__}")
+    features = metadata.get("features") or {"kind": "multi_hot"}
+    kind = features.get("kind") if isinstance(features, dict) else features
+    if kind not in SUPPORTED_KINDS:
+        raise ValueError(
+            f"unsupported model kind {kind!r}: this version of imdb-lab predicts with "
+            f"{', '.join(SUPPORTED_KINDS)} models only (upgrade imdb-lab or retrain the model)"
+        )
+    return kind
+
+
+def input_width(model, metadata):
+    """Return the multi-hot width the model expects: metadata's num_words, else the model's input size."""
+    num_words = metadata.get("num_words")
+    width = None
+    try:
+        shape = model.input_shape
+        if isinstance(shape, tuple) and shape and isinstance(shape[-1], numbers.Integral):
+            width = int(shape[-1])
+    except (AttributeError, ValueError):
+        pass
+    if num_words is None:
+        if width is None:
+            raise ValueError("the model's metadata has no num_words and its input size is unknown: retrain it")
+        return width
+    if width is not None and width != num_words:
+        raise ValueError(f"the model takes {width} inputs but its metadata says num_words={num_words}")
+    return int(num_words)
+
+
+def is_blank(text):
+    """Return True when ``text`` holds nothing but white space (such a review gets no prediction)."""
+    return not text.strip()
+
+
+def predict_proba(model, metadata, texts, *, batch_size=512):
+    """Return a float array: the probability that each text is positive (NaN for a blank text).
+
+    ``model`` and ``metadata`` are what ``imdb_lab.saving.load_trained_model`` returns;
+    each text is encoded with ``encode_review`` and ``multi_hot_encode`` exactly
+    as the training data were, in batches so that memory stays bounded.
+    """
+    import numpy as np
+
+    from imdb_lab.encoding import multi_hot_encode
+    from imdb_lab.text import encode_review
+
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings; wrap a single review in a list")
+    texts = list(texts)
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"each text must be a str, not {type(text).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    feature_kind(metadata)
+    num_words = input_width(model, metadata)
+    conventions = {key: metadata.get(key, default) for key, default in
+                   (("skip_top", 0), ("start_char", 1), ("oov_char", 2), ("index_from", 3))}
+    word_index = metadata.get("word_index")
+    if not isinstance(word_index, dict):
+        raise ValueError("the model's metadata has no word index: save it with save_trained_model")
+
+    probabilities = np.full(len(texts), np.nan)
+    wanted = [i for i, text in enumerate(texts) if not is_blank(text)]
+    for start in range(0, len(wanted), batch_size):
+        rows = wanted[start:start + batch_size]
+        sequences = [encode_review(texts[i], word_index, num_words=num_words, **conventions) for i in rows]
+        x = multi_hot_encode(sequences, num_words)
+        y = np.asarray(model.predict(x, batch_size=len(rows), verbose=0), dtype="float64")
+        probabilities[rows] = y.reshape(len(rows), -1)[:, -1]
+    return probabilities
+
+
+def format_prediction(probability):
+    """Return ``positive 0.93`` / ``negative 0.12`` (probability of positive), or ``empty -`` for NaN."""
+    if probability is None or math.isnan(probability):
+        return EMPTY
+    label = "positive" if probability > THRESHOLD else "negative"
+    return f"{label} {probability:.2f}"

@@ -1,0 +1,82 @@
+"""Text <-> integer sequences, with the tokenizer rule behind Keras's IMDB data."""
+
+import numbers
+
+# The classic keras.preprocessing.text.Tokenizer's default filters (removed in
+# Keras 3): each becomes a space, so "<br />" is the word "br", as in Keras's data.
+FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+_TRANSLATION = str.maketrans({char: " " for char in FILTERS})
+
+PAD, START, OOV, UNKNOWN = "[PAD]", "[START]", "[OOV]", "[UNK]"
+
+
+def tokenize(text):
+    """Split ``text`` into lower-case words with the classic Keras ``Tokenizer`` rule."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    # str.split() splits on any white space (also \r and non-breaking spaces);
+    # that gives the 88,075 train words of the shared archive.
+    return text.lower().translate(_TRANSLATION).split()
+
+
+def check_index_conventions(start_char=1, oov_char=2, index_from=3):
+    """Raise TypeError/ValueError unless the three index conventions are usable."""
+    for name, value in (("start_char", start_char), ("oov_char", oov_char)):
+        if value is not None:
+            check_int(name, value, minimum=0, hint="or None")
+    check_int("index_from", index_from, minimum=0)
+
+
+def check_int(name, value, minimum=None, hint=""):
+    """Raise TypeError unless ``value`` is an int (not a bool), ValueError if below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        extra = f" {hint}" if hint else ""
+        raise TypeError(f"{name} must be an int{extra}, not {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+def encode_review(text, word_index, num_words=None, skip_top=0, start_char=1, oov_char=2, index_from=3):
+    """Return the integer sequence a model trained on ``load_data`` sees for new ``text``.
+
+    The conventions are those of ``load_data``: word ``w`` of rank ``r`` becomes
+    ``r + index_from``; the review starts with ``start_char``; an index outside
+    ``skip_top <= i < num_words`` becomes ``oov_char`` (dropped if it is None);
+    words the word index has never seen are dropped, as Keras drops test words
+    that never occur in the training reviews. ``num_words=None`` keeps every word.
+    """
+    if not isinstance(word_index, dict):
+        raise TypeError("word_index must be a dict word -> rank, e.g. imdb_lab.get_word_index()")
+    if num_words is not None:
+        check_int("num_words", num_words, minimum=1, hint="or None")
+    check_int("skip_top", skip_top, minimum=0)
+    check_index_conventions(start_char, oov_char, index_from)
+    sequence = [] if start_char is None else [start_char]
+    sequence += [word_index[word] + index_from for word in tokenize(text) if word in word_index]
+    limit = float("inf") if num_words is None else num_words
+    if oov_char is None:
+        return [i for i in sequence if skip_top <= i < limit]
+    return [i if skip_top <= i < limit else oov_char for i in sequence]
+
+
+def decode_review(sequence, word_index=None, index_from=3, start_char=1, oov_char=2, pad_char=0):
+    """Return ``sequence`` as text, with ``[START]``, ``[OOV]``, ``[PAD]`` (and ``[UNK]`` for unused indices).
+
+    ``word_index`` defaults to ``imdb_lab.get_word_index()`` of the default data source.
+    """
+    if word_index is None:
+        from imdb_lab.data import get_word_index
+
+        word_index = get_word_index()
+    if not isinstance(word_index, dict):
+        raise TypeError("word_index must be a dict word -> rank, e.g. imdb_lab.get_word_index()")
+    check_index_conventions(start_char, oov_char, index_from)
+    marks = {pad_char: PAD, start_char: START, oov_char: OOV}
+    words = {rank + index_from: word for word, rank in word_index.items()}
+    out = []
+    for i in sequence:
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"sequence must hold ints, found {i!r} ({type(i).__name__})")
+        # below index_from only the marks mean something; above it, words do
+        out.append(marks.get(i, UNKNOWN) if i < index_from else words.get(i, UNKNOWN))
+    return " ".join(out)

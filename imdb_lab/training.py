@@ -1,0 +1,86 @@
+"""Repeatable training: seeding, and the reference fit loop used by the CLI, the benchmark and the notebook."""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["set_seed", "train", "evaluate", "best_epoch"]
+
+
+def set_seed(seed):
+    """Make CPU runs repeatable: seed Python, NumPy and the Keras backend, and make TensorFlow ops deterministic.
+
+    Calls ``keras.utils.set_random_seed(seed)`` and, on the TensorFlow backend,
+    ``tf.config.experimental.enable_op_determinism()``. The cost: TensorFlow
+    then picks deterministic kernels (some reductions and scatters run
+    single-threaded or slower, a few ops raise instead of running), and the
+    switch is process-wide and stays on until
+    ``tf.config.experimental.disable_op_determinism()`` is called. For the
+    small Dense model of this lab the slowdown is small (see
+    benchmarks/bench_training.py).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    import keras
+
+    keras.utils.set_random_seed(int(seed))
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def _multi_hot_feed(sequences, labels, *, num_words, batch_size, shuffle=False, seed=None):
+    """Return the default feed: a ``MultiHotSequence`` of ``sequences``."""
+    from imdb_lab.encoding import MultiHotSequence
+
+    return MultiHotSequence(sequences, labels, num_words=num_words, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, validation_fraction=0.2,
+          seed=None, patience=3, monitor="val_loss", verbose=2, feed=None):
+    """Fit ``model`` on the training reviews with early stopping on a validation split of them; return the History.
+
+    The validation reviews come from ``x_train`` (``split_validation``), never
+    from the test split; the best epoch's weights (by ``monitor``) are
+    restored at the end. ``feed(sequences, labels, num_words=, batch_size=,
+    shuffle=, seed=)`` builds the Keras input (default: a ``MultiHotSequence``);
+    pass another one to train on other features, e.g. n-grams.
+    """
+    import keras
+
+    from imdb_lab.encoding import split_validation
+
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, numbers.Integral) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a positive integer, got {num_epochs!r}")
+    if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
+        raise ValueError(f"patience must be a non-negative integer, got {patience!r}")
+    if monitor not in ("val_loss", "val_accuracy"):
+        raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
+    feed = feed or _multi_hot_feed
+    (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, validation_fraction, seed=seed)
+    train_feed = feed(x_fit, y_fit, num_words=num_words, batch_size=batch_size, shuffle=True, seed=seed)
+    val_feed = feed(x_val, y_val, num_words=num_words, batch_size=batch_size)
+    stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
+    # shuffle=False: the feed shuffles the reviews itself, from its own seeded generator
+    return model.fit(train_feed, validation_data=val_feed, epochs=num_epochs, shuffle=False,
+                     callbacks=[stop], verbose=verbose)
+
+
+def evaluate(model, x_test, y_test, *, num_words, batch_size=512, feed=None):
+    """Return ``(loss, accuracy)`` of ``model`` on the given reviews, fed batch by batch."""
+    feed = feed or _multi_hot_feed
+    results = model.evaluate(feed(x_test, y_test, num_words=num_words, batch_size=batch_size),
+                             verbose=0, return_dict=True)
+    return float(results["loss"]), float(results["accuracy"])
+
+
+def best_epoch(history, monitor="val_loss"):
+    """Return the 0-based epoch whose weights early stopping restored (lowest val_loss / highest val_accuracy)."""
+    logs = getattr(history, "history", history)
+    if monitor not in logs:
+        raise ValueError(f"the history has no {monitor!r}: train with validation data")
+    values = np.asarray(logs[monitor], dtype=float)
+    return int(np.argmax(values) if "acc" in monitor else np.argmin(values))

@@ -1,0 +1,112 @@
+"""Shared fixtures: tiny IMDB-style archives that the tests build themselves."""
+
+import io
+import os
+import random
+import tarfile
+from pathlib import Path
+
+import pytest
+
+POSITIVE_WORDS = ["great", "wonderful", "superb", "loved", "brilliant", "moving"]
+NEGATIVE_WORDS = ["awful", "boring", "terrible", "waste", "worst", "dull"]
+NEUTRAL_WORDS = [
+    "the", "the", "the", "a", "a", "and", "of", "to", "is", "film", "movie",
+    "plot", "actor", "it", "this", "that", "story", "scene", "was", "i",
+]
+SPLITS = ("train", "test")
+LABELS = ("neg", "pos")
+
+
+def make_review(rng, label, length):
+    """Return one review text whose words lean towards ``label`` ("pos" or "neg")."""
+    signal = POSITIVE_WORDS if label == "pos" else NEGATIVE_WORDS
+    words = [
+        rng.choice(signal) if rng.random() < 0.25 else rng.choice(NEUTRAL_WORDS)
+        for _ in range(length)
+    ]
+    # the punctuation and the <br /> tags of the real reviews, for the tokenizer
+    return " ".join(words).capitalize() + ". It's <br /><br />" + rng.choice(["Yes!", "No?", "(sure)"])
+
+
+def make_reviews(per_folder, seed=0, min_len=3, max_len=40):
+    """Return {(split, label): [text, ...]} with ``per_folder`` reviews in each folder."""
+    rng = random.Random(seed)
+    return {
+        (split, label): [make_review(rng, label, rng.randint(min_len, max_len)) for _ in range(per_folder)]
+        for split in SPLITS
+        for label in LABELS
+    }
+
+
+def review_name(split, label, i):
+    """Return the archive member name of review ``i``, as the original archive names it."""
+    rating = 8 if label == "pos" else 2
+    return f"aclImdb/{split}/{label}/{i}_{rating}.txt"
+
+
+def write_archive(path, reviews, extra=None):
+    """Write ``reviews`` as an ``aclImdb_v1.tar.gz``-style archive at ``path``; return the path."""
+    path = Path(path)
+    with tarfile.open(path, "w:gz") as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1_300_000_000
+            tar.addfile(info, io.BytesIO(data))
+
+        add("aclImdb/README", b"tiny test copy of the Large Movie Review Dataset\n")
+        for (split, label), texts in sorted(reviews.items()):
+            for i, text in enumerate(texts):
+                add(review_name(split, label, i), text.encode("utf-8"))
+        for name, data in (extra or {}).items():
+            add(name, data)
+    return path
+
+
+def write_folder(root, reviews):
+    """Write ``reviews`` as an extracted ``aclImdb/`` folder under ``root``; return that folder."""
+    for (split, label), texts in reviews.items():
+        folder = Path(root) / "aclImdb" / split / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, text in enumerate(texts):
+            (Path(root) / review_name(split, label, i)).write_bytes(text.encode("utf-8"))
+    return Path(root) / "aclImdb"
+
+
+@pytest.fixture(scope="session")
+def tiny_reviews():
+    """Texts of a tiny data set: 6 reviews in each of the four folders."""
+    return make_reviews(per_folder=6, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_archive(tmp_path_factory, tiny_reviews):
+    """A tiny ``aclImdb_v1.tar.gz``-style archive (6 reviews per folder)."""
+    return write_archive(tmp_path_factory.mktemp("tiny") / "aclImdb_v1.tar.gz", tiny_reviews)
+
+
+@pytest.fixture(scope="session")
+def small_archive(tmp_path_factory):
+    """A small but learnable archive (200 reviews per folder) for training tests."""
+    reviews = make_reviews(per_folder=200, seed=2, min_len=20, max_len=60)
+    return write_archive(tmp_path_factory.mktemp("small") / "aclImdb_v1.tar.gz", reviews)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Keep every test's data cache and Keras folder in its own temporary folder."""
+    monkeypatch.setenv("IMDB_LAB_CACHE", str(tmp_path / "imdb_lab_cache"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.delenv("IMDB_LAB_DATA", raising=False)
+
+
+@pytest.fixture(scope="session")
+def real_archive():
+    """The real archive named by ``IMDB_LAB_DATA`` (set by .ci/run), or skip."""
+    path = os.environ.get("IMDB_LAB_DATA")
+    if not path:
+        pytest.skip("IMDB_LAB_DATA is not set: point it at aclImdb_v1.tar.gz to run the real-data tests")
+    if not Path(path).exists():
+        pytest.skip(f"IMDB_LAB_DATA={path} does not exist")
+    return Path(path)
