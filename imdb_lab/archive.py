@@ -20,7 +20,6 @@ SPLITS = ("train", "test")
 LABELS = ("neg", "pos")  # label 0, label 1
 LAYOUT = "aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt"
 _REVIEW = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
-_REVIEWS_PER_FOLDER = 12_500  # of the real archive; only used to size the progress bar
 
 
 class Encoded:
@@ -68,15 +67,15 @@ def fingerprint(kind, path):
 
 
 class Progress:
-    """A one-line progress report on stderr, redrawn at most a few times a second."""
+    """A one-line progress bar on stderr, redrawn at most twice a second."""
 
-    def __init__(self, title, total):
-        self.title, self.total, self.done = title, total, 0
+    def __init__(self, title, total, unit):
+        self.title, self.total, self.unit, self.done = title, total, unit, 0
         self.start = self.shown = time.monotonic()
 
-    def update(self, count=1):
-        """Count ``count`` more items and redraw the line now and then."""
-        self.done += count
+    def update(self, done):
+        """Record that ``done`` units are done, and redraw the line now and then."""
+        self.done = done
         now = time.monotonic()
         if now - self.shown >= 0.5:
             self.shown = now
@@ -84,15 +83,16 @@ class Progress:
 
     def close(self):
         """Draw the final line."""
+        self.done = self.total
         self._draw(end="\n")
 
     def _draw(self, end):
-        total = max(self.total, self.done)
         width = 30
-        filled = width * self.done // total if total else width
+        filled = int(width * self.done / self.total) if self.total else width
         bar = "=" * filled + "." * (width - filled)
         elapsed = time.monotonic() - self.start
-        print(f"\r{self.title} [{bar}] {self.done}/{total} reviews, {elapsed:.1f} s", end=end, file=sys.stderr)
+        print(f"\r{self.title} [{bar}] {self.done:.0f}/{self.total:.0f} {self.unit}, {elapsed:.1f} s",
+              end=end, file=sys.stderr)
         sys.stderr.flush()
 
 
@@ -107,24 +107,31 @@ def _decode(data, name, source):
 
 
 def iter_reviews(kind, path):
-    """Yield ``(split, label, review_id, text)`` for every review of the source, in storage order."""
+    """Yield ``(split, label, review_id, text)`` for every review of the source, showing progress."""
+    title = f"Encoding {path.name}"
     if kind == "folder":
-        for split in SPLITS:
-            for label in LABELS:
-                folder = path / split / label
-                for name in os.listdir(folder):
-                    match = _REVIEW.search(f"aclImdb/{split}/{label}/{name}")
-                    if match:
-                        file = folder / name
-                        yield split, label, int(match[3]), _decode(file.read_bytes(), str(file), path)
+        names = {(split, label): os.listdir(path / split / label) for split in SPLITS for label in LABELS}
+        progress = Progress(title, sum(map(len, names.values())), "files")
+        for (split, label), files in names.items():
+            for name in files:
+                progress.update(progress.done + 1)
+                match = _REVIEW.search(f"aclImdb/{split}/{label}/{name}")
+                if match:
+                    file = path / split / label / name
+                    yield split, label, int(match[3]), _decode(file.read_bytes(), str(file), path)
+        progress.close()
         return
     try:
-        with tarfile.open(path, "r:*") as tar:
+        with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as tar:
+            # the compressed bytes read so far measure the progress of a streamed archive
+            progress = Progress(title, path.stat().st_size / 1e6, "MB")
             for member in tar:
+                progress.update(raw.tell() / 1e6)
                 match = _REVIEW.search(member.name)
                 if match and member.isfile():
                     data = tar.extractfile(member).read()
                     yield match[1], match[2], int(match[3]), _decode(data, member.name, path)
+            progress.close()
     except (tarfile.TarError, EOFError, zlib.error) as error:
         raise ValueError(
             f"archive {str(path)!r} is truncated or corrupt ({type(error).__name__}: {error}): "
@@ -144,12 +151,9 @@ def encode_dataset(kind, path):
     word_ids = collections.defaultdict()
     word_ids.default_factory = word_ids.__len__  # a new word gets the next id
     reviews = {split: [] for split in SPLITS}  # (label, id, array of word ids)
-    progress = Progress(f"Encoding {path.name}", len(SPLITS) * len(LABELS) * _REVIEWS_PER_FOLDER)
     for split, label, review_id, text in iter_reviews(kind, path):
         ids = np.fromiter(map(word_ids.__getitem__, tokenize(text)), dtype=np.int32)
         reviews[split].append((LABELS.index(label), review_id, ids))
-        progress.update()
-    progress.close()
 
     for split in SPLITS:
         for label in LABELS:

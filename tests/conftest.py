@@ -15,6 +15,8 @@ NEUTRAL_WORDS = [
     "plot", "actor", "it", "this", "that", "story", "scene", "was", "i",
 ]
 SPLITS = ("train", "test")
+# the cache .ci/run (or the developer) chose, before the tests isolate theirs
+SHARED_CACHE = os.environ.get("IMDB_LAB_CACHE")
 LABELS = ("neg", "pos")
 
 
@@ -110,3 +112,12 @@ def real_archive():
     if not Path(path).exists():
         pytest.skip(f"IMDB_LAB_DATA={path} does not exist")
     return Path(path)
+
+
+@pytest.fixture
+def real_data(real_archive, monkeypatch, tmp_path_factory):
+    """Point IMDB_LAB_DATA at the real archive and share one data cache across tests, so it is built once."""
+    cache = SHARED_CACHE or str(tmp_path_factory.getbasetemp() / "shared_imdb_lab_cache")
+    monkeypatch.setenv("IMDB_LAB_DATA", str(real_archive))
+    monkeypatch.setenv("IMDB_LAB_CACHE", cache)
+    return real_archive

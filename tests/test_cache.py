@@ -1,0 +1,138 @@
+"""Tests of imdb_lab/cache.py through load_data: fresh, stale, corrupt, interrupted and concurrent caches."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import imdb_lab
+from conftest import make_reviews, write_archive
+from imdb_lab import archive, cache
+
+
+def cache_file(source):
+    return cache.cache_path(archive.find_dataset(source)[1])
+
+
+def assert_same(a, b):
+    (x_train, y_train), (x_test, y_test) = a
+    (x_train2, y_train2), (x_test2, y_test2) = b
+    assert list(map(list, x_train)) == list(map(list, x_train2))
+    assert list(map(list, x_test)) == list(map(list, x_test2))
+    np.testing.assert_array_equal(y_train, y_train2)
+    np.testing.assert_array_equal(y_test, y_test2)
+
+
+def test_cache_goes_under_imdb_lab_cache_or_keras_home(monkeypatch, tmp_path, tiny_archive):
+    assert cache_file(tiny_archive).parent == tmp_path / "imdb_lab_cache"
+    monkeypatch.delenv("IMDB_LAB_CACHE")
+    assert cache_file(tiny_archive).parent == tmp_path / "keras_home" / "datasets"
+
+
+def test_second_load_reads_the_cache(monkeypatch, tiny_archive):
+    first = imdb_lab.load_data(source=tiny_archive)
+    assert cache_file(tiny_archive).exists()
+
+    def fail(*args):
+        raise AssertionError("the archive was read again")
+
+    monkeypatch.setattr(archive, "encode_dataset", fail)
+    assert_same(imdb_lab.load_data(source=tiny_archive), first)
+
+
+def test_cache_holds_no_pickled_objects(tiny_archive):
+    imdb_lab.load_data(source=tiny_archive)
+    with np.load(cache_file(tiny_archive), allow_pickle=False) as npz:
+        assert all(npz[name].dtype != object for name in npz.files)
+
+
+def test_corrupt_cache_is_rebuilt(tiny_archive):
+    expected = imdb_lab.load_data(source=tiny_archive)
+    path = cache_file(tiny_archive)
+    data = path.read_bytes()
+    for broken in (b"garbage", data[: len(data) // 2], data.replace(b"train_offsets", b"train_offsetX")):
+        path.write_bytes(broken)
+        with pytest.warns(RuntimeWarning, match="corrupt"):
+            assert_same(imdb_lab.load_data(source=tiny_archive), expected)
+        assert path.read_bytes() != broken  # rewritten with good data
+
+
+def test_inconsistent_arrays_are_not_trusted(tiny_archive):
+    expected = imdb_lab.load_data(source=tiny_archive)
+    path = cache_file(tiny_archive)
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    arrays["train_tokens"] = arrays["train_tokens"] + 10**6  # ranks beyond the word list
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+    with pytest.warns(RuntimeWarning, match="corrupt"):
+        assert_same(imdb_lab.load_data(source=tiny_archive), expected)
+
+
+def test_changed_archive_is_detected(tmp_path):
+    path = write_archive(tmp_path / "a.tar.gz", make_reviews(3, seed=1))
+    before = imdb_lab.get_word_index(source=path)
+    write_archive(path, make_reviews(3, seed=2) | {("train", "pos"): ["zebra zebra zebra zebra zebra"] * 3})
+    os.utime(path, ns=(1, 1))  # a different mtime even on coarse file systems
+    after = imdb_lab.get_word_index(source=path)
+    assert after != before and after["zebra"] == 1
+
+
+def test_encoder_version_is_part_of_the_key(monkeypatch, tiny_archive):
+    imdb_lab.load_data(source=tiny_archive)
+    calls = []
+    original = archive.encode_dataset
+    monkeypatch.setattr(archive, "ENCODER_VERSION", archive.ENCODER_VERSION + 1)
+    monkeypatch.setattr(archive, "encode_dataset", lambda *a: calls.append(a) or original(*a))
+    imdb_lab.load_data(source=tiny_archive)
+    assert calls
+
+
+def test_interrupted_write_leaves_no_broken_file(monkeypatch, tiny_archive):
+    imdb_lab.load_data(source=tiny_archive)
+    path = cache_file(tiny_archive)
+    good = path.read_bytes()
+    os.utime(tiny_archive)  # make the cache stale, so the next load rewrites it
+
+    def interrupted(handle, **arrays):
+        handle.write(b"PK\x03\x04 half a zip file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        imdb_lab.load_data(source=tiny_archive)
+    assert path.read_bytes() == good  # the old file is untouched
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary file left
+
+
+def test_unwritable_cache_folder_loads_without_cache_and_warns_once(monkeypatch, tmp_path, tiny_archive):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("IMDB_LAB_CACHE", str(blocker / "cache"))
+    with pytest.warns(RuntimeWarning, match="cannot write the IMDB data cache.*IMDB_LAB_CACHE") as caught:
+        first = imdb_lab.load_data(source=tiny_archive)
+    assert len(caught) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a second warning would raise here
+        assert_same(imdb_lab.load_data(source=tiny_archive), first)
+    assert blocker.read_text().startswith("a file")
+
+
+def test_two_processes_building_at_once_both_succeed(tmp_path):
+    path = write_archive(tmp_path / "a.tar.gz", make_reviews(1000, seed=3))
+    script = (
+        "import imdb_lab, sys; (x, y), (xt, yt) = imdb_lab.load_data(source=sys.argv[1]); "
+        "print(len(x), len(xt), sum(map(len, x)))"
+    )
+    env = dict(os.environ)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    assert outputs[0][0] == outputs[1][0] and outputs[0][0].startswith("2000 2000")
+    files = list(cache_file(path).parent.iterdir())
+    assert files == [cache_file(path)]  # one good file, no temporary leftovers
+    assert imdb_lab.load_data(source=path)[0][0].shape == (2000,)
