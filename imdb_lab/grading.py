@@ -18,6 +18,7 @@ import json
 import math
 import numbers
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,10 +105,8 @@ def evaluate_model(model, num_words=None, skip_top=0, *, source=None, batch_size
     ``num_words`` defaults to the model's input size; the reviews are multi-hot
     encoded batch by batch so that memory stays bounded on the full data set.
     """
-    import numpy as np
-
     from imdb_lab.data import load_flat
-    from imdb_lab.encoding import multi_hot_encode
+    from imdb_lab.encoding import MultiHotSequence
 
     width = model_input_width(model)
     if num_words is None:
@@ -115,16 +114,10 @@ def evaluate_model(model, num_words=None, skip_top=0, *, source=None, batch_size
     if num_words > width:
         raise ValueError(f"the notebook's num_words={num_words} is larger than the model's {width} inputs")
     _, test = load_flat(num_words=num_words, skip_top=skip_top, source=source)
-    tokens, offsets = test.tokens, test.offsets
-    predictions = []
-    for start in range(0, len(test), batch_size):
-        stop = min(start + batch_size, len(test))
-        sequences = [tokens[offsets[i]:offsets[i + 1]] for i in range(start, stop)]
-        x = multi_hot_encode(sequences, width)
-        predictions.append(np.asarray(model.predict_on_batch(x), dtype="float64").reshape(stop - start, -1))
-    if not predictions:
+    if len(test) == 0:
         raise ValueError("the test split is empty")
-    return accuracy_from_predictions(np.concatenate(predictions), test.labels)
+    feed = MultiHotSequence(test, num_words=width, batch_size=batch_size)
+    return accuracy_from_predictions(model.predict(feed, verbose=0), test.labels)
 
 
 def evaluate_namespace(namespace, result_path):
@@ -253,14 +246,15 @@ def grade_notebook(path, *, timeout=600, target=0.85):
     with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-") as scratch:
         result_path = Path(scratch) / "result.json"
         try:
-            with client.setup_kernel():
+            # the kernel's own log lines (TensorFlow's start-up chatter) would drown the table
+            with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
                 deadline_holder["deadline"] = time.monotonic() + timeout
                 status = _run_cells(client, nb, deadline_holder["deadline"])
                 if status is None:
                     deadline_holder["deadline"] = time.monotonic() + EVALUATION_TIMEOUT
-                    cell = nbformat.v4.new_code_cell(_evaluation_code(result_path))
+                    nb.cells.append(nbformat.v4.new_code_cell(_evaluation_code(result_path)))
                     try:
-                        client.execute_cell(cell, len(nb.cells), store_history=False)
+                        client.execute_cell(nb.cells[-1], len(nb.cells) - 1, store_history=False)
                         result = json.loads(result_path.read_text(encoding="utf-8"))
                         status, accuracy = result["status"], result["accuracy"]
                     except CellTimeoutError:

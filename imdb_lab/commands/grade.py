@@ -1,11 +1,15 @@
 """``imdb-lab grade``: run student notebooks and measure the accuracy of their ``model`` ourselves.
 
-Each notebook runs headless in a fresh kernel, in its own folder; ``--timeout`` is
-the total time its cells may take. Then the grader evaluates the ``model`` the
-notebook left on the real test set (see imdb_lab.grading). One row per notebook:
-``passed``, ``below target``, ``error in cell N: Name: message``, ``timed out``,
-``no model``, ``not a Keras model`` (or ``evaluation failed: ...``), then a summary.
-Exit code 0 only when every notebook passed.
+Each notebook runs headless in a fresh kernel of this interpreter, in its own folder;
+``--timeout`` is the total time all its cells may take (a deadline, not a per-cell
+limit; kernel start-up and our evaluation are not counted). Then, in the same
+kernel, the grader evaluates the ``model`` the notebook left on the real test set
+with ``model.predict`` (see imdb_lab.grading). One row per notebook, in the order
+given: ``passed``, ``below target``, ``error in cell N: Name: message`` (N counts
+the non-empty code cells, the In [N] of a fresh run), ``timed out``, ``no model``,
+``not a Keras model`` (or ``evaluation failed: ...``), then ``K of M passed``.
+Progress goes to stderr. Exit code 0 only when every notebook passed, 1 otherwise,
+2 for bad arguments or missing files.
 """
 
 import argparse
@@ -44,7 +48,8 @@ def add_arguments(parser):
     """Register grade's arguments on ``parser``."""
     parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="student notebooks (.ipynb)")
     parser.add_argument("--timeout", type=positive_seconds, default=1800, metavar="SECONDS",
-                        help="total time each notebook's cells may take (default: 1800)")
+                        help="total seconds all of a notebook's cells may take, kernel start-up and "
+                             "grading not counted (default: 1800)")
     parser.add_argument("--target", type=accuracy_target, default=0.85,
                         help="test accuracy a model needs to pass (default: 0.85)")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")

@@ -5,6 +5,7 @@ Output: one line per review, in input order: ``positive 0.93`` or ``negative 0.1
 empty or blank review (with a note on stderr).
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -50,17 +51,20 @@ def read_reviews(path):
 
 
 def load_model(path):
-    """Return (model, metadata) from ``path``, or raise CommandError in one line."""
+    """Return (model, metadata) from ``path``, or raise an error that fits in one line."""
     file = Path(path)
     if not file.is_file():
         raise CommandError(f"no such model file: {path}")
-    from imdb_lab.saving import load_trained_model
+    from imdb_lab.predicting import feature_kind
+    from imdb_lab.saving import load_trained_model, read_metadata
 
+    # the metadata says whether we can use the model at all, before the slow load
+    feature_kind(read_metadata(file))
     try:
         return load_trained_model(file)
-    except Exception as error:  # noqa: BLE001 - any failure means "not one of our models"
+    except Exception as error:  # noqa: BLE001 - whatever Keras raises, the file is unusable
         detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CommandError(f"{path} is not a model saved by imdb-lab train ({detail})") from None
+        raise CommandError(f"{path}: the model inside cannot be loaded ({detail})") from None
 
 
 def run(args):
@@ -74,10 +78,11 @@ def run(args):
         print(f"imdb-lab predict: {args.file} holds no reviews", file=sys.stderr)
         return 0
 
+    # TensorFlow's C++ start-up chatter on stderr would hide our notes about empty reviews
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     model, metadata = load_model(args.model)
-    from imdb_lab.predicting import feature_kind, format_prediction, is_blank, predict_proba
+    from imdb_lab.predicting import format_prediction, is_blank, predict_proba
 
-    feature_kind(metadata)  # an unknown kind is a ValueError: one line, exit 2
     for number, text in enumerate(texts, start=1):
         if is_blank(text):
             print(f"imdb-lab predict: review {number} is empty: printed '{format_prediction(None)}'",
