@@ -21,7 +21,20 @@ _EXPORTS = {
     "MultiHotSequence": "encoding",
     "build_model": "model",
     "set_seed": "training",
+    "train": "training",
+    "split_validation": "encoding",
+    "save_trained_model": "saving",
+    "load_trained_model": "saving",
     "plot_history": "plotting",
+    "predict_proba": "predicting",
+    "grade_notebook": "grading",
+    "evaluate_model": "grading",
+    "ngram_vocabulary": "ngrams",
+    "bigram_vocabulary": "ngrams",
+    "ngram_features": "ngrams",
+    "NgramVocabulary": "ngrams",
+    "build_ngram_model": "ngrams",
+    "train_ngram_model": "ngrams",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -14,8 +14,7 @@ def set_seed(seed):
     ``tf.config.experimental.enable_op_determinism()``. The cost: TensorFlow
     then picks deterministic kernels (some reductions and scatters run
     single-threaded or slower, a few ops raise instead of running), and the
-    switch is process-wide and stays on until
-    ``tf.config.experimental.disable_op_determinism()`` is called. For the
+    switch is process-wide and stays on for the rest of the process. For the
     small Dense model of this lab the slowdown is small (see
     benchmarks/bench_training.py).
     """

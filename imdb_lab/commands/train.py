@@ -1,0 +1,116 @@
+"""``imdb-lab train``: train the reference multi-hot Dense model, report test accuracy, save a .keras file.
+
+The last line printed is ``test accuracy: 0.xxxx``.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from imdb_lab.cli import CommandError
+
+HELP = "train the reference model on the IMDB reviews, print its test accuracy and save it"
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def non_negative_int(text):
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0, "a non-negative integer")
+
+
+def _int_at_least(text, minimum, what):
+    """Return ``text`` as an int >= ``minimum``, or raise argparse.ArgumentTypeError."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return value
+
+
+def add_arguments(parser):
+    """Register train's arguments on ``parser``."""
+    parser.add_argument("--num-words", type=positive_int, default=10000, metavar="N",
+                        help="keep the N most frequent words (default: 10000)")
+    parser.add_argument("--skip-top", type=non_negative_int, default=0, metavar="K",
+                        help="also map the K most frequent words to the out-of-vocabulary index (default: 0)")
+    parser.add_argument("--epochs", type=positive_int, default=20, metavar="E", dest="num_epochs",
+                        help="at most E epochs; early stopping on validation loss ends sooner (default: 20)")
+    parser.add_argument("--batch-size", type=positive_int, default=512, metavar="B", help="default: 512")
+    parser.add_argument("--seed", type=non_negative_int, default=0, metavar="S",
+                        help="random seed; the same seed gives the same model (default: 0)")
+    parser.add_argument("--output", default="model.keras", metavar="PATH",
+                        help="where to save the trained model, a .keras file (default: model.keras)")
+    parser.add_argument("--source", default=None, metavar="PATH",
+                        help="aclImdb_v1.tar.gz or an extracted aclImdb/ folder (default: $IMDB_LAB_DATA)")
+
+
+def check_arguments(args):
+    """Raise CommandError for argument combinations argparse cannot check alone."""
+    if args.skip_top >= args.num_words:
+        raise CommandError(f"--skip-top ({args.skip_top}) must be smaller than --num-words ({args.num_words})")
+    output = Path(args.output)
+    if output.suffix != ".keras":
+        raise CommandError(f"--output must end in .keras, got {args.output!r}")
+    folder = output.parent
+    if not folder.is_dir():
+        raise CommandError(f"--output folder {str(folder)!r} does not exist: create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"--output folder {str(folder)!r} is not writable: choose another --output")
+    if output.is_dir():
+        raise CommandError(f"--output {args.output!r} is a folder: give a file name ending in .keras")
+    if args.source is not None and not Path(args.source).exists():
+        raise CommandError(f"--source {args.source!r} does not exist: give aclImdb_v1.tar.gz or an aclImdb/ folder")
+
+
+def load_reviews(args):
+    """Return ``(train, test)`` FlatReviews for ``args`` (no Python lists: memory stays low)."""
+    from imdb_lab.data import load_flat
+
+    return load_flat(num_words=args.num_words, skip_top=args.skip_top, source=args.source)
+
+
+def fit_model(args, train, test):
+    """Build and train the reference model; return ``(model, validation accuracy, test accuracy)``."""
+    from imdb_lab.model import build_model
+    from imdb_lab.training import best_epoch, evaluate, set_seed
+    from imdb_lab.training import train as train_model
+
+    set_seed(args.seed)
+    model = build_model(args.num_words)
+    history = train_model(model, train, train.labels, num_words=args.num_words, num_epochs=args.num_epochs,
+                          batch_size=args.batch_size, seed=args.seed, verbose=2)
+    # early stopping restored the best epoch's weights, so its validation accuracy is the model's
+    val_accuracy = history.history["val_accuracy"][best_epoch(history)]
+    _, test_accuracy = evaluate(model, test, test.labels, num_words=args.num_words, batch_size=args.batch_size)
+    return model, val_accuracy, test_accuracy
+
+
+def save(args, model):
+    """Save ``model`` with the word index and encoding settings ``imdb-lab predict`` needs."""
+    from imdb_lab.data import get_word_index
+    from imdb_lab.saving import save_trained_model
+
+    return save_trained_model(model, args.output, num_words=args.num_words, skip_top=args.skip_top,
+                              word_index=get_word_index(args.source))
+
+
+def run(args):
+    """Train, save, then print validation and test accuracy (test last); return 0."""
+    check_arguments(args)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    train, test = load_reviews(args)
+    print(f"training on {len(train)} reviews ({args.num_words} words), testing on {len(test)}", flush=True)
+    model, val_accuracy, test_accuracy = fit_model(args, train, test)
+    path = save(args, model)
+    print(f"saved the model to {path}")
+    print(f"validation accuracy: {val_accuracy:.4f}")
+    print(f"test accuracy: {test_accuracy:.4f}")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,110 @@
+"""Save a trained model with everything prediction from text needs, inside one ``.keras`` file."""
+
+import json
+import numbers
+import os
+import uuid
+import zipfile
+from pathlib import Path
+
+__all__ = ["save_trained_model", "load_trained_model", "FORMAT_VERSION", "METADATA_NAME"]
+
+# the extra member of the .keras zip that holds the encoding conventions and the word index
+METADATA_NAME = "imdb_lab.json"
+FORMAT_VERSION = 1
+_NOT_OURS = "was not saved by `imdb-lab train` (imdb_lab.saving.save_trained_model)"
+
+
+def _check_int(name, value, minimum):
+    """Return ``value`` as an int, or raise if it is not an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _metadata(num_words, skip_top, start_char, oov_char, index_from, word_index, features):
+    """Return the checked metadata dict that ``save_trained_model`` stores."""
+    num_words = _check_int("num_words", num_words, 1)
+    skip_top = _check_int("skip_top", skip_top, 0)
+    if skip_top >= num_words:
+        raise ValueError(f"skip_top ({skip_top}) must be smaller than num_words ({num_words})")
+    if not isinstance(word_index, dict) or not word_index:
+        raise TypeError("word_index must be the non-empty {word: rank} dict of imdb_lab.get_word_index()")
+    if not all(isinstance(w, str) and isinstance(r, numbers.Integral) and not isinstance(r, bool)
+               for w, r in word_index.items()):
+        raise TypeError("word_index must map words (str) to integer ranks, as imdb_lab.get_word_index() does")
+    if features is None:
+        features = {"kind": "multi_hot"}
+    if not isinstance(features, dict) or not isinstance(features.get("kind"), str):
+        raise TypeError(f"features must be a dict with a 'kind' string, e.g. {{'kind': 'multi_hot'}}, got {features!r}")
+    return {
+        "format_version": FORMAT_VERSION,
+        "num_words": num_words,
+        "skip_top": skip_top,
+        "start_char": _check_int("start_char", start_char, 0),
+        "oov_char": _check_int("oov_char", oov_char, 0),
+        "index_from": _check_int("index_from", index_from, 0),
+        "word_index": {word: int(rank) for word, rank in word_index.items()},
+        "features": features,
+    }
+
+
+def save_trained_model(model, path, *, num_words, skip_top=0, start_char=1, oov_char=2, index_from=3,
+                       word_index, features=None):
+    """Write ``model`` and its text-encoding metadata to the ``.keras`` file ``path`` atomically; return the Path."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"the model file must end in .keras, got {str(path)!r}")
+    metadata = _metadata(num_words, skip_top, start_char, oov_char, index_from, word_index, features)
+    # fails early (before the slow save) if the metadata cannot be written as JSON
+    payload = json.dumps(metadata, ensure_ascii=False)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot save the model: the folder {str(folder)!r} does not exist")
+    # same folder, so os.replace is an atomic rename; Keras insists on the .keras suffix
+    # not mkstemp: its 0600 mode would stick to the model file; Keras creates this one with the umask's mode
+    temp = folder / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.keras"
+    try:
+        model.save(temp)
+        with zipfile.ZipFile(temp, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(METADATA_NAME, payload)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_metadata(path):
+    """Return the metadata dict stored in the ``.keras`` file ``path`` without loading the model."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no model file at {str(path)!r}: train one with `imdb-lab train --output {path}`")
+    if path.is_dir() or not zipfile.is_zipfile(path):
+        raise ValueError(f"{str(path)!r} is not a .keras model file: it {_NOT_OURS}")
+    with zipfile.ZipFile(path) as archive:
+        if METADATA_NAME not in archive.namelist():
+            raise ValueError(f"{str(path)!r} has no {METADATA_NAME}: it {_NOT_OURS}")
+        try:
+            metadata = json.loads(archive.read(METADATA_NAME).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{str(path)!r} holds a damaged {METADATA_NAME} ({error}): train the model again") from error
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("format_version"), int):
+        raise ValueError(f"{str(path)!r} holds an unreadable {METADATA_NAME}: it {_NOT_OURS}")
+    if metadata["format_version"] > FORMAT_VERSION:
+        raise ValueError(
+            f"{str(path)!r} was saved by a newer imdb-lab (format {metadata['format_version']}): upgrade imdb-lab"
+        )
+    metadata.setdefault("features", {"kind": "multi_hot"})
+    return metadata
+
+
+def load_trained_model(path):
+    """Return ``(model, metadata)`` from a ``.keras`` file written by ``save_trained_model``."""
+    metadata = read_metadata(path)
+    import keras
+
+    model = keras.saving.load_model(path)
+    return model, metadata

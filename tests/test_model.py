@@ -1,0 +1,50 @@
+"""Tests of imdb_lab.model.build_model."""
+
+import numpy as np
+import pytest
+
+from imdb_lab.model import build_model
+
+
+def test_model_shapes_layers_and_compilation():
+    import keras
+
+    model = build_model(50, hidden_units=(8, 4), dropout=0.5, l2=1e-3)
+    assert model.input_shape == (None, 50) and model.output_shape == (None, 1)
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    dropout = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert [layer.units for layer in dense] == [8, 4, 1]
+    assert [layer.rate for layer in dropout] == [0.5, 0.5]
+    assert all(isinstance(layer.kernel_regularizer, keras.regularizers.L2) for layer in dense[:-1])
+    assert dense[-1].activation is keras.activations.sigmoid
+    assert all(layer.activation is keras.activations.relu for layer in dense[:-1])
+    # the kernel penalties join the loss
+    model(np.ones((2, 50), dtype="float32"))
+    assert len(model.losses) == 2
+    assert model.loss == "binary_crossentropy"
+    x, y = np.eye(50, dtype="float32")[:4], np.array([0, 1, 0, 1])
+    results = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(results) == {"loss", "accuracy"}
+
+
+def test_defaults_and_no_regularization():
+    import keras
+
+    model = build_model(20, dropout=0, l2=None)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
+    assert all(layer.kernel_regularizer is None for layer in model.layers)
+    default = build_model(20)
+    assert [layer.units for layer in default.layers if isinstance(layer, keras.layers.Dense)] == [16, 16, 1]
+    assert sum(isinstance(layer, keras.layers.Dropout) for layer in default.layers) == 2
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"num_words": 0}, ValueError), ({"num_words": 2.0}, TypeError), ({"num_words": True}, TypeError),
+    ({"hidden_units": ()}, ValueError), ({"hidden_units": (16, 0)}, ValueError), ({"hidden_units": 16}, TypeError),
+    ({"hidden_units": "16"}, TypeError), ({"dropout": 1.0}, ValueError), ({"dropout": -0.1}, ValueError),
+    ({"l2": -1e-4}, ValueError), ({"learning_rate": 0}, ValueError), ({"learning_rate": "fast"}, TypeError),
+])
+def test_bad_arguments_are_rejected(kwargs, error):
+    arguments = {"num_words": 10, **kwargs}
+    with pytest.raises(error):
+        build_model(**arguments)

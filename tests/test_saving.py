@@ -1,0 +1,86 @@
+"""Tests of imdb_lab.saving: a .keras file that carries its text-encoding metadata."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from imdb_lab.saving import METADATA_NAME, load_trained_model, save_trained_model
+
+WORD_INDEX = {"the": 1, "film": 2, "great": 3, "awful": 4, "é": 5}
+
+
+@pytest.fixture(scope="module")
+def model():
+    import keras
+
+    model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(3, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("rmsprop", "binary_crossentropy", metrics=["accuracy"])
+    # one step builds the optimizer, so that its state is saved and restored too
+    model.fit(np.eye(12, dtype="float32")[:4], np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+    return model
+
+
+def test_round_trip_keeps_weights_and_metadata(model, tmp_path):
+    import keras
+
+    path = save_trained_model(model, tmp_path / "model.keras", num_words=12, skip_top=1, word_index=WORD_INDEX)
+    assert path == tmp_path / "model.keras"
+    loaded, metadata = load_trained_model(path)
+    x = np.eye(12, dtype="float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    assert metadata == {"format_version": 1, "num_words": 12, "skip_top": 1, "start_char": 1, "oov_char": 2,
+                        "index_from": 3, "word_index": WORD_INDEX, "features": {"kind": "multi_hot"}}
+    # Keras itself still reads the file with the extra member
+    assert isinstance(keras.saving.load_model(path), keras.Model)
+    with zipfile.ZipFile(path) as archive:
+        assert json.loads(archive.read(METADATA_NAME))["num_words"] == 12
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
+
+
+def test_features_are_stored_and_files_replaced(model, tmp_path):
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"old")
+    features = {"kind": "ngrams", "n": 2, "codes": [[1, 2], [3]]}
+    save_trained_model(model, path, num_words=12, word_index=WORD_INDEX, features=features, index_from=2)
+    _, metadata = load_trained_model(str(path))
+    assert metadata["features"] == features and metadata["index_from"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
+
+
+def test_failed_save_leaves_no_temp_file_and_keeps_the_old_file(tmp_path):
+    class Broken:
+        def save(self, path):
+            raise RuntimeError("disk full")
+
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        save_trained_model(Broken(), path, num_words=12, word_index=WORD_INDEX)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"] and path.read_bytes() == b"old"
+
+
+def test_foreign_and_missing_files_are_rejected(model, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_trained_model(tmp_path / "missing.keras")
+    text = tmp_path / "notes.keras"
+    text.write_text("not a model")
+    with pytest.raises(ValueError, match="not saved by `imdb-lab train`"):
+        load_trained_model(text)
+    plain = tmp_path / "plain.keras"
+    model.save(plain)
+    with pytest.raises(ValueError, match="not saved by `imdb-lab train`"):
+        load_trained_model(plain)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"num_words": 0}, ValueError), ({"skip_top": 12}, ValueError), ({"word_index": {}}, TypeError),
+    ({"word_index": {"a": "1"}}, TypeError), ({"features": "ngrams"}, TypeError), ({"path": "model.h5"}, ValueError),
+])
+def test_bad_arguments_are_rejected(model, tmp_path, kwargs, error):
+    arguments = {"path": tmp_path / "model.keras", "num_words": 12, "word_index": WORD_INDEX, **kwargs}
+    with pytest.raises(error):
+        save_trained_model(model, **arguments)
+    assert not any(tmp_path.iterdir())
