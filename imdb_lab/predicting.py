@@ -3,8 +3,8 @@
 import math
 import numbers
 
-# feature kinds this module knows how to build; an n-gram model would add its own
-SUPPORTED_KINDS = ("multi_hot",)
+# feature kinds this module knows how to build: the lab's model, and the n-gram model of imdb_lab.ngrams
+SUPPORTED_KINDS = ("multi_hot", "ngrams")
 THRESHOLD = 0.5
 EMPTY = "empty -"
 
@@ -67,8 +67,9 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
             raise TypeError(f"each text must be a str, not {type(text).__name__}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    feature_kind(metadata)
-    num_words = input_width(model, metadata)
+    kind = feature_kind(metadata)
+    # the n-gram model reads padded feature ids, not a multi-hot vector: its width is in the metadata
+    num_words = metadata.get("num_words") if kind == "ngrams" else input_width(model, metadata)
     conventions = {key: metadata.get(key, default) for key, default in
                    (("skip_top", 0), ("start_char", 1), ("oov_char", 2), ("index_from", 3))}
     word_index = metadata.get("word_index")
@@ -80,6 +81,11 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
     for start in range(0, len(wanted), batch_size):
         rows = wanted[start:start + batch_size]
         sequences = [encode_review(texts[i], word_index, num_words=num_words, **conventions) for i in rows]
+        if kind == "ngrams":
+            from imdb_lab.ngrams import predict_ngram_model
+
+            probabilities[rows] = predict_ngram_model(model, sequences, metadata["features"])
+            continue
         x = multi_hot_encode(sequences, num_words)
         y = np.asarray(model.predict(x, batch_size=len(rows), verbose=0), dtype="float64")
         probabilities[rows] = y.reshape(len(rows), -1)[:, -1]

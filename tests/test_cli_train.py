@@ -49,6 +49,8 @@ def test_train_end_to_end(small_archive, tmp_path):
     (["--output", "no/such/folder/model.keras"], "does not exist"),
     (["--output", "model.h5"], ".keras"),
     (["--source", "no-such-archive.tar.gz"], "--source"),
+    (["--ngrams", "4"], "--ngrams"),
+    (["--ngrams", "0"], "--ngrams"),
 ])
 def test_bad_flags_exit_2_with_one_line(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -80,3 +82,26 @@ def test_bad_flag_in_a_real_process_prints_no_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "imdb-lab train: error: --skip-top (200) must be smaller than --num-words (100)"]
+
+
+def test_train_ngram_model_then_predict(small_archive, tmp_path):
+    output = tmp_path / "bigrams.keras"
+    result = run_train(["--ngrams", "2", "--num-words", "60", "--epochs", "3", "--seed", "1",
+                        "--output", str(output)], small_archive, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "2-gram model" in lines[0]
+    assert re.fullmatch(r"test accuracy: [01]\.\d{4}", lines[-1]) and float(lines[-1].split(": ")[1]) > 0.7
+    from imdb_lab.saving import read_metadata
+
+    features = read_metadata(output)["features"]
+    assert features["kind"] == "ngrams" and features["ngrams"] == 2 and features["codes"][0]
+
+    # the saved model needs nothing else to predict from text
+    predicted = subprocess.run(
+        [sys.executable, "-m", "imdb_lab", "predict", "--model", str(output),
+         "great wonderful superb film", "awful boring terrible waste", " "],
+        capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert predicted.returncode == 0, predicted.stderr
+    out = predicted.stdout.splitlines()
+    assert [line.split()[0] for line in out] == ["positive", "negative", "empty"]

@@ -1,4 +1,5 @@
-"""``imdb-lab train``: train the reference multi-hot Dense model, report test accuracy, save a .keras file.
+"""``imdb-lab train``: train the reference multi-hot Dense model (or, with ``--ngrams 2``, the n-gram
+model of the lab's "Going further"), report test accuracy, save a .keras file.
 
 The last line printed is ``test accuracy: 0.xxxx``.
 """
@@ -42,17 +43,26 @@ def add_arguments(parser):
                         help="also map the K most frequent words to the out-of-vocabulary index (default: 0)")
     parser.add_argument("--epochs", type=positive_int, default=20, metavar="E", dest="num_epochs",
                         help="at most E epochs; early stopping on validation loss ends sooner (default: 20)")
-    parser.add_argument("--batch-size", type=positive_int, default=512, metavar="B", help="default: 512")
+    parser.add_argument("--batch-size", type=positive_int, default=None, metavar="B",
+                        help="default: 512, or 64 with --ngrams 2 or 3")
     parser.add_argument("--seed", type=non_negative_int, default=0, metavar="S",
                         help="random seed; the same seed gives the same model (default: 0)")
     parser.add_argument("--output", default="model.keras", metavar="PATH",
                         help="where to save the trained model, a .keras file (default: model.keras)")
+    parser.add_argument("--ngrams", type=positive_int, default=1, metavar="N",
+                        help="1: the lab's multi-hot Dense model (default); 2 or 3: the NBSVM-style n-gram "
+                             "model on word n-grams up to length N (try --num-words 30000)")
     parser.add_argument("--source", default=None, metavar="PATH",
                         help="aclImdb_v1.tar.gz or an extracted aclImdb/ folder (default: $IMDB_LAB_DATA)")
 
 
 def check_arguments(args):
     """Raise CommandError for argument combinations argparse cannot check alone."""
+    if args.ngrams > 3:
+        raise CommandError(f"--ngrams must be 1, 2 or 3, got {args.ngrams}")
+    if args.batch_size is None:
+        # the n-gram model learns best from small batches; the Dense model is fast with large ones
+        args.batch_size = 64 if args.ngrams > 1 else 512
     if args.skip_top >= args.num_words:
         raise CommandError(f"--skip-top ({args.skip_top}) must be smaller than --num-words ({args.num_words})")
     output = Path(args.output)
@@ -77,7 +87,9 @@ def load_reviews(args):
 
 
 def fit_model(args, train, test):
-    """Build and train the reference model; return ``(model, validation accuracy, test accuracy)``."""
+    """Build and train the model; return ``(model, validation accuracy, test accuracy, features metadata)``."""
+    if args.ngrams > 1:
+        return fit_ngram_model(args, train, test)
     from imdb_lab.model import build_model
     from imdb_lab.training import best_epoch, evaluate, set_seed
     from imdb_lab.training import train as train_model
@@ -89,16 +101,28 @@ def fit_model(args, train, test):
     # early stopping restored the best epoch's weights, so its validation accuracy is the model's
     val_accuracy = history.history["val_accuracy"][best_epoch(history)]
     _, test_accuracy = evaluate(model, test, test.labels, num_words=args.num_words, batch_size=args.batch_size)
-    return model, val_accuracy, test_accuracy
+    return model, val_accuracy, test_accuracy, None
 
 
-def save(args, model):
-    """Save ``model`` with the word index and encoding settings ``imdb-lab predict`` needs."""
+def fit_ngram_model(args, train, test):
+    """Train the n-gram model; return what ``fit_model`` returns."""
+    from imdb_lab.ngrams import train_ngram_model
+    from imdb_lab.training import best_epoch
+
+    model, history, test_accuracy, features = train_ngram_model(
+        train, test, num_words=args.num_words, ngrams=args.ngrams, num_epochs=args.num_epochs,
+        batch_size=args.batch_size, seed=args.seed, verbose=2)
+    val_accuracy = history.history["val_accuracy"][best_epoch(history)]
+    return model, val_accuracy, test_accuracy, features
+
+
+def save(args, model, features=None):
+    """Save ``model`` with the word index, encoding settings and features ``imdb-lab predict`` needs."""
     from imdb_lab.data import get_word_index
     from imdb_lab.saving import save_trained_model
 
     return save_trained_model(model, args.output, num_words=args.num_words, skip_top=args.skip_top,
-                              word_index=get_word_index(args.source))
+                              word_index=get_word_index(args.source), features=features)
 
 
 def run(args):
@@ -106,9 +130,11 @@ def run(args):
     check_arguments(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     train, test = load_reviews(args)
-    print(f"training on {len(train)} reviews ({args.num_words} words), testing on {len(test)}", flush=True)
-    model, val_accuracy, test_accuracy = fit_model(args, train, test)
-    path = save(args, model)
+    kind = "multi-hot" if args.ngrams == 1 else f"{args.ngrams}-gram"
+    print(f"training the {kind} model on {len(train)} reviews ({args.num_words} words), testing on {len(test)}",
+          flush=True)
+    model, val_accuracy, test_accuracy, features = fit_model(args, train, test)
+    path = save(args, model, features)
     print(f"saved the model to {path}")
     print(f"validation accuracy: {val_accuracy:.4f}")
     print(f"test accuracy: {test_accuracy:.4f}")
