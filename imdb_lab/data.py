@@ -1,6 +1,8 @@
 """``load_data``: Keras's IMDB data set, downloaded by Keras or encoded from a local copy of the raw archive."""
 
 import difflib
+import itertools
+import operator
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -8,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from imdb_lab import archive, cache
-from imdb_lab.text import check_index_conventions, check_int
+from imdb_lab.arguments import check_index_conventions, check_int
 
 ENV_DATA = "IMDB_LAB_DATA"
 # Where learners already keep the raw archive: Keras's datasets/ folder, under
@@ -49,19 +51,57 @@ class FlatReviews(NamedTuple):
     @classmethod
     def from_sequences(cls, sequences, labels):
         """Return the ``FlatReviews`` of a list (or object array) of integer sequences."""
-        lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        tokens = np.fromiter((w for s in sequences for w in s), dtype=np.int64, count=int(offsets[-1]))
-        return cls(tokens.astype(np.int32), offsets, np.asarray(labels, dtype=np.int64))
+        flat = as_flat(sequences)
+        return cls(flat.tokens.astype(np.int32), flat.offsets, np.asarray(labels, dtype=np.int64))
 
     def take(self, indices):
-        """Return the reviews at ``indices``, in that order."""
+        """Return the reviews at ``indices``, in that order (labels None stay None)."""
         indices = np.asarray(indices, dtype=np.int64)
         lengths = self.lengths()[indices]
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        offsets = np.zeros(len(indices) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
         # position j of new review k reads tokens[old_start[k] + j]
         positions = np.arange(offsets[-1], dtype=np.int64) + np.repeat(self.offsets[indices] - offsets[:-1], lengths)
-        return FlatReviews(self.tokens[positions], offsets, self.labels[indices])
+        labels = None if self.labels is None else self.labels[indices]
+        return FlatReviews(self.tokens[positions], offsets, labels)
+
+
+def as_flat(reviews, name="sequences"):
+    """Return ``reviews`` (a FlatReviews, or a list or object array of integer sequences) as checked FlatReviews.
+
+    Labels are those of a FlatReviews, else None. Raises TypeError for anything
+    but integer word indices, ValueError for offsets that do not fit the tokens.
+    """
+    if hasattr(reviews, "tokens") and hasattr(reviews, "offsets"):
+        tokens = np.asarray(reviews.tokens)
+        offsets = np.asarray(reviews.offsets, dtype=np.int64)
+        if (tokens.ndim != 1 or offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0
+                or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0)):
+            raise ValueError(f"{name} is not a valid FlatReviews (offsets must rise from 0 to len(tokens)): "
+                             "build it with imdb_lab.load_flat or FlatReviews.from_sequences")
+        labels = getattr(reviews, "labels", None)
+    else:
+        if isinstance(reviews, (str, bytes, dict)) or not hasattr(reviews, "__len__"):
+            raise TypeError(f"{name} must be a list or object array of integer sequences, or a FlatReviews "
+                            f"(imdb_lab.load_flat), not {type(reviews).__name__}")
+        if isinstance(reviews, np.ndarray) and reviews.dtype != object and reviews.ndim != 2:
+            raise TypeError(f"{name} must be a list of reviews (lists of word indices), not a flat array")
+        try:
+            lengths = np.fromiter((len(s) for s in reviews), dtype=np.int64, count=len(reviews))
+        except TypeError as error:
+            raise TypeError(f"each review of {name} must be a sequence of integer word indices") from error
+        offsets = np.zeros(len(reviews) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        try:
+            # operator.index rejects floats, which np.fromiter would silently truncate
+            tokens = np.fromiter(map(operator.index, itertools.chain.from_iterable(reviews)), dtype=np.int64,
+                                 count=int(offsets[-1]))
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"each review of {name} must hold integer word indices: {error}") from error
+        labels = None
+    if tokens.size and tokens.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer word indices, not dtype {tokens.dtype}")
+    return FlatReviews(tokens, offsets, labels)
 
 
 def resolve_source(source=None):

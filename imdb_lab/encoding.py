@@ -6,29 +6,16 @@ keeps the reviews as one flat int32 token array plus offsets and fills only the
 current batch's rows.
 """
 
-import itertools
 import math
 import numbers
-import operator
 
 import keras
 import numpy as np
 
+from imdb_lab.arguments import check_int
+from imdb_lab.data import FlatReviews, as_flat
+
 __all__ = ["multi_hot_encode", "MultiHotSequence", "split_validation"]
-
-
-def _is_flat(sequences):
-    """Return True for a ``FlatReviews``-like object (``tokens`` + ``offsets``)."""
-    return hasattr(sequences, "tokens") and hasattr(sequences, "offsets")
-
-
-def _check_num_words(num_words):
-    """Return ``num_words`` as an int, or raise if it is not a positive integer."""
-    if isinstance(num_words, bool) or not isinstance(num_words, numbers.Integral):
-        raise TypeError(f"num_words must be a positive integer, got {num_words!r}")
-    if num_words < 1:
-        raise ValueError(f"num_words must be a positive integer, got {num_words}")
-    return int(num_words)
 
 
 def _check_dtype(dtype):
@@ -40,41 +27,6 @@ def _check_dtype(dtype):
     if dtype.kind not in "biuf":
         raise TypeError(f"dtype must be a bool, integer or float dtype such as 'float32', got {dtype}")
     return dtype
-
-
-def _flatten(sequences):
-    """Return ``(tokens, offsets)``: every review's indices concatenated, and where each starts."""
-    if _is_flat(sequences):
-        tokens = np.asarray(sequences.tokens)
-        offsets = np.asarray(sequences.offsets, dtype=np.int64)
-        if tokens.ndim != 1 or offsets.ndim != 1 or len(offsets) < 1:
-            raise ValueError("FlatReviews must have 1-D tokens and 1-D offsets of length n + 1")
-        if offsets[0] != 0 or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0):
-            raise ValueError("FlatReviews offsets must rise from 0 to len(tokens); rebuild it with load_flat")
-    else:
-        if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
-            raise TypeError(
-                "sequences must be a list or object array of integer sequences, or a FlatReviews, "
-                f"got {type(sequences).__name__}"
-            )
-        if isinstance(sequences, np.ndarray) and sequences.dtype != object and sequences.ndim != 2:
-            raise TypeError("sequences must be a list of reviews (lists of word indices), not a flat array")
-        n = len(sequences)
-        try:
-            lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=n)
-        except TypeError as error:
-            raise TypeError("each review must be a sequence of integer word indices") from error
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        try:
-            # operator.index rejects floats, which np.fromiter would silently truncate
-            tokens = np.fromiter(map(operator.index, itertools.chain.from_iterable(sequences)), dtype=np.int64,
-                                 count=int(offsets[-1]))
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"each review must hold integer word indices: {error}") from error
-    if tokens.size and tokens.dtype.kind not in "iu":
-        raise TypeError(f"word indices must be integers, got dtype {tokens.dtype}")
-    return tokens, offsets
 
 
 def _check_indices(tokens, num_words):
@@ -91,17 +43,6 @@ def _check_indices(tokens, num_words):
         )
 
 
-def _take(tokens, offsets, rows):
-    """Return ``(tokens, offsets)`` of the reviews at positions ``rows``, in that order."""
-    starts = offsets[rows]
-    lengths = offsets[np.asarray(rows) + 1] - starts
-    new_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    # position of each output token in the source: its review's start plus its rank in that review
-    positions = np.arange(new_offsets[-1], dtype=np.int64) + np.repeat(starts - new_offsets[:-1], lengths)
-    return tokens[positions], new_offsets
-
-
 def _fill(out, tokens, offsets):
     """Set ``out[i, w] = 1`` for every index ``w`` of review ``i``; return ``out``."""
     rows = np.repeat(np.arange(len(offsets) - 1, dtype=np.intp), np.diff(offsets))
@@ -111,9 +52,10 @@ def _fill(out, tokens, offsets):
 
 def multi_hot_encode(sequences, num_words, dtype="float32"):
     """Return a dense ``(n, num_words)`` 0/1 matrix: row i has a 1 at each word index of review i."""
-    num_words = _check_num_words(num_words)
+    num_words = check_int("num_words", num_words, minimum=1)
     dtype = _check_dtype(dtype)
-    tokens, offsets = _flatten(sequences)
+    flat = as_flat(sequences)
+    tokens, offsets = flat.tokens, flat.offsets
     _check_indices(tokens, num_words)
     return _fill(np.zeros((len(offsets) - 1, num_words), dtype=dtype), tokens, offsets)
 
@@ -130,7 +72,9 @@ def _check_labels(labels, n):
 
 def split_validation(x_train, y_train, validation_fraction=0.2, *, num_validation=None, seed=None):
     """Split the TRAINING reviews into ``(x_train, y_train), (x_val, y_val)``; never use the test split."""
-    flat = _is_flat(x_train)
+    flat = hasattr(x_train, "tokens") and hasattr(x_train, "offsets")
+    if flat:
+        x_train = as_flat(x_train, "x_train")
     n = len(x_train.offsets) - 1 if flat else len(x_train)
     y_train = _check_labels(y_train, n)
     if y_train is None:
@@ -155,29 +99,13 @@ def split_validation(x_train, y_train, validation_fraction=0.2, *, num_validatio
         order = np.random.default_rng(seed).permutation(n)
     train_rows, val_rows = order[: n - num_validation], order[n - num_validation:]
     if flat:
-        def subset(rows):
-            tokens, offsets = _take(np.asarray(x_train.tokens), np.asarray(x_train.offsets, np.int64), rows)
-            fields = {"tokens": tokens, "offsets": offsets}
-            if hasattr(x_train, "labels"):
-                fields["labels"] = np.asarray(x_train.labels)[rows]
-            return _rebuild_flat(x_train, fields)
+        subset = x_train.take
     else:
         x_array = x_train if isinstance(x_train, np.ndarray) else _object_array(x_train)
 
         def subset(rows):
             return x_array[rows]
     return (subset(train_rows), y_train[train_rows]), (subset(val_rows), y_train[val_rows])
-
-
-def _rebuild_flat(flat, fields):
-    """Return a reviews object of ``flat``'s type with ``fields`` replaced (works when ``__len__`` is overridden)."""
-    names = getattr(type(flat), "_fields", None)
-    if names is None:
-        from types import SimpleNamespace
-
-        return SimpleNamespace(**fields)
-    # not flat._replace(): FlatReviews defines __len__ as the number of reviews, which breaks _make
-    return type(flat)(**{name: fields.get(name, getattr(flat, name)) for name in names})
 
 
 def _object_array(sequences):
@@ -203,12 +131,13 @@ class MultiHotSequence(keras.utils.PyDataset):
     def __init__(self, sequences, labels=None, *, num_words, batch_size=512, shuffle=False, seed=None,
                  dtype="uint8", **pydataset_kwargs):
         super().__init__(**pydataset_kwargs)
-        self.num_words = _check_num_words(num_words)
+        self.num_words = check_int("num_words", num_words, minimum=1)
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.batch_size = int(batch_size)
         self.dtype = _check_dtype(dtype)
-        tokens, offsets = _flatten(sequences)
+        flat = as_flat(sequences)
+        tokens, offsets = flat.tokens, flat.offsets
         _check_indices(tokens, self.num_words)
         # int32 halves the memory of int64 and any index < num_words fits
         self.tokens = tokens.astype(np.int32, copy=False)
@@ -237,7 +166,8 @@ class MultiHotSequence(keras.utils.PyDataset):
             offsets = self.offsets[start:stop + 1] - self.offsets[start]
         else:
             rows = self._order[start:stop]
-            tokens, offsets = _take(self.tokens, self.offsets, rows)
+            batch = FlatReviews(self.tokens, self.offsets, None).take(rows)
+            tokens, offsets = batch.tokens, batch.offsets
         x = _fill(np.zeros((stop - start, self.num_words), dtype=self.dtype), tokens, offsets)
         if self.labels is None:
             return (x,)

@@ -12,6 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from imdb_lab.arguments import check_int
+from imdb_lab.data import as_flat
+
 __all__ = [
     "NgramVocabulary",
     "ngram_vocabulary",
@@ -61,38 +64,10 @@ class NgramVocabulary(NamedTuple):
         return cls(int(metadata["num_words"]), tuple(np.asarray(c, dtype=np.int64) for c in metadata["codes"]))
 
 
-def _check_int(name, value, minimum, hint=""):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer{hint}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}{hint}, got {value}")
-    return int(value)
-
-
 def _as_flat(reviews, name="reviews"):
     """Return ``(tokens int64, offsets int64, labels or None)`` of a FlatReviews or a list of sequences."""
-    if hasattr(reviews, "tokens") and hasattr(reviews, "offsets"):
-        tokens = np.asarray(reviews.tokens)
-        offsets = np.asarray(reviews.offsets, dtype=np.int64)
-        labels = getattr(reviews, "labels", None)
-        if tokens.ndim != 1 or offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0 \
-                or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0):
-            raise ValueError(f"{name} is not a valid FlatReviews (offsets must rise from 0 to len(tokens)); "
-                             "build it with imdb_lab.load_flat or FlatReviews.from_sequences")
-    elif isinstance(reviews, (str, bytes, dict)) or not hasattr(reviews, "__len__"):
-        raise TypeError(f"{name} must be a FlatReviews (imdb_lab.load_flat) or a list of integer sequences, "
-                        f"got {type(reviews).__name__}")
-    else:
-        from imdb_lab.data import FlatReviews
-
-        try:
-            flat = FlatReviews.from_sequences(reviews, np.zeros(len(reviews), dtype=np.int64))
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"{name} must hold sequences of integer word indices: {error}") from error
-        tokens, offsets, labels = flat.tokens, flat.offsets, None
-    if tokens.size and tokens.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer word indices, got dtype {tokens.dtype}")
-    return tokens.astype(np.int64, copy=False), offsets, labels
+    flat = as_flat(reviews, name)
+    return flat.tokens.astype(np.int64, copy=False), flat.offsets, flat.labels
 
 
 def _check_tokens(tokens, num_words, name):
@@ -128,15 +103,15 @@ def _sorted_unique(values):
 
 def ngram_vocabulary(train, num_words, ngrams=2, *, min_count=2, max_ngrams=None):
     """Return the ``NgramVocabulary`` of n-grams (orders 2..ngrams) found in >= min_count TRAIN reviews."""
-    num_words = _check_int("num_words", num_words, 1)
-    ngrams = _check_int("ngrams", ngrams, 1, hint=f" from 1 to {MAX_ORDER}")
+    num_words = check_int("num_words", num_words, 1)
+    ngrams = check_int("ngrams", ngrams, 1, hint=f"from 1 to {MAX_ORDER}")
     if ngrams > MAX_ORDER:
         raise ValueError(f"ngrams must be from 1 (unigrams only) to {MAX_ORDER}, got {ngrams}")
     if num_words ** ngrams >= 2 ** 62:
         raise ValueError(f"num_words={num_words} is too large for {ngrams}-gram codes: use a smaller num_words")
-    min_count = _check_int("min_count", min_count, 1)
+    min_count = check_int("min_count", min_count, 1)
     if max_ngrams is not None:
-        max_ngrams = _check_int("max_ngrams", max_ngrams, 0, hint=" (or None for no limit)")
+        max_ngrams = check_int("max_ngrams", max_ngrams, 0, hint="(or None for no limit)")
     tokens, offsets, _ = _as_flat(train, "train")
     _check_tokens(tokens, num_words, "train")
     per_order = []
@@ -211,7 +186,7 @@ def ngram_features(reviews, vocabulary):
 def nb_log_count_ratio(features, num_features, alpha=1.0):
     """Return NBSVM's log-count ratio r (float32, one per feature) of binary features with labels 0/1."""
     tokens, offsets, labels = _as_flat(features, "features")
-    num_features = _check_int("num_features", num_features, 1)
+    num_features = check_int("num_features", num_features, 1)
     _check_tokens(tokens, num_features, "features")
     if labels is None or not np.isin(np.asarray(labels), (0, 1)).all():
         raise ValueError("features must be a FlatReviews with labels 0 (negative) / 1 (positive), "
@@ -283,8 +258,8 @@ def ngram_feed(features, labels=None, *, num_features, batch_size=64, shuffle=Fa
     multi-hot batch is huge (361,094 features: about 60 s an epoch and 10 GB of
     memory on 2 cores), while a review holds only a few hundred of them.
     """
-    num_features = _check_int("num_features", num_features, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    num_features = check_int("num_features", num_features, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     return _feed_class()(features, labels, num_features, batch_size, bool(shuffle), seed)
 
 
@@ -297,7 +272,7 @@ def build_ngram_model(num_features, nb_ratio=None, learning_rate=1e-3):
     logistic regression). Built from Keras layers only (two Embeddings, Dot),
     so ``keras.saving.load_model`` reads it back without custom objects.
     """
-    num_features = _check_int("num_features", num_features, 1)
+    num_features = check_int("num_features", num_features, 1)
     if nb_ratio is None:
         nb_ratio = np.ones(num_features, dtype=np.float32)
     nb_ratio = np.asarray(nb_ratio, dtype=np.float32)
@@ -335,8 +310,8 @@ def train_ngram_model(train, test=None, *, num_words, ngrams=2, num_epochs=8, ba
     from imdb_lab.encoding import split_validation
     from imdb_lab.training import set_seed
 
-    num_epochs = _check_int("num_epochs", num_epochs, 1)
-    patience = _check_int("patience", patience, 0)
+    num_epochs = check_int("num_epochs", num_epochs, 1)
+    patience = check_int("patience", patience, 0)
     if not (hasattr(train, "tokens") and hasattr(train, "labels")):
         raise TypeError("train must be the labelled FlatReviews of imdb_lab.load_flat(num_words=...), "
                         f"got {type(train).__name__}")

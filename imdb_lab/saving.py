@@ -7,6 +7,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
+from imdb_lab.arguments import check_int
+
 __all__ = ["save_trained_model", "load_trained_model", "FORMAT_VERSION", "METADATA_NAME"]
 
 # the extra member of the .keras zip that holds the encoding conventions and the word index
@@ -15,19 +17,10 @@ FORMAT_VERSION = 1
 _NOT_OURS = "was not saved by `imdb-lab train` (imdb_lab.saving.save_trained_model)"
 
 
-def _check_int(name, value, minimum):
-    """Return ``value`` as an int, or raise if it is not an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _metadata(num_words, skip_top, start_char, oov_char, index_from, word_index, features):
     """Return the checked metadata dict that ``save_trained_model`` stores."""
-    num_words = _check_int("num_words", num_words, 1)
-    skip_top = _check_int("skip_top", skip_top, 0)
+    num_words = check_int("num_words", num_words, 1)
+    skip_top = check_int("skip_top", skip_top, 0)
     if skip_top >= num_words:
         raise ValueError(f"skip_top ({skip_top}) must be smaller than num_words ({num_words})")
     if not isinstance(word_index, dict) or not word_index:
@@ -43,9 +36,9 @@ def _metadata(num_words, skip_top, start_char, oov_char, index_from, word_index,
         "format_version": FORMAT_VERSION,
         "num_words": num_words,
         "skip_top": skip_top,
-        "start_char": _check_int("start_char", start_char, 0),
-        "oov_char": _check_int("oov_char", oov_char, 0),
-        "index_from": _check_int("index_from", index_from, 0),
+        "start_char": check_int("start_char", start_char, 0),
+        "oov_char": check_int("oov_char", oov_char, 0),
+        "index_from": check_int("index_from", index_from, 0),
         "word_index": {word: int(rank) for word, rank in word_index.items()},
         "features": features,
     }

@@ -2,6 +2,8 @@
 
 import numbers
 
+from imdb_lab.arguments import check_index_conventions, check_int
+
 # The classic keras.preprocessing.text.Tokenizer's default filters (removed in
 # Keras 3): each becomes a space, so "<br />" is the word "br", as in Keras's data.
 FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
@@ -17,23 +19,6 @@ def tokenize(text):
     # str.split() splits on any white space (also \r and non-breaking spaces);
     # that gives the 88,075 train words of the shared archive.
     return text.lower().translate(_TRANSLATION).split()
-
-
-def check_index_conventions(start_char=1, oov_char=2, index_from=3):
-    """Raise TypeError/ValueError unless the three index conventions are usable."""
-    for name, value in (("start_char", start_char), ("oov_char", oov_char)):
-        if value is not None:
-            check_int(name, value, minimum=0, hint="or None")
-    check_int("index_from", index_from, minimum=0)
-
-
-def check_int(name, value, minimum=None, hint=""):
-    """Raise TypeError unless ``value`` is an int (not a bool), ValueError if below ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        extra = f" {hint}" if hint else ""
-        raise TypeError(f"{name} must be an int{extra}, not {value!r} ({type(value).__name__})")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
 def encode_review(text, word_index, num_words=None, skip_top=0, start_char=1, oov_char=2, index_from=3):

@@ -1,0 +1,21 @@
+"""Argument checks shared by the package, with messages that say what to pass instead."""
+
+import numbers
+
+
+def check_int(name, value, minimum=None, hint=""):
+    """Return ``value`` as an int; raise TypeError unless it is an int (not a bool), ValueError below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        extra = f" {hint}" if hint else ""
+        raise TypeError(f"{name} must be an int{extra}, not {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_index_conventions(start_char=1, oov_char=2, index_from=3):
+    """Raise TypeError/ValueError unless the three index conventions of ``load_data`` are usable."""
+    for name, value in (("start_char", start_char), ("oov_char", oov_char)):
+        if value is not None:
+            check_int(name, value, minimum=0, hint="or None")
+    check_int("index_from", index_from, minimum=0)
