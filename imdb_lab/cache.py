@@ -3,7 +3,6 @@
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from imdb_lab.archive import ENCODER_VERSION, SPLITS, Encoded
+from imdb_lab.files import atomic_write
 
 FORMAT = "imdb_lab.cache"
 _warned_dirs = set()  # unwritable cache folders already warned about, to warn once each
@@ -39,7 +39,7 @@ def _text_array(text):
 
 
 def save(path, encoded, key):
-    """Write ``encoded`` to ``path`` atomically; return False (and warn once) if the folder is not writable."""
+    """Write ``encoded`` to ``path`` atomically; return False (and warn once per folder) if that fails."""
     path = Path(path)
     arrays = {"meta": _text_array(json.dumps({"format": FORMAT, **key})),
               "words": _text_array("\n".join(encoded.words))}
@@ -49,8 +49,9 @@ def save(path, encoded, key):
         arrays[f"{split}_labels"] = encoded.labels[split]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    except OSError as error:
+        with atomic_write(path) as handle:
+            np.savez(handle, **arrays)
+    except OSError as error:  # a read-only folder, or a full disk: the data is still there, in memory
         if str(path.parent) not in _warned_dirs:
             _warned_dirs.add(str(path.parent))
             warnings.warn(
@@ -61,17 +62,6 @@ def save(path, encoded, key):
                 stacklevel=3,
             )
         return False
-    try:
-        with handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, 0o644)  # NamedTemporaryFile makes it private to this user
-        # os.replace is atomic: readers see the old file or the new one, never half of one
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
     return True
 
 

@@ -17,7 +17,6 @@ import dataclasses
 import json
 import math
 import numbers
-import os
 import subprocess
 import sys
 import tempfile
@@ -150,16 +149,11 @@ def evaluate_namespace(namespace, result_path):
 
 def write_json_atomically(data, path):
     """Write ``data`` as JSON to ``path`` through a temporary file and os.replace."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, indent=2)
-            file.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from imdb_lab.files import atomic_write
+
+    with atomic_write(path, "w", encoding="utf-8") as file:
+        json.dump(data, file, indent=2)
+        file.write("\n")
 
 
 def _evaluation_code(result_path):

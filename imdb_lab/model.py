@@ -2,16 +2,9 @@
 
 import numbers
 
+from imdb_lab.arguments import check_int
+
 __all__ = ["build_model"]
-
-
-def _check_positive_int(name, value):
-    """Return ``value`` as an int, or raise if it is not a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
 
 
 def _check_number(name, value, *, allow_none=False):
@@ -25,10 +18,10 @@ def _check_number(name, value, *, allow_none=False):
 
 def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=None, learning_rate=1e-3):
     """Return a compiled ``keras.Sequential``: Dense relu layers with Dropout (and L2), then Dense(1, sigmoid)."""
-    num_words = _check_positive_int("num_words", num_words)
+    num_words = check_int("num_words", num_words, minimum=1)
     if isinstance(hidden_units, (str, bytes)) or not hasattr(hidden_units, "__iter__"):
         raise TypeError(f"hidden_units must be a sequence of positive integers such as (16, 16), got {hidden_units!r}")
-    hidden_units = [_check_positive_int("each of hidden_units", units) for units in hidden_units]
+    hidden_units = [check_int("each of hidden_units", units, minimum=1) for units in hidden_units]
     if not hidden_units:
         raise ValueError("hidden_units must name at least one hidden layer, e.g. (16, 16)")
     dropout = _check_number("dropout", dropout)

@@ -2,12 +2,11 @@
 
 import json
 import numbers
-import os
-import uuid
 import zipfile
 from pathlib import Path
 
 from imdb_lab.arguments import check_int
+from imdb_lab.files import atomic_path
 
 __all__ = ["save_trained_model", "load_trained_model", "FORMAT_VERSION", "METADATA_NAME"]
 
@@ -56,17 +55,10 @@ def save_trained_model(model, path, *, num_words, skip_top=0, start_char=1, oov_
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save the model: the folder {str(folder)!r} does not exist")
-    # same folder, so os.replace is an atomic rename; Keras insists on the .keras suffix
-    # not mkstemp: its 0600 mode would stick to the model file; Keras creates this one with the umask's mode
-    temp = folder / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.keras"
-    try:
-        model.save(temp)
-        with zipfile.ZipFile(temp, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+    with atomic_path(path, suffix=".tmp.keras") as temporary:  # Keras insists on the .keras suffix
+        model.save(temporary)
+        with zipfile.ZipFile(temporary, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(METADATA_NAME, payload)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -20,10 +20,10 @@ are dropped; outputs, execution counts and run metadata are cleared, and cell
 ids are numbered, so the same solutions always give the same bytes.
 """
 
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from imdb_lab.files import atomic_write
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -179,18 +179,8 @@ def make_student_notebook(solutions_path=SOLUTIONS_NAME, student_path=STUDENT_NA
         raise ValueError("the learner's notebook would overwrite the solutions notebook: choose another output path")
     text = student_text(solutions_path)
     student_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="\n", dir=student_path.parent,
-                                         prefix=f".{student_path.name}.", suffix=".tmp", delete=False)
-    # a temporary file is private (0600); give the notebook the mode it had, else the usual 0644
-    mode = student_path.stat().st_mode & 0o777 if student_path.exists() else 0o644
-    try:
-        with handle:
-            handle.write(text)
-        os.chmod(handle.name, mode)
-        os.replace(handle.name, student_path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_write(student_path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
     return student_path
 
 

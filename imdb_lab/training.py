@@ -1,8 +1,8 @@
 """Repeatable training: seeding, and the reference fit loop used by the CLI, the benchmark and the notebook."""
 
-import numbers
-
 import numpy as np
+
+from imdb_lab.arguments import check_int
 
 __all__ = ["set_seed", "train", "evaluate", "best_epoch"]
 
@@ -18,13 +18,10 @@ def set_seed(seed):
     small Dense model of this lab the slowdown is small (see
     benchmarks/bench_training.py).
     """
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    seed = check_int("seed", seed, minimum=0)
     import keras
 
-    keras.utils.set_random_seed(int(seed))
+    keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -52,10 +49,8 @@ def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, 
 
     from imdb_lab.encoding import split_validation
 
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, numbers.Integral) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a positive integer, got {num_epochs!r}")
-    if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
-        raise ValueError(f"patience must be a non-negative integer, got {patience!r}")
+    check_int("num_epochs", num_epochs, minimum=1)
+    check_int("patience", patience, minimum=0)
     if monitor not in ("val_loss", "val_accuracy"):
         raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
     feed = feed or _multi_hot_feed
