@@ -2,8 +2,8 @@
 
 Run (about 2-3 minutes on 2 cores with a warm data cache; add --trigrams for one more row):
 
-    IMDB_LAB_DATA=/work/shared/data/aclImdb_v1_labeled.tar.gz \\
-        /work/venv/bin/python benchmarks/bench_ngrams.py
+    IMDB_LAB_DATA=../shared/data/aclImdb_v1_labeled.tar.gz \\
+        python benchmarks/bench_ngrams.py
 
 Each model runs in its own subprocess, so its seconds are end to end (Python
 start, imports, loading the data from the warm cache, featurizing, training,

@@ -2,8 +2,8 @@
 
 Run (about 5 minutes on 2 cores; the data cache is built first, ~10 s cold):
 
-    IMDB_LAB_DATA=/work/shared/data/aclImdb_v1_labeled.tar.gz \\
-        /work/venv/bin/python benchmarks/bench_training.py --repeat
+    IMDB_LAB_DATA=../shared/data/aclImdb_v1_labeled.tar.gz \\
+        python benchmarks/bench_training.py --repeat
 
 Every configuration trains the default model (imdb_lab.model.build_model, seed 0,
 early stopping on a validation split of the training reviews) in its own

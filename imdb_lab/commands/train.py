@@ -37,8 +37,9 @@ def _int_at_least(text, minimum, what):
 
 def add_arguments(parser):
     """Register train's arguments on ``parser``."""
-    parser.add_argument("--num-words", type=positive_int, default=10000, metavar="N",
-                        help="keep the N most frequent words (default: 10000)")
+    parser.add_argument("--num-words", type=positive_int, default=None, metavar="N",
+                        help="keep the words of index below N, about the N most frequent "
+                             "(default: 10000, or 30000 with --ngrams 2 or 3)")
     parser.add_argument("--skip-top", type=non_negative_int, default=0, metavar="K",
                         help="also map the K most frequent words to the out-of-vocabulary index (default: 0)")
     parser.add_argument("--epochs", type=positive_int, default=20, metavar="E", dest="num_epochs",
@@ -51,7 +52,7 @@ def add_arguments(parser):
                         help="where to save the trained model, a .keras file (default: model.keras)")
     parser.add_argument("--ngrams", type=positive_int, default=1, metavar="N",
                         help="1: the lab's multi-hot Dense model (default); 2 or 3: the NBSVM-style n-gram "
-                             "model on word n-grams up to length N (try --num-words 30000)")
+                             "model on word n-grams up to length N")
     parser.add_argument("--source", default=None, metavar="PATH",
                         help="aclImdb_v1.tar.gz or an extracted aclImdb/ folder (default: $IMDB_LAB_DATA)")
 
@@ -60,9 +61,12 @@ def check_arguments(args):
     """Raise CommandError for argument combinations argparse cannot check alone."""
     if args.ngrams > 3:
         raise CommandError(f"--ngrams must be 1, 2 or 3, got {args.ngrams}")
+    # the n-gram model learns best from small batches and gains from a larger vocabulary;
+    # the Dense model is fast with large batches, and 10,000 words are enough for it
     if args.batch_size is None:
-        # the n-gram model learns best from small batches; the Dense model is fast with large ones
         args.batch_size = 64 if args.ngrams > 1 else 512
+    if args.num_words is None:
+        args.num_words = 30000 if args.ngrams > 1 else 10000
     if args.skip_top >= args.num_words:
         raise CommandError(f"--skip-top ({args.skip_top}) must be smaller than --num-words ({args.num_words})")
     output = Path(args.output)
