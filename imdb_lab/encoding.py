@@ -115,38 +115,35 @@ def _object_array(sequences):
     return array
 
 
-class MultiHotSequence(keras.utils.PyDataset):
-    """A Keras feed of multi-hot batches built on the fly, so memory stays bounded by one batch.
+class ReviewBatches(keras.utils.PyDataset):
+    """A Keras feed of reviews batch by batch, reshuffled at each epoch if asked; subclasses make the inputs.
 
-    ``sequences`` is a list / object array of reviews or a ``FlatReviews``; it is
-    converted once to flat int32 tokens + offsets. Each batch is
-    ``(x, y)`` (or ``(x,)`` when ``labels`` is None, for ``predict``) with ``x`` of
-    shape ``(batch, num_words)`` and ``dtype`` (uint8 by default: a quarter of
-    float32's bytes through the input pipeline; the model's float32 Input casts
-    it, which made training at 88,000 words ~40% faster). With ``shuffle=True`` the
-    reviews are reshuffled at every epoch's end from a ``seed``-ed generator,
-    so two runs with the same seed see the same batches.
+    ``sequences`` (a list / object array of reviews, or a ``FlatReviews``) is
+    converted once to flat int32 tokens + offsets, with every index checked to
+    be below ``num_features``. Each batch is ``(x, y)``, or ``(x,)`` when
+    ``labels`` is None (for ``predict``), where ``x = self.inputs(batch)``.
+    With ``shuffle=True`` the reviews are reshuffled at every epoch's end from
+    a ``seed``-ed generator, so two runs with the same seed see the same batches.
     """
 
-    def __init__(self, sequences, labels=None, *, num_words, batch_size=512, shuffle=False, seed=None,
-                 dtype="uint8", **pydataset_kwargs):
+    def __init__(self, sequences, labels=None, *, num_features, batch_size, shuffle=False, seed=None,
+                 **pydataset_kwargs):
         super().__init__(**pydataset_kwargs)
-        self.num_words = check_int("num_words", num_words, minimum=1)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.batch_size = int(batch_size)
-        self.dtype = _check_dtype(dtype)
+        self.num_features = check_int("num_features", num_features, minimum=1)
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
         flat = as_flat(sequences)
-        tokens, offsets = flat.tokens, flat.offsets
-        _check_indices(tokens, self.num_words)
-        # int32 halves the memory of int64 and any index < num_words fits
-        self.tokens = tokens.astype(np.int32, copy=False)
-        self.offsets = offsets
-        self.num_reviews = len(offsets) - 1
+        _check_indices(flat.tokens, self.num_features)
+        # int32 halves the memory of int64 and any index < num_features fits
+        self.reviews = FlatReviews(flat.tokens.astype(np.int32, copy=False), flat.offsets, None)
+        self.num_reviews = len(self.reviews)
         self.labels = _check_labels(labels, self.num_reviews)
         self.shuffle = bool(shuffle)
         self._rng = np.random.default_rng(seed)
         self._order = self._rng.permutation(self.num_reviews) if self.shuffle else None
+
+    def inputs(self, batch):
+        """Return the model's input for ``batch``, a ``FlatReviews`` of the batch's reviews."""
+        raise NotImplementedError("a ReviewBatches subclass defines inputs(batch)")
 
     def __len__(self):
         """Return the number of batches per epoch (the last one may be partial)."""
@@ -162,18 +159,37 @@ class MultiHotSequence(keras.utils.PyDataset):
         stop = min(start + self.batch_size, self.num_reviews)
         if self._order is None:
             rows = slice(start, stop)
-            tokens = self.tokens[self.offsets[start]:self.offsets[stop]]
-            offsets = self.offsets[start:stop + 1] - self.offsets[start]
+            offsets = self.reviews.offsets
+            batch = FlatReviews(self.reviews.tokens[offsets[start]:offsets[stop]],
+                                offsets[start:stop + 1] - offsets[start], None)
         else:
             rows = self._order[start:stop]
-            batch = FlatReviews(self.tokens, self.offsets, None).take(rows)
-            tokens, offsets = batch.tokens, batch.offsets
-        x = _fill(np.zeros((stop - start, self.num_words), dtype=self.dtype), tokens, offsets)
-        if self.labels is None:
-            return (x,)
-        return x, self.labels[rows]
+            batch = self.reviews.take(rows)
+        x = self.inputs(batch)
+        return (x,) if self.labels is None else (x, self.labels[rows])
 
     def on_epoch_end(self):
         """Reshuffle the reviews for the next epoch (when ``shuffle=True``)."""
         if self.shuffle:
             self._order = self._rng.permutation(self.num_reviews)
+
+
+class MultiHotSequence(ReviewBatches):
+    """A Keras feed of multi-hot batches built on the fly, so memory stays bounded by one batch.
+
+    Each ``x`` has shape ``(batch, num_words)`` and ``dtype`` (uint8 by default:
+    a quarter of float32's bytes through the input pipeline; the model's
+    float32 Input casts it, which made training at 88,000 words ~40% faster).
+    See ``ReviewBatches`` for ``sequences``, ``labels``, ``shuffle`` and ``seed``.
+    """
+
+    def __init__(self, sequences, labels=None, *, num_words, batch_size=512, shuffle=False, seed=None,
+                 dtype="uint8", **pydataset_kwargs):
+        self.num_words = check_int("num_words", num_words, minimum=1)
+        self.dtype = _check_dtype(dtype)
+        super().__init__(sequences, labels, num_features=self.num_words, batch_size=batch_size, shuffle=shuffle,
+                         seed=seed, **pydataset_kwargs)
+
+    def inputs(self, batch):
+        """Return the multi-hot rows of ``batch``."""
+        return _fill(np.zeros((len(batch), self.num_words), dtype=self.dtype), batch.tokens, batch.offsets)

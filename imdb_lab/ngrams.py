@@ -3,8 +3,9 @@
 A review becomes a ``FlatReviews`` of *feature ids*: its word indices below
 ``num_words`` (the unigrams) plus, for every n-gram of consecutive indices
 found in the vocabulary, ``num_words + rank`` of that n-gram. The vocabulary
-is built from the training reviews only, so the ``MultiHotSequence`` feed
-of the lab serves these features unchanged (with ``num_words=num_features``).
+is built from the training reviews only. With some 360,000 features a dense
+multi-hot batch would be huge, so ``NgramFeed`` (a ``ReviewBatches`` feed, as
+``MultiHotSequence`` is) hands the model each review's feature ids, padded.
 """
 
 import numbers
@@ -14,6 +15,7 @@ import numpy as np
 
 from imdb_lab.arguments import check_int
 from imdb_lab.data import as_flat
+from imdb_lab.encoding import ReviewBatches
 
 __all__ = [
     "NgramVocabulary",
@@ -199,56 +201,19 @@ def nb_log_count_ratio(features, num_features, alpha=1.0):
     return (np.log(p / p.sum()) - np.log(q / q.sum())).astype(np.float32)
 
 
-_FEED_CLASS = None
+class NgramFeed(ReviewBatches):
+    """Batches of feature ids, ``id + 1`` padded with 0 to a multiple of 128 columns (see ``ngram_feed``)."""
 
-
-def _feed_class():
-    """Return the ``NgramFeed`` class, defined on first use so that importing this module needs no Keras."""
-    global _FEED_CLASS
-    if _FEED_CLASS is not None:
-        return _FEED_CLASS
-    import math
-
-    import keras
-
-    class NgramFeed(keras.utils.PyDataset):
-        """Batches of feature ids, ``id + 1`` padded with 0 to a multiple of 128 columns, plus labels."""
-
-        def __init__(self, features, labels, num_features, batch_size, shuffle, seed):
-            super().__init__()
-            self.tokens, self.offsets, _ = _as_flat(features, "features")
-            _check_tokens(self.tokens, num_features, "features")
-            self.tokens = self.tokens.astype(np.int32)
-            self.labels = None if labels is None else np.asarray(labels)
-            if self.labels is not None and self.labels.shape != (len(self.offsets) - 1,):
-                raise ValueError(f"labels must be 1-D with one label per review ({len(self.offsets) - 1}), "
-                                 f"got shape {self.labels.shape}")
-            self.batch_size = batch_size
-            self.shuffle = shuffle
-            self._rng = np.random.default_rng(seed)
-            n = len(self.offsets) - 1
-            self._order = self._rng.permutation(n) if shuffle else np.arange(n)
-
-        def __len__(self):
-            return math.ceil(len(self._order) / self.batch_size)
-
-        def __getitem__(self, index):
-            rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
-            starts = self.offsets[rows]
-            lengths = self.offsets[rows + 1] - starts
-            # few distinct widths, so the backend compiles the step only a few times
-            width = max(128, -(-int(lengths.max(initial=0)) // 128) * 128)
-            column = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            x = np.zeros((len(rows), width), dtype=np.int32)
-            x[np.repeat(np.arange(len(rows)), lengths), column] = self.tokens[np.repeat(starts, lengths) + column] + 1
-            return (x,) if self.labels is None else (x, self.labels[rows])
-
-        def on_epoch_end(self):
-            if self.shuffle:
-                self._order = self._rng.permutation(len(self._order))
-
-    _FEED_CLASS = NgramFeed
-    return NgramFeed
+    def inputs(self, batch):
+        """Return the batch's feature ids + 1, one row per review, padded with 0."""
+        lengths = batch.lengths()
+        # few distinct widths, so the backend compiles the step only a few times
+        width = max(128, -(-int(lengths.max(initial=0)) // 128) * 128)
+        rows = np.repeat(np.arange(len(batch)), lengths)
+        columns = np.arange(len(batch.tokens)) - np.repeat(batch.offsets[:-1], lengths)
+        x = np.zeros((len(batch), width), dtype=np.int32)
+        x[rows, columns] = batch.tokens + 1
+        return x
 
 
 def ngram_feed(features, labels=None, *, num_features, batch_size=64, shuffle=False, seed=None):
@@ -258,9 +223,7 @@ def ngram_feed(features, labels=None, *, num_features, batch_size=64, shuffle=Fa
     multi-hot batch is huge (361,094 features: about 60 s an epoch and 10 GB of
     memory on 2 cores), while a review holds only a few hundred of them.
     """
-    num_features = check_int("num_features", num_features, 1)
-    batch_size = check_int("batch_size", batch_size, 1)
-    return _feed_class()(features, labels, num_features, batch_size, bool(shuffle), seed)
+    return NgramFeed(features, labels, num_features=num_features, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
 def build_ngram_model(num_features, nb_ratio=None, learning_rate=1e-3):
