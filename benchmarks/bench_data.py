@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 CHILD = {
@@ -52,7 +51,7 @@ def write_keras_npz(path, env):
     code = f"""
 import numpy as np
 from imdb_lab import data
-encoded = data._encoded(data.resolve_source())
+encoded, _ = data._encoded(data.resolve_source())
 arrays = {{}}
 for split in ("train", "test"):
     tokens, offsets = encoded.tokens[split], encoded.offsets[split]

@@ -135,15 +135,16 @@ def _holds_reviews(folder):
 
 
 def _encoded(path):
-    """Return the ``archive.Encoded`` data of the source at ``path``, from the cache when it is fresh."""
+    """Return ``(archive.Encoded, cache file or None)`` of the source at ``path``, from the cache when it is fresh."""
     kind, dataset = archive.find_dataset(path)
     key = {"encoder": archive.ENCODER_VERSION, "source": str(dataset.resolve()), **archive.fingerprint(kind, dataset)}
     cache_file = cache.cache_path(dataset)
     encoded = cache.load(cache_file, key)
     if encoded is None:
         encoded = archive.encode_dataset(kind, dataset)
-        cache.save(cache_file, encoded, key)
-    return encoded
+        if not cache.save(cache_file, encoded, key):
+            cache_file = None
+    return encoded, cache_file
 
 
 def prepare(source=None):
@@ -154,11 +155,9 @@ def prepare(source=None):
 
         return Path(_keras_call(lambda: get_file(
             "imdb.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz")))
-    kind, dataset = archive.find_dataset(path)
-    _encoded(path)
-    cache_file = cache.cache_path(dataset)
-    # when the folder is not writable, there is no cache: the archive itself is what loads
-    return cache_file if cache_file.exists() else dataset
+    _, cache_file = _encoded(path)
+    # when the cache folder is not writable, the archive itself is what loads
+    return cache_file or path
 
 
 def get_word_index(source=None):
@@ -168,7 +167,7 @@ def get_word_index(source=None):
         from keras.datasets import imdb
 
         return _keras_call(imdb.get_word_index)
-    return {word: rank for rank, word in enumerate(_encoded(path).words, start=1)}
+    return {word: rank for rank, word in enumerate(_encoded(path)[0].words, start=1)}
 
 
 def _keras_call(function):
@@ -221,7 +220,7 @@ def load_flat(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, o
         (x_train, y_train), (x_test, y_test) = _load_from_keras(num_words, skip_top, maxlen, seed, start_char,
                                                                 oov_char, index_from)
         return FlatReviews.from_sequences(x_train, y_train), FlatReviews.from_sequences(x_test, y_test)
-    encoded = _encoded(path)
+    encoded, _ = _encoded(path)
     splits = [FlatReviews(encoded.tokens[s], encoded.offsets[s], encoded.labels[s].astype(np.int64))
               for s in archive.SPLITS]
     return _keras_transform(splits, num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)

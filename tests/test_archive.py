@@ -1,13 +1,11 @@
 """Tests of imdb_lab/archive.py: reading the raw archive and ranking its words."""
 
 import collections
-import io
-import tarfile
 
 import numpy as np
 import pytest
 
-from conftest import LABELS, SPLITS, make_reviews, write_archive, write_folder
+from conftest import LABELS, SPLITS, write_archive, write_folder
 from imdb_lab import archive
 from test_text import naive_tokenize
 
