@@ -352,12 +352,9 @@ def history(history=_MISSING, x_fit=_MISSING, x_val=_MISSING, x_train=_MISSING, 
 
 def measure_accuracy(model, x_test, y_test, num_words, batch_size=1024):
     """Return the share of reviews whose class (probability > 0.5) the model gets right, fed batch by batch."""
-    from imdb_lab.encoding import MultiHotSequence
+    from imdb_lab.grading import multi_hot_accuracy
 
-    probabilities = np.asarray(model.predict(MultiHotSequence(x_test, num_words=num_words, batch_size=batch_size),
-                                             verbose=0)).reshape(-1)
-    labels = np.asarray(y_test).reshape(-1)
-    return float(np.mean((probabilities > 0.5) == (labels == 1)))
+    return multi_hot_accuracy(model, x_test, np.asarray(y_test).reshape(-1), num_words, batch_size=batch_size)
 
 
 def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGET_ACCURACY):

@@ -85,8 +85,8 @@ def split_validation(x_train, y_train, validation_fraction=0.2, *, num_validatio
         if not 0 < validation_fraction < 1:
             raise ValueError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
         num_validation = int(round(n * validation_fraction))
-    elif isinstance(num_validation, bool) or not isinstance(num_validation, numbers.Integral):
-        raise TypeError(f"num_validation must be an integer, got {num_validation!r}")
+    else:
+        num_validation = check_int("num_validation", num_validation)
     if not 0 < num_validation < n:
         raise ValueError(
             f"the validation split must keep at least one review on each side: got {num_validation} "

@@ -64,18 +64,6 @@ def one_line(text):
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 3] + "..."
 
 
-def model_input_width(model):
-    """Return the number of inputs of a model that reads one flat vector per review."""
-    try:
-        shape = model.input_shape
-    except (AttributeError, ValueError) as error:
-        raise ValueError(f"cannot tell the model's input shape ({one_line(error)}): build or fit it first") from None
-    if isinstance(shape, list) or len(shape) != 2 or not isinstance(shape[1], numbers.Integral):
-        raise ValueError(f"the model's input shape is {shape}, not (None, num_words): "
-                         "grading expects a multi-hot model")
-    return int(shape[1])
-
-
 def accuracy_from_predictions(predictions, labels):
     """Return the share of reviews whose predicted class equals ``labels`` (0 = negative, 1 = positive).
 
@@ -105,9 +93,9 @@ def evaluate_model(model, num_words=None, skip_top=0, *, source=None, batch_size
     encoded batch by batch so that memory stays bounded on the full data set.
     """
     from imdb_lab.data import load_flat
-    from imdb_lab.encoding import MultiHotSequence
+    from imdb_lab.model import input_width
 
-    width = model_input_width(model)
+    width = input_width(model)
     if num_words is None:
         num_words = width
     if num_words > width:
@@ -115,8 +103,15 @@ def evaluate_model(model, num_words=None, skip_top=0, *, source=None, batch_size
     _, test = load_flat(num_words=num_words, skip_top=skip_top, source=source)
     if len(test) == 0:
         raise ValueError("the test split is empty")
-    feed = MultiHotSequence(test, num_words=width, batch_size=batch_size)
-    return accuracy_from_predictions(model.predict(feed, verbose=0), test.labels)
+    return multi_hot_accuracy(model, test, test.labels, width, batch_size=batch_size)
+
+
+def multi_hot_accuracy(model, sequences, labels, num_words, *, batch_size=512):
+    """Return the accuracy of ``model.predict`` on multi-hot ``sequences``, fed batch by batch."""
+    from imdb_lab.encoding import MultiHotSequence
+
+    feed = MultiHotSequence(sequences, num_words=num_words, batch_size=batch_size)
+    return accuracy_from_predictions(model.predict(feed, verbose=0), labels)
 
 
 def evaluate_namespace(namespace, result_path):

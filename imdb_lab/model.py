@@ -4,7 +4,7 @@ import numbers
 
 from imdb_lab.arguments import check_int
 
-__all__ = ["build_model"]
+__all__ = ["build_model", "input_width"]
 
 
 def _check_number(name, value, *, allow_none=False):
@@ -50,3 +50,14 @@ def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=None, learning
         metrics=["accuracy"],
     )
     return model
+
+
+def input_width(model):
+    """Return the number of inputs of a model that reads one flat (multi-hot) vector per review."""
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError) as error:
+        raise ValueError(f"cannot tell the model's input shape ({error}): build or fit it first") from None
+    if not isinstance(shape, tuple) or len(shape) != 2 or not isinstance(shape[1], numbers.Integral):
+        raise ValueError(f"the model's input shape is {shape}, not (None, num_words): expected a multi-hot model")
+    return int(shape[1])

@@ -1,7 +1,8 @@
 """New text -> probability of a positive review, with a model saved by ``save_trained_model``."""
 
 import math
-import numbers
+
+from imdb_lab.arguments import check_int
 
 # feature kinds this module knows how to build: the lab's model, and the n-gram model of imdb_lab.ngrams
 SUPPORTED_KINDS = ("multi_hot", "ngrams")
@@ -25,14 +26,13 @@ def feature_kind(metadata):
 
 def input_width(model, metadata):
     """Return the multi-hot width the model expects: metadata's num_words, else the model's input size."""
+    from imdb_lab.model import input_width as model_input_width
+
     num_words = metadata.get("num_words")
-    width = None
     try:
-        shape = model.input_shape
-        if isinstance(shape, tuple) and shape and isinstance(shape[-1], numbers.Integral):
-            width = int(shape[-1])
-    except (AttributeError, ValueError):
-        pass
+        width = model_input_width(model)
+    except ValueError:
+        width = None
     if num_words is None:
         if width is None:
             raise ValueError("the model's metadata has no num_words and its input size is unknown: retrain it")
@@ -65,8 +65,7 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
     for text in texts:
         if not isinstance(text, str):
             raise TypeError(f"each text must be a str, not {type(text).__name__}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int("batch_size", batch_size, minimum=1)
     kind = feature_kind(metadata)
     # the n-gram model reads padded feature ids, not a multi-hot vector: its width is in the metadata
     num_words = metadata.get("num_words") if kind == "ngrams" else input_width(model, metadata)
