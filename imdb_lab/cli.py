@@ -15,6 +15,9 @@ COMMANDS = {
     "make-student": "make_student",
 }
 
+# the sub-commands that import Keras, which must know its backend first
+NEEDS_KERAS = ("train", "predict", "grade")
+
 
 class CommandError(Exception):
     """A problem with the user's input that is reported in one line, exit code 2."""
@@ -40,6 +43,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in NEEDS_KERAS:
+            from imdb_lab.backend import choose_backend
+
+            choose_backend()  # before anything imports Keras: an installed backend, or one clear line
         return args._run(args)
     except (CommandError, ValueError, TypeError, OSError) as error:
         # argparse's convention for bad input: "prog: error: message", exit 2

@@ -16,8 +16,12 @@ def _check_number(name, value, *, allow_none=False):
     return float(value)
 
 
-def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=None, learning_rate=1e-3):
-    """Return a compiled ``keras.Sequential``: Dense relu layers with Dropout (and L2), then Dense(1, sigmoid)."""
+def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=1e-4, learning_rate=1e-3):
+    """Return a compiled ``keras.Sequential``: Dense relu layers with Dropout and L2, then Dense(1, sigmoid).
+
+    The defaults are the notebook's model; ``l2=None`` (or 0) leaves out the
+    weight penalty, ``dropout=0`` the Dropout layers.
+    """
     num_words = check_int("num_words", num_words, minimum=1)
     if isinstance(hidden_units, (str, bytes)) or not hasattr(hidden_units, "__iter__"):
         raise TypeError(f"hidden_units must be a sequence of positive integers such as (16, 16), got {hidden_units!r}")

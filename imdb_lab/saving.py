@@ -87,9 +87,15 @@ def read_metadata(path):
 
 
 def load_trained_model(path):
-    """Return ``(model, metadata)`` from a ``.keras`` file written by ``save_trained_model``."""
+    """Return ``(model, metadata)`` from a ``.keras`` file written by ``save_trained_model``, ready to predict.
+
+    The model is loaded without its optimizer and loss (``compile=False``): a
+    prediction needs neither, and an optimizer saved on one Keras backend (say
+    PyTorch) does not load on another; the weights do. ``safe_mode`` stays on, so
+    a file cannot run code while it loads.
+    """
     metadata = read_metadata(path)
     import keras
 
-    model = keras.saving.load_model(path)
+    model = keras.saving.load_model(path, compile=False, safe_mode=True)
     return model, metadata

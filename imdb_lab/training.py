@@ -8,24 +8,37 @@ __all__ = ["set_seed", "train", "evaluate", "best_epoch"]
 
 
 def set_seed(seed):
-    """Make CPU runs repeatable: seed Python, NumPy and the Keras backend, and make TensorFlow ops deterministic.
+    """Make CPU runs repeatable on every Keras backend: seed Python, NumPy and Keras, and ask for deterministic ops.
 
-    Calls ``keras.utils.set_random_seed(seed)`` and, on the TensorFlow backend,
-    ``tf.config.experimental.enable_op_determinism()``. The cost: TensorFlow
-    then picks deterministic kernels (some reductions and scatters run
-    single-threaded or slower, a few ops raise instead of running), and the
-    switch is process-wide and stays on for the rest of the process. For the
-    small Dense model of this lab the slowdown is small (see
-    benchmarks/bench_training.py).
+    All backends: ``keras.utils.set_random_seed(seed)`` seeds Python's and
+    NumPy's generators and Keras's own seed generator (weight initialisation,
+    dropout, shuffling). Then, per backend:
+
+    - TensorFlow: ``tf.config.experimental.enable_op_determinism()``. TensorFlow
+      then picks deterministic kernels (some reductions and scatters run slower,
+      a few ops raise instead of running); the switch is process-wide and stays
+      on. For this lab's small Dense model the slowdown is small.
+    - JAX: nothing more; its CPU computations are deterministic for a given seed.
+    - PyTorch: ``torch.use_deterministic_algorithms(True, warn_only=True)``:
+      deterministic kernels where PyTorch has them (a warning where it has none);
+      on the CPU this lab's ops already are. Process-wide, like TensorFlow's.
+
+    Same seed, same backend, same machine: the same weights and the same test
+    accuracy. Different backends give (slightly) different numbers.
     """
     seed = check_int("seed", seed, minimum=0)
     import keras
 
     keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+    elif backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def _multi_hot_feed(sequences, labels, *, num_words, batch_size, shuffle=False, seed=None):

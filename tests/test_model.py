@@ -36,6 +36,9 @@ def test_defaults_and_no_regularization():
     default = build_model(20)
     assert [layer.units for layer in default.layers if isinstance(layer, keras.layers.Dense)] == [16, 16, 1]
     assert sum(isinstance(layer, keras.layers.Dropout) for layer in default.layers) == 2
+    # the notebook's L2(1e-4) on the hidden layers, none on the output
+    penalties = [layer.kernel_regularizer for layer in default.layers if isinstance(layer, keras.layers.Dense)]
+    assert [p.l2 if p else None for p in penalties] == [pytest.approx(1e-4), pytest.approx(1e-4), None]
 
 
 @pytest.mark.parametrize("kwargs, error", [

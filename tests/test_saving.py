@@ -1,6 +1,9 @@
 """Tests of imdb_lab.saving: a .keras file that carries its text-encoding metadata."""
 
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -84,3 +87,27 @@ def test_bad_arguments_are_rejected(model, tmp_path, kwargs, error):
     with pytest.raises(error):
         save_trained_model(model, **arguments)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_a_model_saved_on_one_backend_predicts_on_every_other_installed_one(model, tmp_path):
+    import keras
+
+    from imdb_lab.backend import installed_backends
+
+    others = [name for name in installed_backends() if name != keras.backend.backend()]
+    if not others:
+        pytest.skip(f"only {keras.backend.backend()} is installed: no other backend to load the model on")
+    # trained one step, so that the file holds this backend's optimizer state too
+    path = save_trained_model(model, tmp_path / "model.keras", num_words=12, word_index=WORD_INDEX)
+    expected = model.predict(np.eye(12, dtype="float32"), verbose=0)
+    script = ("import json, sys, numpy as np\n"
+              "from imdb_lab.saving import load_trained_model\n"
+              "model, _ = load_trained_model(sys.argv[1])\n"
+              "print(json.dumps(np.asarray(model.predict(np.eye(12, dtype='float32'), verbose=0)).tolist()))\n")
+    for other in others:
+        result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                                env={**os.environ, "KERAS_BACKEND": other})
+        assert result.returncode == 0, f"loading on {other} failed:\n{result.stderr[-2000:]}"
+        predicted = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+        np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6, err_msg=f"on {other}")

@@ -11,10 +11,17 @@ from imdb_lab.training import best_epoch, evaluate, set_seed, train
 def deterministic():
     """Undo set_seed's process-wide op determinism after the test, for the tests that follow."""
     yield
-    # TensorFlow has no public switch back (only this internal one)
-    from tensorflow.python.framework import config
+    import keras
 
-    config.disable_op_determinism()
+    if keras.backend.backend() == "tensorflow":
+        # TensorFlow has no public switch back (only this internal one)
+        from tensorflow.python.framework import config
+
+        config.disable_op_determinism()
+    elif keras.backend.backend() == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(False)
 
 
 def separable(n, num_words=30, seed=0):
