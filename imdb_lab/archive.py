@@ -1,11 +1,14 @@
 """Read the raw Large Movie Review Dataset and encode it the way Keras's ``imdb.npz`` is encoded."""
 
 import collections
+import hashlib
 import os
+import posixpath
 import re
 import sys
 import tarfile
 import time
+import warnings
 import zlib
 from pathlib import Path
 
@@ -14,12 +17,17 @@ import numpy as np
 from imdb_lab.text import tokenize
 
 # Bump when the encoding below changes: caches of older versions are rebuilt.
-ENCODER_VERSION = 1
+ENCODER_VERSION = 2
 
 SPLITS = ("train", "test")
 LABELS = ("neg", "pos")  # label 0, label 1
 LAYOUT = "aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt"
-_REVIEW = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+# a review's path inside the archive, once normalised: exactly the layout, at the top of the archive
+_REVIEW = re.compile(r"aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt")
+# The longest review of the real data set is 14 KB: a file far above that is not a review, and reading it whole
+# (a 300 MB member compresses to 300 KB) would exhaust memory.
+MAX_REVIEW_BYTES = 1_000_000
+_HASH_CHUNK = 1 << 20
 
 
 class Encoded:
@@ -52,18 +60,46 @@ def find_dataset(path):
 
 
 def fingerprint(kind, path):
-    """Return what identifies this version of the source: for a cache key."""
+    """Return what identifies this version of the source, for a cache key: any change that matters changes it.
+
+    An archive: its size, mtime and SHA-256 (0.02 s for the 28.5 MB archive; the
+    whole file, so no edit goes unseen). A folder: the SHA-256 of the sorted list
+    of (relative path, size, mtime) of its review files, so moving a review from
+    ``pos/`` to ``neg/`` (which keeps its size and mtime) changes it too.
+    """
     if kind == "tar":
         stat = path.stat()
-        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    count = size = mtime = 0
+        digest = hashlib.sha256()
+        with open(path, "rb") as file:
+            for chunk in iter(lambda: file.read(_HASH_CHUNK), b""):
+                digest.update(chunk)
+        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "archive_sha256": digest.hexdigest()}
+    listing = sorted(f"{split}/{label}/{entry.name}\t{stat.st_size}\t{stat.st_mtime_ns}"
+                     for split, label, entry, stat in _folder_entries(path))
+    return {"files": len(listing), "listing_sha256": hashlib.sha256("\n".join(listing).encode()).hexdigest()}
+
+
+def _folder_entries(path):
+    """Yield ``(split, label, entry, stat)`` for every review file of an aclImdb folder: regular files only.
+
+    Symbolic links and special files are never followed (a link to a file
+    outside the folder, or to /dev/zero, is not a review); they are skipped
+    with one warning.
+    """
+    skipped = []
     for split in SPLITS:
         for label in LABELS:
             with os.scandir(path / split / label) as entries:
                 for entry in entries:
-                    stat = entry.stat()
-                    count, size, mtime = count + 1, size + stat.st_size, max(mtime, stat.st_mtime_ns)
-    return {"files": count, "size": size, "mtime_ns": mtime}
+                    if not _REVIEW.fullmatch(f"aclImdb/{split}/{label}/{entry.name}"):
+                        continue
+                    if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                        skipped.append(f"{split}/{label}/{entry.name}")
+                        continue
+                    yield split, label, entry, entry.stat(follow_symlinks=False)
+    if skipped:
+        warnings.warn(f"skipped {len(skipped)} review name(s) in {path} that are symbolic links or not regular "
+                      f"files (e.g. {skipped[0]}): the lab reads only regular files", RuntimeWarning, stacklevel=3)
 
 
 class Progress:
@@ -106,31 +142,66 @@ def _decode(data, name, source):
         ) from None
 
 
+def _too_large(name, size, source):
+    return ValueError(
+        f"{name} in {source} holds {size:,} bytes, more than any review ({MAX_REVIEW_BYTES:,} bytes at most): "
+        "it is not a review of the Large Movie Review Dataset; remove it, or re-download aclImdb_v1.tar.gz"
+    )
+
+
+def _review_key(name):
+    """Return ``(split, label, review_id)`` of an archive member name in the layout, else None.
+
+    The name is normalised first (``./aclImdb/...`` and ``x/../aclImdb/...`` are
+    ``aclImdb/...``); names elsewhere (``backup/aclImdb/...``) are not reviews.
+    """
+    normal = posixpath.normpath(name.replace("\\", "/"))
+    match = _REVIEW.fullmatch(normal)
+    return (match[1], match[2], int(match[3])) if match else None
+
+
 def iter_reviews(kind, path):
-    """Yield ``(split, label, review_id, text)`` for every review of the source, showing progress."""
+    """Yield ``(split, label, review_id, text)`` for every review of the source, each once, showing progress.
+
+    Only regular files in the layout ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``
+    count. Raises ValueError for a review above ``MAX_REVIEW_BYTES`` (before
+    reading it) and for two members that are the same review once their names
+    are normalised, naming both.
+    """
     title = f"Encoding {path.name}"
     if kind == "folder":
-        names = {(split, label): os.listdir(path / split / label) for split in SPLITS for label in LABELS}
-        progress = Progress(title, sum(map(len, names.values())), "files")
-        for (split, label), files in names.items():
-            for name in files:
-                progress.update(progress.done + 1)
-                match = _REVIEW.search(f"aclImdb/{split}/{label}/{name}")
-                if match:
-                    file = path / split / label / name
-                    yield split, label, int(match[3]), _decode(file.read_bytes(), str(file), path)
+        entries = list(_folder_entries(path))
+        progress = Progress(title, len(entries), "files")
+        for split, label, entry, stat in entries:
+            progress.update(progress.done + 1)
+            if stat.st_size > MAX_REVIEW_BYTES:
+                raise _too_large(entry.path, stat.st_size, path)
+            with open(entry.path, "rb") as file:
+                data = file.read(MAX_REVIEW_BYTES + 1)  # the file may have grown since its stat
+            if len(data) > MAX_REVIEW_BYTES:
+                raise _too_large(entry.path, len(data), path)
+            key = _review_key(f"aclImdb/{split}/{label}/{entry.name}")
+            yield split, label, key[2], _decode(data, entry.path, path)
         progress.close()
         return
+    seen = {}
     try:
         with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as tar:
             # the compressed bytes read so far measure the progress of a streamed archive
             progress = Progress(title, path.stat().st_size / 1e6, "MB")
             for member in tar:
                 progress.update(raw.tell() / 1e6)
-                match = _REVIEW.search(member.name)
-                if match and member.isfile():
-                    data = tar.extractfile(member).read()
-                    yield match[1], match[2], int(match[3]), _decode(data, member.name, path)
+                key = _review_key(member.name)
+                if key is None or not member.isfile():  # links, folders and devices are not reviews
+                    continue
+                if key in seen:
+                    raise ValueError(f"archive {str(path)!r} holds the same review twice: {seen[key]!r} and "
+                                     f"{member.name!r}; remove one of them, or re-download aclImdb_v1.tar.gz")
+                seen[key] = member.name
+                if member.size > MAX_REVIEW_BYTES:
+                    raise _too_large(member.name, member.size, path)
+                data = tar.extractfile(member).read()
+                yield key[0], key[1], key[2], _decode(data, member.name, path)
             progress.close()
     except (tarfile.TarError, EOFError, zlib.error) as error:
         raise ValueError(
@@ -167,9 +238,10 @@ def encode_dataset(kind, path):
     words = list(word_ids)  # in id order
     flat = {split: _concatenate([item[2] for item in reviews[split]]) for split in SPLITS}
     counts = np.bincount(flat["train"][0], minlength=len(words))
-    in_train = np.flatnonzero(counts)
-    # rank by count, descending, then by the word: lexsort sorts by its last key first
-    order = in_train[np.lexsort((np.array(words, dtype=object)[in_train].astype(str), -counts[in_train]))]
+    # rank by count, descending, then by the word; a Python sort, not a fixed-width string array, whose every
+    # row would be as wide as the longest word (one 5,000-character "word" made that 1.7 GB)
+    in_train = sorted(np.flatnonzero(counts).tolist(), key=lambda i: (-counts[i], words[i]))
+    order = np.asarray(in_train, dtype=np.int64)
     rank_of_id = np.zeros(len(words), dtype=np.int32)
     rank_of_id[order] = np.arange(1, len(order) + 1, dtype=np.int32)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from imdb_lab import archive, cache
 from imdb_lab.arguments import check_index_conventions, check_int
+from imdb_lab.backend import choose_backend
 
 ENV_DATA = "IMDB_LAB_DATA"
 # Where learners already keep the raw archive: Keras's datasets/ folder, under
@@ -134,36 +135,55 @@ def _holds_reviews(folder):
     return True
 
 
-def _encoded(path):
-    """Return ``(archive.Encoded, cache file or None)`` of the source at ``path``, from the cache when it is fresh."""
+def _encoded(path, *, need_cache=False):
+    """Return ``(archive.Encoded, cache file or None)`` of the source at ``path``, from the cache when it is fresh.
+
+    Builds the cache when it is missing or stale, one process at a time. When it
+    cannot be written, warns once and returns the data with None (or, with
+    ``need_cache``, raises ``cache.CacheError``).
+    """
     kind, dataset = archive.find_dataset(path)
     key = {"encoder": archive.ENCODER_VERSION, "source": str(dataset.resolve()), **archive.fingerprint(kind, dataset)}
     cache_file = cache.cache_path(dataset)
     encoded = cache.load(cache_file, key)
-    if encoded is None:
+    if encoded is not None:
+        return encoded, cache_file
+    with cache.build_lock(cache_file):
+        # another process may have built it while this one waited for the lock
+        encoded = cache.load(cache_file, key)
+        if encoded is not None:
+            return encoded, cache_file
         encoded = archive.encode_dataset(kind, dataset)
-        if not cache.save(cache_file, encoded, key):
+        try:
+            cache.save(cache_file, encoded, key)
+        except cache.CacheError as error:
+            if need_cache:
+                raise
+            cache.warn_unwritable(error)
             cache_file = None
     return encoded, cache_file
 
 
 def prepare(source=None):
-    """Build the data cache of ``source`` now if needed; return the path of the file it loads from."""
+    """Build the data cache of ``source`` now if needed; return the path of the file it loads from.
+
+    Raises ``cache.CacheError`` (an OSError) when the cache cannot be written.
+    """
     path = resolve_source(source)
     if path is None:
+        choose_backend()
         from keras.utils import get_file
 
         return Path(_keras_call(lambda: get_file(
             "imdb.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz")))
-    _, cache_file = _encoded(path)
-    # when the cache folder is not writable, the archive itself is what loads
-    return cache_file or path
+    return _encoded(path, need_cache=True)[1]
 
 
 def get_word_index(source=None):
     """Return the word index ``{word: rank}``, rank 1 for the most frequent train word (Keras's convention)."""
     path = resolve_source(source)
     if path is None:
+        choose_backend()
         from keras.datasets import imdb
 
         return _keras_call(imdb.get_word_index)
@@ -262,6 +282,7 @@ def load_data(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, o
 
 
 def _load_from_keras(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from):
+    choose_backend()
     from keras.datasets import imdb
 
     return _keras_call(lambda: imdb.load_data(

@@ -124,3 +124,110 @@ def test_other_files_of_the_original_archive_are_ignored(tmp_path):
     encoded = archive.encode_dataset(*archive.find_dataset(write_archive(tmp_path / "a.tar.gz", reviews, extra)))
     assert encoded.words == ["a", "review"]
     assert len(encoded.labels["train"]) == 2
+
+
+# ---------------------------------------------------------------- hostile and odd input
+
+def test_a_member_far_larger_than_any_review_is_refused_before_it_is_read(tmp_path, tiny_reviews, monkeypatch):
+    # 20 MB of one word compresses to ~20 KB: the declared size gives it away before a byte is read
+    extra = {"aclImdb/train/pos/9999_9.txt": b"great " * 3_500_000}
+    path = write_archive(tmp_path / "a.tar.gz", tiny_reviews, extra)
+    assert path.stat().st_size < 200_000
+    read = []
+    original = archive.tarfile.TarFile.extractfile
+    monkeypatch.setattr(archive.tarfile.TarFile, "extractfile",
+                        lambda self, member: read.append(member.name) or original(self, member))
+    with pytest.raises(ValueError, match=r"aclImdb/train/pos/9999_9\.txt in .* holds 21,000,000 bytes, more than "
+                                         r"any review \(1,000,000 bytes at most\)"):
+        archive.encode_dataset(*archive.find_dataset(path))
+    assert "aclImdb/train/pos/9999_9.txt" not in read
+
+
+def test_a_huge_file_in_a_folder_is_refused_naming_it(tmp_path, tiny_reviews):
+    folder = write_folder(tmp_path, tiny_reviews)
+    (folder / "test" / "neg" / "77_1.txt").write_bytes(b"x" * (archive.MAX_REVIEW_BYTES + 1))
+    with pytest.raises(ValueError, match=r"77_1\.txt in .* more than any review"):
+        archive.encode_dataset(*archive.find_dataset(folder))
+
+
+@pytest.mark.parametrize("second", ["x/../aclImdb/train/pos/0_8.txt", "./aclImdb/train/pos/0_8.txt"])
+def test_the_same_review_under_two_names_is_an_error_naming_both(tmp_path, tiny_reviews, second):
+    path = write_archive(tmp_path / "a.tar.gz", tiny_reviews, {second: b"great great"})
+    with pytest.raises(ValueError, match=rf"the same review twice: 'aclImdb/train/pos/0_8\.txt' and '{second}'"):
+        archive.encode_dataset(*archive.find_dataset(path))
+
+
+def test_reviews_outside_the_layout_are_not_counted(tmp_path, tiny_reviews, tiny_archive):
+    extra = {"backup/aclImdb/train/pos/0_8.txt": b"zebra", "aclImdb/train/pos/extra/5_8.txt": b"zebra",
+             "aclImdb/train/unsup/5_0.txt": b"zebra"}
+    path = write_archive(tmp_path / "a.tar.gz", tiny_reviews, extra)
+    encoded = archive.encode_dataset(*archive.find_dataset(path))
+    plain = archive.encode_dataset(*archive.find_dataset(tiny_archive))
+    assert "zebra" not in encoded.words and encoded.words == plain.words
+    assert all(np.array_equal(encoded.tokens[s], plain.tokens[s]) for s in SPLITS)
+
+
+def test_a_folder_source_never_follows_links_or_reads_special_files(tmp_path, tiny_reviews):
+    folder = write_folder(tmp_path / "data", tiny_reviews)
+    outside = tmp_path / "secret.txt"
+    outside.write_text("zebra zebra zebra")
+    (folder / "train" / "pos" / "900_9.txt").symlink_to(outside)
+    (folder / "train" / "neg" / "901_1.txt").symlink_to("/dev/zero")
+    with pytest.warns(RuntimeWarning, match=r"skipped 2 review name\(s\) .* symbolic links or not regular files"):
+        encoded = archive.encode_dataset(*archive.find_dataset(folder))
+    assert "zebra" not in encoded.words
+    assert len(encoded.labels["train"]) == 12  # the 6 + 6 real reviews only
+
+
+def test_moving_a_review_between_folders_changes_the_fingerprint(tmp_path, tiny_reviews):
+    folder = write_folder(tmp_path, tiny_reviews)
+    before = archive.fingerprint("folder", folder)
+    # os.replace keeps the size and the mtime, as `mv` does: only the path changes
+    (folder / "train" / "pos" / "0_8.txt").replace(folder / "train" / "neg" / "0_8.txt")
+    assert archive.fingerprint("folder", folder) != before
+
+
+def test_an_archive_edited_in_place_with_the_same_size_and_mtime_changes_the_fingerprint(tmp_path, tiny_archive):
+    import os
+    import shutil
+
+    path = shutil.copy(tiny_archive, tmp_path / "a.tar.gz")
+    before = archive.fingerprint("tar", archive.find_dataset(path)[1])
+    stat = os.stat(path)
+    data = bytearray(open(path, "rb").read())
+    data[-100] ^= 0xFF
+    open(path, "wb").write(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = archive.fingerprint("tar", archive.find_dataset(path)[1])
+    assert (after["size"], after["mtime_ns"]) == (before["size"], before["mtime_ns"]) and after != before
+
+
+MEMORY_SCRIPT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]), int(sys.argv[2])))
+from imdb_lab import archive
+encoded = archive.encode_dataset(*archive.find_dataset(sys.argv[1]))
+print(len(encoded.words), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.slow
+def test_one_very_long_word_does_not_blow_up_the_memory_of_ranking(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    # 30,000 distinct words and one of 5,000 characters: a fixed-width string array of them would take
+    # 30,000 x 5,000 x 4 bytes = 600 MB; ranking them must stay near what the words themselves take
+    words = [f"w{i}" for i in range(30_000)]
+    reviews = {(split, label): [" ".join(words[i::4]) for i in range(4)] for split in SPLITS for label in LABELS}
+    reviews[("train", "pos")][0] += " " + "a" * 5_000
+    path = write_archive(tmp_path / "a.tar.gz", reviews)
+    limit = 1_000_000_000  # address space, so that a regression fails here instead of exhausting the machine
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path), str(limit)], capture_output=True,
+                            text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    num_words, peak_mb = map(int, result.stdout.split())
+    assert num_words == 30_001
+    assert peak_mb < 300, f"peak {peak_mb} MB"

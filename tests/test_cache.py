@@ -68,7 +68,7 @@ def test_inconsistent_arrays_are_not_trusted(tiny_archive):
     arrays["train_tokens"] = arrays["train_tokens"] + 10**6  # ranks beyond the word list
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)
-    with pytest.warns(RuntimeWarning, match="corrupt"):
+    with pytest.warns(RuntimeWarning, match="ignoring the IMDB data cache .*do not match their checksum"):
         assert_same(imdb_lab.load_data(source=tiny_archive), expected)
 
 
@@ -105,7 +105,8 @@ def test_interrupted_write_leaves_no_broken_file(monkeypatch, tiny_archive):
     with pytest.raises(KeyboardInterrupt):
         imdb_lab.load_data(source=tiny_archive)
     assert path.read_bytes() == good  # the old file is untouched
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary file left
+    # no temporary file left, only the cache and its (empty) lock file
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".lock"]
 
 
 def test_unwritable_cache_folder_loads_without_cache_and_warns_once(monkeypatch, tmp_path, tiny_archive):
@@ -133,6 +134,77 @@ def test_two_processes_building_at_once_both_succeed(tmp_path):
     outputs = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
     assert outputs[0][0] == outputs[1][0] and outputs[0][0].startswith("2000 2000")
-    files = list(cache_file(path).parent.iterdir())
-    assert files == [cache_file(path)]  # one good file, no temporary leftovers
+    # one good file and its lock, no temporary leftovers
+    assert sorted(p.name for p in cache_file(path).parent.iterdir()) == [cache_file(path).name,
+                                                                          cache_file(path).name + ".lock"]
     assert imdb_lab.load_data(source=path)[0][0].shape == (2000,)
+
+
+# ---------------------------------------------------------------- a cache that checks its content
+
+def test_a_cache_rewritten_with_other_labels_and_the_same_metadata_is_rebuilt(tiny_archive):
+    expected = imdb_lab.load_data(source=tiny_archive)
+    path = cache_file(tiny_archive)
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    arrays["test_labels"] = np.ones_like(arrays["test_labels"])  # every test review "positive"
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+    with pytest.warns(RuntimeWarning, match="do not match their checksum: it was damaged or rewritten"):
+        assert_same(imdb_lab.load_data(source=tiny_archive), expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # rebuilt: the next load trusts it again
+        assert_same(imdb_lab.load_data(source=tiny_archive), expected)
+
+
+def test_a_header_declaring_a_giant_array_means_rebuild_not_memory_error(tiny_archive):
+    import zipfile
+
+    expected = imdb_lab.load_data(source=tiny_archive)
+    path = cache_file(tiny_archive)
+    with zipfile.ZipFile(path) as archive_file:
+        members = {name: archive_file.read(name) for name in archive_file.namelist()}
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(3, dtype=np.int32))
+    header["shape"] = (10**12,)
+    buffer = __import__("io").BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    members["train_tokens.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive_file:
+        for name, data in members.items():
+            archive_file.writestr(name, data)
+    with pytest.warns(RuntimeWarning, match=r"declares shape \(1000000000000,\), more than the file holds"):
+        assert_same(imdb_lab.load_data(source=tiny_archive), expected)
+
+
+def test_a_temporary_file_left_by_a_killed_build_is_removed_by_the_next_build(tiny_archive):
+    imdb_lab.load_data(source=tiny_archive)
+    path = cache_file(tiny_archive)
+    stale = path.parent / f".{path.name}.k1ll3d.tmp"  # what atomic_write leaves when its process is killed
+    stale.write_bytes(b"PK half a cache")
+    os.utime(tiny_archive)  # the archive changed: the next load rebuilds
+    imdb_lab.load_data(source=tiny_archive)
+    assert not stale.exists()
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".lock"]
+
+
+def test_moving_a_review_in_a_folder_source_invalidates_the_cache(tmp_path, tiny_reviews):
+    from conftest import write_folder
+
+    folder = write_folder(tmp_path / "data", tiny_reviews)
+    (_, y_train), _ = imdb_lab.load_data(source=folder, seed=0)
+    (folder / "train" / "pos" / "0_8.txt").replace(folder / "train" / "neg" / "0_8.txt")  # as `mv` does
+    (_, y_moved), _ = imdb_lab.load_data(source=folder, seed=0)
+    assert np.bincount(y_train).tolist() == [6, 6] and np.bincount(y_moved).tolist() == [7, 5]
+
+
+@pytest.mark.slow
+def test_four_processes_preparing_at_once_encode_the_archive_once(tmp_path):
+    path = write_archive(tmp_path / "a.tar.gz", make_reviews(1000, seed=3))
+    script = "import imdb_lab, sys; (x, y), _ = imdb_lab.load_data(source=sys.argv[1]); print(len(x), sum(map(len, x)))"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path)], env=dict(os.environ),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 4, outputs
+    assert len({out for out, _ in outputs}) == 1 and outputs[0][0].startswith("2000 ")
+    # the progress bar "Encoding a.tar.gz [...]" is drawn by the process that encodes
+    assert sum("Encoding a.tar.gz" in err for _, err in outputs) == 1, [err[-300:] for _, err in outputs]

@@ -64,3 +64,14 @@ def test_prepare_rejects_unknown_flags():
     result = run_prepare("--fast")
     assert result.returncode == 2
     assert "unrecognized arguments: --fast" in result.stderr
+
+
+def test_prepare_with_an_unwritable_cache_folder_says_so_and_fails(tmp_path, tiny_archive):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("a file where the cache folder should be")
+    result = run_prepare("--source", tiny_archive, env={**os.environ, "IMDB_LAB_CACHE": str(blocker / "cache")})
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("imdb-lab prepare:")]
+    assert lines == [f"imdb-lab prepare: error: cannot write the IMDB data cache in {blocker / 'cache'} "
+                     "(Not a directory): set IMDB_LAB_CACHE to a writable folder with ~100 MB free"], result.stderr
+    assert result.stdout == ""

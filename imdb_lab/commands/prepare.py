@@ -20,9 +20,13 @@ def run(args):
     """Build (or find) the cache and print its path and size; return the exit code."""
     if args.source is not None and not Path(args.source).exists():
         raise CommandError(f"no such file or folder: {args.source}")
+    from imdb_lab.cache import CacheError
     from imdb_lab.data import prepare
 
-    path = Path(prepare(args.source))
+    try:
+        path = Path(prepare(args.source))
+    except CacheError as error:
+        raise CommandError(str(error)) from None  # the data would load, but not fast: say so, exit non-zero
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
     print(f"data cache: {path} ({size / 1e6:.1f} MB)")
     return 0
