@@ -29,6 +29,7 @@ _EXPORTS = {
     "load_trained_model": "saving",
     "plot_history": "plotting",
     "predict_proba": "predicting",
+    "positive_probability": "outputs",
     "grade_notebook": "grading",
     "evaluate_model": "grading",
     "ngram_vocabulary": "ngrams",

@@ -109,9 +109,13 @@ def evaluate_model(model, num_words=None, skip_top=0, *, source=None, batch_size
 def multi_hot_accuracy(model, sequences, labels, num_words, *, batch_size=512):
     """Return the accuracy of ``model.predict`` on multi-hot ``sequences``, fed batch by batch."""
     from imdb_lab.encoding import MultiHotSequence
+    from imdb_lab.outputs import positive_probability
 
     feed = MultiHotSequence(sequences, num_words=num_words, batch_size=batch_size)
-    return accuracy_from_predictions(model.predict(feed, verbose=0), labels)
+    # read through the model's own output kind, so that a logit of 0.7 counts as positive (a range heuristic
+    # would take it for a probability)
+    probability = positive_probability(model, model.predict(feed, verbose=0))
+    return accuracy_from_predictions(probability, labels)
 
 
 def evaluate_namespace(namespace, result_path):

@@ -1,8 +1,14 @@
 """Learning curves of a training run."""
 
-__all__ = ["plot_history"]
+__all__ = ["plot_history", "accuracy_key"]
 
-_PANELS = (("loss", "Loss"), ("accuracy", "Accuracy"))
+# the names Keras logs an accuracy metric under, as compiled with metrics=[...]
+ACCURACY_NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
+
+
+def accuracy_key(logs):
+    """Return the name under which ``logs`` (a History's ``.history``) holds training accuracy, or None."""
+    return next((name for name in ACCURACY_NAMES if name in logs), None)
 
 
 def plot_history(history, title="Training and validation"):
@@ -10,10 +16,11 @@ def plot_history(history, title="Training and validation"):
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict):
         raise TypeError(f"history must be a keras History or its .history dict, got {type(history).__name__}")
-    missing = [name for name, _ in _PANELS if name not in logs]
-    if missing:
+    accuracy = accuracy_key(logs)
+    if "loss" not in logs or accuracy is None:
+        missing = " and ".join(name for name, ok in (("loss", "loss" in logs), ("accuracy", accuracy)) if not ok)
         raise ValueError(
-            f"the history has no {', '.join(missing)}: compile the model with metrics=['accuracy'] "
+            f"the history has no {missing}: compile the model with metrics=['accuracy'] "
             f"(it holds {sorted(logs)})"
         )
     # a bare Figure (no pyplot): no global state, and Jupyter shows it once when it is returned
@@ -21,7 +28,7 @@ def plot_history(history, title="Training and validation"):
 
     figure = Figure(figsize=(10, 4), layout="constrained")
     axes = figure.subplots(1, 2)
-    for ax, (name, label) in zip(axes, _PANELS):
+    for ax, (name, label) in zip(axes, (("loss", "Loss"), (accuracy, "Accuracy"))):
         epochs = range(1, len(logs[name]) + 1)
         ax.plot(epochs, logs[name], "o-", label=f"training {label.lower()}")
         if f"val_{name}" in logs:

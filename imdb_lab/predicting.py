@@ -57,6 +57,7 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
     import numpy as np
 
     from imdb_lab.encoding import multi_hot_encode
+    from imdb_lab.outputs import positive_probability
     from imdb_lab.text import encode_review
 
     if isinstance(texts, str):
@@ -86,8 +87,7 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
             probabilities[rows] = predict_ngram_model(model, sequences, metadata["features"])
             continue
         x = multi_hot_encode(sequences, num_words)
-        y = np.asarray(model.predict(x, batch_size=len(rows), verbose=0), dtype="float64")
-        probabilities[rows] = y.reshape(len(rows), -1)[:, -1]
+        probabilities[rows] = positive_probability(model, model.predict(x, batch_size=len(rows), verbose=0))
     return probabilities
 
 

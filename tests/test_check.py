@@ -130,43 +130,92 @@ def dense_model(num_words=NUM_WORDS, *, dropout=0.5, l2=1e-4, output=(1, "sigmoi
     return model
 
 
-def test_model_accepts_the_reference_model_and_other_right_answers():
+def source_lab_model(num_words=NUM_WORDS):
+    """The source lab's own 2017 answer: Dense 512, Dropout, Dense(2, softmax), categorical cross-entropy."""
+    import keras
+
+    model = keras.Sequential([keras.Input((num_words,)), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dropout(0.5), keras.layers.Dense(2, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
+    return model
+
+
+def valid_models():
+    """Return ``{description: model}`` of the valid answers the lab invites (issue 10's table, and more)."""
     import keras
 
     from imdb_lab.model import build_model
 
-    assert check.check_model(build_model(NUM_WORDS, l2=1e-4), NUM_WORDS).status == CORRECT
-    assert check.check_model(dense_model(), NUM_WORDS).status == CORRECT
-    right_loss = dense_model(loss=keras.losses.BinaryCrossentropy(), metrics=(keras.metrics.BinaryAccuracy(),))
-    assert check.check_model(right_loss, NUM_WORDS).status == CORRECT
+    return {
+        "the source lab's answer (Dense 512, Dropout, 2 softmax, categorical cross-entropy)": source_lab_model(),
+        "dropout only, sigmoid, binary cross-entropy": dense_model(l2=None),
+        "L2 only, no dropout": dense_model(dropout=0),
+        "2 softmax + sparse categorical cross-entropy, Adam": dense_model(
+            output=(2, "softmax"), loss="sparse_categorical_crossentropy"),
+        "Dense(1) logits + BinaryCrossentropy(from_logits=True)": dense_model(
+            output=(1, None), loss=keras.losses.BinaryCrossentropy(from_logits=True)),
+        "L2 + Dropout, binary_accuracy": dense_model(metrics=("binary_accuracy",)),
+        "metrics=['acc']": dense_model(metrics=("acc",)),
+        "a metric object": dense_model(loss=keras.losses.BinaryCrossentropy(), metrics=(keras.metrics.BinaryAccuracy(),)),
+        "build_model() with its defaults": build_model(NUM_WORDS),
+        "build_model(l2=None)": build_model(NUM_WORDS, l2=None),
+    }
 
 
-@pytest.mark.parametrize("kwargs, num_words, words", [
-    ({}, 30, "input shape is (None, 20), expected (None, 30)"),
-    ({"output": (2, "softmax")}, NUM_WORDS, "expected (None, 1) with a sigmoid"),
-    ({"output": (1, None)}, NUM_WORDS, "with activation linear"),
-    ({"dropout": 0}, NUM_WORDS, "no Dropout layer"),
-    ({"l2": None}, NUM_WORDS, "no layer has a weight penalty"),
-    ({"compile": False}, NUM_WORDS, "not compiled"),
-    ({"loss": "mse"}, NUM_WORDS, "not binary cross-entropy"),
-    ({"metrics": ()}, NUM_WORDS, "reports no accuracy"),
-])
-def test_model_rejects_wrong_models(kwargs, num_words, words):
-    verdict = check.check_model(dense_model(**kwargs), num_words)
-    assert verdict.status == INCORRECT
-    assert words in verdict.message and verdict.hint
+def test_model_accepts_every_valid_answer():
+    verdicts = {name: check.check_model(model, NUM_WORDS) for name, model in valid_models().items()}
+    assert {name: v.status for name, v in verdicts.items()} == {name: CORRECT for name in verdicts}, verdicts
 
 
-def test_model_rejects_logits_loss_on_a_sigmoid_output():
+def test_model_verdict_says_what_the_model_does():
+    verdict = check.check_model(source_lab_model(), NUM_WORDS)
+    assert verdict.message == ("the model reads 20 multi-hot values, ends in two softmax outputs with a matching "
+                               "categorical cross-entropy loss, fights overfitting with dropout, and reports accuracy.")
+
+
+def mistakes():
+    """Return ``[(description, model, num_words, words the message must hold, words the hint must hold)]``."""
     import keras
 
-    verdict = check.check_model(dense_model(loss=keras.losses.BinaryCrossentropy(from_logits=True)), NUM_WORDS)
-    assert verdict.status == INCORRECT and "not binary cross-entropy on probabilities" in verdict.message
+    return [
+        ("sigmoid output + categorical cross-entropy", dense_model(loss="categorical_crossentropy"), NUM_WORDS,
+         "one sigmoid output unit with categorical cross-entropy: over a single unit that loss is always 0",
+         "loss='binary_crossentropy'"),
+        ("softmax over one unit", dense_model(output=(1, "softmax")), NUM_WORDS,
+         "softmax over a single unit, which always outputs 1.0", "Dense(1, activation='sigmoid')"),
+        ("sigmoid output + from_logits=True", dense_model(loss=keras.losses.BinaryCrossentropy(from_logits=True)),
+         NUM_WORDS, "a sigmoid output with a from_logits=True loss: the sigmoid is applied twice", "from_logits"),
+        ("logit output + a loss on probabilities", dense_model(output=(1, None)), NUM_WORDS,
+         "a linear output (a logit) with a loss that expects probabilities", "from_logits=True"),
+        ("no dropout and no weight penalty", dense_model(dropout=0, l2=None), NUM_WORDS,
+         "no dropout and no weight penalty", "Dropout"),
+        ("wrong input width", dense_model(), 30, "input shape is (None, 20), expected (None, 30)", "num_words"),
+        ("not compiled", dense_model(compile=False), NUM_WORDS, "not compiled", "model.compile"),
+        ("no accuracy metric", dense_model(metrics=()), NUM_WORDS, "reports no accuracy", "metrics=['accuracy']"),
+        ("mean squared error", dense_model(loss="mse"), NUM_WORDS, "not a cross-entropy", "binary_crossentropy"),
+        ("two softmax units + binary cross-entropy", dense_model(output=(2, "softmax")), NUM_WORDS,
+         "two output units with binary cross-entropy", "sparse_categorical_crossentropy"),
+        ("a relu output", dense_model(output=(1, "relu")), NUM_WORDS, "activation is relu, which is not a probability",
+         "sigmoid"),
+        ("three output units", dense_model(output=(3, "softmax")), NUM_WORDS, "the output has 3 units", "sigmoid"),
+    ]
 
 
-def test_model_says_what_is_already_right():
-    verdict = check.check_model(dense_model(dropout=0), NUM_WORDS)
-    assert "right so far: an input of 20 multi-hot values, one sigmoid output" in verdict.message
+@pytest.mark.parametrize("index", range(12))
+def test_model_names_each_classic_mistake(index):
+    description, model, num_words, message, hint = mistakes()[index]
+    verdict = check.check_model(model, num_words)
+    assert verdict.status == INCORRECT, description
+    assert message in verdict.message and hint in verdict.hint, (description, str(verdict))
+
+
+def test_model_says_the_most_basic_mistake_first():
+    # wrong width, a softmax over one unit, not compiled: the width comes first, then the output
+    import keras
+
+    model = keras.Sequential([keras.Input((7,)), keras.layers.Dense(1, activation="softmax")])
+    assert "input shape is (None, 7), expected (None, 20)" in check.check_model(model, NUM_WORDS).message
+    assert "softmax over a single unit" in check.check_model(model, 7).message
 
 
 def test_model_not_attempted_and_not_a_model(capsys):
@@ -198,29 +247,119 @@ def splits():
     return {"x_train": x_train, "x_fit": x_train[:160], "x_val": x_train[160:], "x_test": x_test}
 
 
-def test_history_accepts_an_honest_run(splits):
-    verdict = check.check_history(fake_history(), **splits)
-    assert verdict.status == CORRECT and "split off the training reviews" in verdict.message
+def test_history_accepts_an_honest_run_without_a_model():
+    verdict = check.check_history(fake_history())
+    assert verdict.status == CORRECT and "validation accuracy 0.870" in verdict.message
     assert check.check_history(fake_history().history).status == CORRECT  # the dict alone
 
 
-def test_history_accepts_flat_reviews(splits):
-    from imdb_lab.data import FlatReviews
-
-    flat = {name: FlatReviews.from_sequences(x, np.zeros(len(x))) for name, x in splits.items()}
-    assert check.check_history(fake_history(), **flat).status == CORRECT
+TRAIN_WORDS = 50
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"x_val": "x_test"}, "validation reviews are test reviews"),
-    ({"x_val": "other"}, "do not come from x_train"),
-    ({"x_fit": "x_train"}, "fit on its validation reviews too"),
-])
-def test_history_rejects_a_dishonest_validation_split(splits, change, words):
-    (name, source), = change.items()
-    splits[name] = reviews(3) if source == "other" else splits[source]
-    verdict = check.check_history(fake_history(), **splits)
-    assert verdict.status == INCORRECT and words in verdict.message and verdict.hint
+def separable(n, seed):
+    """Reviews whose label is whether word 3 occurs (an easy task a tiny model learns in a few epochs)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    x = [[1] + rng.integers(5, TRAIN_WORDS, rng.integers(3, 12)).tolist() + ([3] if label else [4]) for label in labels]
+    return x, labels
+
+
+@pytest.fixture(scope="module")
+def lab_data():
+    """A tiny lab: training and test reviews, as the notebook's variables."""
+    x_train, y_train = separable(400, 1)
+    x_test, y_test = separable(200, 2)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test, "num_words": TRAIN_WORDS}
+
+
+def fitted(data, how, model=None, epochs=4):
+    """Train a tiny model the way ``how`` says; return the notebook namespace after it."""
+    import keras
+
+    from imdb_lab.encoding import multi_hot_encode
+
+    keras.utils.set_random_seed(0)
+    model = model or dense_model(TRAIN_WORDS)
+    namespace = dict(data, model=model, batch_size=32)
+    x_hot = multi_hot_encode(data["x_train"], TRAIN_WORDS)
+    y = data["y_train"]
+    if _name_of_loss(model) == "categoricalcrossentropy" and model.output_shape[-1] == 2:
+        y = keras.utils.to_categorical(y, 2)
+    if how == "validation_split":
+        history = model.fit(x_hot, y, validation_split=0.2, epochs=epochs, batch_size=32, verbose=0)
+    elif how == "test":  # the leak, written inline
+        history = model.fit(x_hot, y, validation_data=(multi_hot_encode(data["x_test"], TRAIN_WORDS), data["y_test"]),
+                            epochs=epochs, batch_size=32, verbose=0)
+    else:  # a split into x_fit / x_val, x_val an encoded matrix
+        x_fit, x_val, y_fit, y_val = x_hot[:320], x_hot[320:], y[:320], y[320:]
+        fit_x, fit_y = (x_hot, y) if how == "fit on everything" else (x_fit, y_fit)
+        history = model.fit(fit_x, fit_y, validation_data=(x_val, y_val), epochs=epochs, batch_size=32, verbose=0)
+        namespace.update(x_val=x_val, y_val=data["y_train"][320:], x_fit=x_fit)
+    namespace["history"] = history
+    return namespace
+
+
+def _name_of_loss(model):
+    return check._name(model.loss)
+
+
+def judge(namespace):
+    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "x_val", "y_val", "batch_size")
+    return check.check_history(namespace["history"], **{k: namespace.get(k) for k in names}, target=0.7)
+
+
+def test_history_accepts_validation_split_and_says_which_epoch_the_model_holds(lab_data):
+    verdict = judge(fitted(lab_data, "validation_split"))
+    assert verdict.status == CORRECT, str(verdict)
+    assert "validated on the training reviews (validation_split=0.2)" in verdict.message
+    assert "the model holds the weights of the last epoch" in verdict.message
+
+
+def test_history_accepts_an_encoded_x_val_split_off_the_training_reviews(lab_data):
+    verdict = judge(fitted(lab_data, "x_val"))
+    assert verdict.status == CORRECT and "validated on x_val" in verdict.message, str(verdict)
+
+
+def test_history_catches_test_reviews_passed_inline_as_validation_data(lab_data):
+    verdict = judge(fitted(lab_data, "test"))
+    assert verdict.status == INCORRECT and "the test set leaked" in verdict.message and "validation_split" in verdict.hint
+
+
+def test_history_catches_a_fit_on_all_of_x_train_while_x_val_exists(lab_data):
+    verdict = judge(fitted(lab_data, "fit on everything"))
+    assert verdict.status == INCORRECT and "fit on all of x_train, its validation reviews x_val included" in \
+        verdict.message
+
+
+def test_history_names_a_wrong_model_instead_of_blaming_the_training(lab_data):
+    verdict = judge(fitted(lab_data, "validation_split", model=dense_model(TRAIN_WORDS, loss="categorical_crossentropy")))
+    assert verdict.status == INCORRECT and "not right: one sigmoid output unit with categorical cross-entropy" in \
+        verdict.message and "binary_crossentropy" in verdict.hint
+
+
+def test_the_source_labs_softmax_answer_passes_history_accuracy_and_prediction(lab_data, capsys):
+    namespace = fitted(lab_data, "validation_split", model=source_lab_model(TRAIN_WORDS), epochs=6)
+    assert judge(namespace).status == CORRECT, str(judge(namespace))
+    model = namespace["model"]
+    from imdb_lab.encoding import multi_hot_encode
+
+    _, test_accuracy = model.evaluate(multi_hot_encode(lab_data["x_test"], TRAIN_WORDS),
+                                      np.eye(2)[lab_data["y_test"]], verbose=0)
+    verdict = check.check_accuracy(model, test_accuracy, lab_data["x_test"], lab_data["y_test"], TRAIN_WORDS,
+                                   target=0.7)
+    assert verdict.status == CORRECT, str(verdict)
+    word_index = {f"w{i}": i - 3 for i in range(4, 60)}
+    word_index["great"] = 0  # index 3 once shifted: the positive word
+
+    def predict_sentiment(texts):
+        from imdb_lab import encode_review
+        from imdb_lab.outputs import positive_probability
+
+        x = multi_hot_encode([encode_review(t, word_index, num_words=TRAIN_WORDS) for t in texts], TRAIN_WORDS)
+        return positive_probability(model, model.predict(x, verbose=0))
+
+    verdict = check.check_prediction(predict_sentiment, model, word_index, TRAIN_WORDS)
+    assert verdict.status == CORRECT, str(verdict)
 
 
 def test_history_rejects_a_run_without_validation_or_early_stopping():
@@ -238,11 +377,11 @@ def test_history_rejects_a_model_that_learns_little():
     assert verdict.status == INCORRECT and "below the target" in verdict.message
 
 
-def test_history_not_attempted_and_wrong_type(capsys, splits):
-    assert verdict_of("check.history()", splits, capsys).startswith(NOT_ATTEMPTED)
+def test_history_not_attempted_and_wrong_type(capsys, lab_data):
+    assert verdict_of("check.history()", lab_data, capsys).startswith(NOT_ATTEMPTED)
     assert verdict_of("check.history()", {"history": None}, capsys).startswith(NOT_ATTEMPTED)
     assert verdict_of("check.history()", {"history": 0.88}, capsys).startswith(INCORRECT)
-    assert verdict_of("check.history()", {"history": fake_history(), **splits}, capsys).startswith(CORRECT)
+    assert verdict_of("check.history()", {"history": fake_history()}, capsys).startswith(CORRECT)
 
 
 # ---------------------------------------------------------------- test accuracy
@@ -324,6 +463,40 @@ def test_prediction_rejects_wrong_functions(kwargs, words):
     model = keyword_model(start_weight=0.7)
     verdict = check.check_prediction(make_predictor(model, **kwargs), model, WORD_INDEX, NUM_WORDS)
     assert verdict.status == INCORRECT and words in str(verdict)
+
+
+def test_prediction_catches_a_function_that_ignores_num_words():
+    # the probes hold words of rank 17-25, whose indices (20-28) lie beyond num_words=20
+    model = keyword_model(start_weight=0.7)
+    verdict = check.check_prediction(make_predictor(model, num_words=None), model, WORD_INDEX, NUM_WORDS)
+    assert verdict.status == INCORRECT and "rare and unknown words" in verdict.message
+    assert "num_words=num_words" in verdict.hint
+
+
+def softmax_predictor(model, column):
+    from imdb_lab import encode_review, multi_hot_encode
+
+    def predict_sentiment(texts):
+        x = multi_hot_encode([encode_review(t, WORD_INDEX, num_words=NUM_WORDS) for t in texts], NUM_WORDS)
+        out = model.predict(x, verbose=0)
+        return out if column is None else out[:, column]
+
+    return predict_sentiment
+
+
+def test_prediction_with_a_two_unit_softmax_wants_the_positive_column_and_never_crashes():
+    model = dense_model(output=(2, "softmax"), loss="sparse_categorical_crossentropy")
+    assert check.check_prediction(softmax_predictor(model, 1), model, WORD_INDEX, NUM_WORDS).status == CORRECT
+    negative = check.check_prediction(softmax_predictor(model, 0), model, WORD_INDEX, NUM_WORDS)
+    assert negative.status == INCORRECT and "probability of NEGATIVE" in negative.hint
+    both = check.check_prediction(softmax_predictor(model, None), model, WORD_INDEX, NUM_WORDS)
+    assert both.status == INCORRECT and "predictions[:, 1]" in both.hint
+
+
+def test_prediction_with_a_model_that_cannot_predict_is_a_verdict():
+    model = dense_model(num_words=7)  # reads 7 values, the texts give 20
+    verdict = check.check_prediction(make_predictor(model), model, WORD_INDEX, NUM_WORDS)
+    assert verdict.status == INCORRECT and "the model cannot predict new texts" in verdict.message
 
 
 def test_prediction_rejects_one_answer_for_all_texts():

@@ -5,7 +5,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from imdb_lab.plotting import plot_history  # noqa: E402
+from imdb_lab.plotting import accuracy_key, plot_history  # noqa: E402
 
 LOGS = {"loss": [0.6, 0.4, 0.3], "accuracy": [0.7, 0.8, 0.9],
         "val_loss": [0.5, 0.45, 0.47], "val_accuracy": [0.75, 0.8, 0.79]}
@@ -47,3 +47,19 @@ def test_plot_history_rejects_wrong_input():
         plot_history([0.1, 0.2])
     with pytest.raises(ValueError, match="accuracy"):
         plot_history({"loss": [0.5]})
+
+
+@pytest.mark.parametrize("name", ["accuracy", "acc", "binary_accuracy", "categorical_accuracy",
+                                  "sparse_categorical_accuracy"])
+def test_plot_history_takes_any_accuracy_metric_name(name):
+    logs = {"loss": [0.5, 0.4], name: [0.8, 0.85], "val_loss": [0.45, 0.42], f"val_{name}": [0.82, 0.84]}
+    figure = plot_history(logs)
+    accuracy_panel = figure.axes[1]
+    assert [list(line.get_ydata()) for line in accuracy_panel.get_lines()] == [[0.8, 0.85], [0.82, 0.84]]
+    assert accuracy_key(logs) == name
+
+
+def test_a_history_without_any_accuracy_says_how_to_get_one():
+    with pytest.raises(ValueError, match=r"the history has no accuracy: compile the model with metrics=\['accuracy'\] "
+                                         r"\(it holds \['loss', 'val_loss'\]\)"):
+        plot_history({"loss": [0.5], "val_loss": [0.4]})

@@ -95,3 +95,20 @@ def test_predict_proba_rejects_bad_texts(model, texts, error):
 ])
 def test_format_prediction(probability, line):
     assert predicting.format_prediction(probability) == line
+
+
+@pytest.mark.parametrize("ending", ["softmax", "logit"])
+def test_predict_proba_reads_a_softmax_or_a_logit_as_the_probability_of_positive(model, ending):
+    import keras
+
+    _, weights = model
+    kernel, bias = weights
+    if ending == "softmax":
+        # two softmax units whose score difference is the sigmoid model's logit: the same probabilities
+        net = keras.Sequential([keras.Input((NUM_WORDS,)), keras.layers.Dense(2, activation="softmax")])
+        net.set_weights([np.concatenate([np.zeros_like(kernel), kernel], axis=1), np.array([0.0, bias[0]], "float32")])
+    else:
+        net = keras.Sequential([keras.Input((NUM_WORDS,)), keras.layers.Dense(1)])
+        net.set_weights(weights)
+    expected = [naive_probability(weights, text) for text in TEXTS]
+    np.testing.assert_allclose(predicting.predict_proba(net, metadata(), TEXTS), expected, rtol=1e-5)
