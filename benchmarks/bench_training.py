@@ -1,18 +1,24 @@
-"""Benchmark: our memory-bounded multi-hot pipeline against the naive dense float64 recipe.
+"""Benchmark: our training against the naive dense float64 recipe and scikit-learn, on each Keras backend.
 
-Run (about 5 minutes on 2 cores; the data cache is built first, ~10 s cold):
+Run (about 5 minutes a backend on 2 cores; the data cache is built first, ~10 s cold):
 
-    IMDB_LAB_DATA=../shared/data/aclImdb_v1_labeled.tar.gz \\
-        python benchmarks/bench_training.py --repeat
+    IMDB_LAB_DATA=../shared/data/aclImdb_v1_labeled.tar.gz python benchmarks/bench_training.py --repeat \\
+        --backend tensorflow --backend jax=/path/to/jax-venv/bin/python --backend torch=/path/to/torch-venv/bin/python
 
-Every configuration trains the default model (imdb_lab.model.build_model, seed 0,
+Every configuration trains the default model (imdb_lab.model.build_model, seed 42,
 early stopping on a validation split of the training reviews) in its own
 subprocess, so that each peak RSS (getrusage ru_maxrss of the child) is its own:
 
-- ours:  load_flat + MultiHotSequence (one batch of multi-hot rows at a time);
+- ours:  load_flat + imdb_lab.training.train, which trains the Dense model through
+  its word-id twin (imdb_lab.word_ids): each review's distinct word ids, not a
+  multi-hot row, so time and memory grow with the words present, not num_words;
+  at 10,000 and at 88,000 words, on each backend asked for;
 - naive: load_data lists + Deep Learning with Python's ``vectorize_sequences``
   (np.zeros((n, num_words)) float64 for train, validation and test) + model.fit on
-  the arrays, with the same validation split, model, seed and early stopping.
+  the arrays, with the same validation split, model, seed and early stopping (on
+  the first backend);
+- tfidf: scikit-learn's TF-IDF (sublinear tf) + logistic regression on the same
+  10,000-word sequences, the practitioner's peer (benchmarks/requirements.txt).
 
 At 88,000 words the naive recipe is not run but reported as the memory its
 matrices alone would need. ``--repeat`` runs ours at 10,000 words a second time
@@ -86,23 +92,56 @@ def run_naive(args):
     return history, best_epoch(history), test_accuracy, time.perf_counter() - start
 
 
+def run_tfidf(args):
+    """The practitioner's peer: scikit-learn TF-IDF (sublinear) + logistic regression on the same sequences."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+
+    from imdb_lab.data import load_flat
+
+    train_reviews, test_reviews = load_flat(num_words=args.num_words)
+    start = time.perf_counter()
+
+    def counts(reviews):
+        rows = np.repeat(np.arange(len(reviews)), np.diff(reviews.offsets))
+        return csr_matrix((np.ones(len(reviews.tokens)), (rows, reviews.tokens)),
+                          shape=(len(reviews), args.num_words))
+
+    tfidf = TfidfTransformer(sublinear_tf=True)
+    x_train = tfidf.fit_transform(counts(train_reviews))
+    classifier = LogisticRegression(C=4.0, max_iter=1000).fit(x_train, train_reviews.labels)
+    test_accuracy = float(classifier.score(tfidf.transform(counts(test_reviews)), test_reviews.labels))
+    return None, None, test_accuracy, time.perf_counter() - start
+
+
 def child(args):
     """Run one configuration in this process and print its result as one JSON line."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    history, best, test_accuracy, seconds = (run_ours if args.child == "ours" else run_naive)(args)
+    run = {"ours": run_ours, "naive": run_naive, "tfidf": run_tfidf}[args.child]
+    history, best, test_accuracy, seconds = run(args)
+    backend = "-"
+    if args.child != "tfidf":
+        import keras
+
+        backend = keras.backend.backend()
     print(RESULT_PREFIX + json.dumps({
-        "pipeline": args.child, "num_words": args.num_words, "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
-        "test_accuracy": test_accuracy, "epochs": len(history.history["loss"]), "best_epoch": best + 1,
-        "val_accuracy": history.history["val_accuracy"][best],
+        "pipeline": args.child, "backend": backend, "num_words": args.num_words, "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(), "test_accuracy": test_accuracy,
+        "epochs": len(history.history["loss"]) if history else None, "best_epoch": best + 1 if history else None,
+        "val_accuracy": history.history["val_accuracy"][best] if history else None,
     }), flush=True)
     return 0
 
 
-def spawn(pipeline, num_words, args):
-    """Run one configuration in a fresh Python process; return its result dict."""
-    command = [sys.executable, os.path.abspath(__file__), "--child", pipeline, "--num-words", str(num_words),
-               "--num-epochs", str(args.num_epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed)]
-    result = subprocess.run(command, capture_output=True, text=True)
+def spawn(pipeline, num_words, args, python=None, backend=None):
+    """Run one configuration in a fresh Python process (``python``, with KERAS_BACKEND=``backend``); return its row."""
+    command = [python or sys.executable, os.path.abspath(__file__), "--child", pipeline, "--num-words",
+               str(num_words), "--num-epochs", str(args.num_epochs), "--batch-size", str(args.batch_size),
+               "--seed", str(args.seed)]
+    env = dict(os.environ, **({"KERAS_BACKEND": backend} if backend else {}))
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     for line in result.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
             return json.loads(line[len(RESULT_PREFIX):])
@@ -114,15 +153,39 @@ def naive_gb(num_reviews, num_words):
     return num_reviews * num_words * 8 / 1e9
 
 
+def backend_pythons(specs):
+    """Return ``[(backend, python), ...]`` from ``--backend NAME[=PYTHON]`` options (default: this Python's backend)."""
+    if not specs:
+        from imdb_lab.backend import choose_backend
+
+        return [(choose_backend(), sys.executable)]
+    out = []
+    for spec in specs:
+        name, _, python = spec.partition("=")
+        out.append((name, python or sys.executable))
+    return out
+
+
+def sklearn_available():
+    """Return True when scikit-learn can be imported (benchmarks/requirements.txt)."""
+    import importlib.util
+
+    return importlib.util.find_spec("sklearn") is not None
+
+
 def main(argv=None):
     """Run every configuration in its own subprocess and print a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", action="store_true", help="run ours at 10,000 words twice with the same seed")
     parser.add_argument("--large-words", type=int, default=88000, help="the large vocabulary (default: 88000)")
-    parser.add_argument("--child", choices=["ours", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--backend", action="append", metavar="NAME[=PYTHON]",
+                        help="run ours on this Keras backend, with this Python (a venv that has it); repeat for "
+                             "several, e.g. --backend tensorflow --backend jax=/path/to/jax-venv/bin/python "
+                             "(default: this Python's backend). The naive recipe runs on the first one.")
+    parser.add_argument("--child", choices=["ours", "naive", "tfidf"], help=argparse.SUPPRESS)
     parser.add_argument("--num-words", type=int, default=10000, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -133,26 +196,44 @@ def main(argv=None):
     prepare()  # build the encoded cache once, outside the timed children
     train_reviews, test_reviews = load_flat(num_words=10)
     num_reviews = len(train_reviews) + len(test_reviews)
-    runs = [("ours", 10000), ("naive", 10000)] + ([("ours", 10000)] if args.repeat else []) + [("ours", args.large_words)]
+    backends = backend_pythons(args.backend)
+    first_backend, first_python = backends[0]
+    runs = [("naive", 10000, first_backend, first_python)]
+    for backend, python in backends:
+        runs += [("ours", 10000, backend, python)] + ([("ours", 10000, backend, python)] if args.repeat else [])
+        runs += [("ours", args.large_words, backend, python)]
+    if sklearn_available():
+        runs.append(("tfidf", 10000, None, sys.executable))
+    else:
+        print("scikit-learn is not installed: the TF-IDF + logistic regression peer is skipped "
+              "(pip install -r benchmarks/requirements.txt)", file=sys.stderr)
     rows = []
-    for pipeline, num_words in runs:
-        print(f"running {pipeline} at {num_words} words ...", file=sys.stderr, flush=True)
-        rows.append(spawn(pipeline, num_words, args))
-    header = f"{'pipeline':<8} {'num_words':>9} {'wall s':>8} {'peak RSS MB':>12} {'epochs':>6} {'best':>4} {'val acc':>8} {'test acc':>8}"
+    for pipeline, num_words, backend, python in runs:
+        print(f"running {pipeline} at {num_words} words on {backend or 'scikit-learn'} ...", file=sys.stderr, flush=True)
+        rows.append(spawn(pipeline, num_words, args, python, backend))
+    header = (f"{'pipeline':<8} {'backend':<10} {'num_words':>9} {'wall s':>8} {'peak RSS MB':>12} {'epochs':>6} "
+              f"{'best':>4} {'val acc':>8} {'test acc':>8}")
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['pipeline']:<8} {row['num_words']:>9} {row['seconds']:>8.1f} {row['peak_rss_mb']:>12.0f} "
-              f"{row['epochs']:>6} {row['best_epoch']:>4} {row['val_accuracy']:>8.4f} {row['test_accuracy']:>8.4f}")
+        epochs = "-" if row["epochs"] is None else row["epochs"]
+        best = "-" if row["best_epoch"] is None else row["best_epoch"]
+        val = "-" if row["val_accuracy"] is None else f"{row['val_accuracy']:.4f}"
+        print(f"{row['pipeline']:<8} {row['backend']:<10} {row['num_words']:>9} {row['seconds']:>8.1f} "
+              f"{row['peak_rss_mb']:>12.0f} {epochs:>6} {best:>4} {val:>8} {row['test_accuracy']:>8.4f}")
     gb = naive_gb(num_reviews, args.large_words)
-    print(f"{'naive':<8} {args.large_words:>9}   skipped: needs {gb:.1f} GB for its float64 train + test matrices "
-          f"({gb / 2:.1f} GB per split, before TensorFlow copies them)")
-    ours, naive = rows[0], rows[1]
-    print(f"wall-time ratio ours/naive at 10000 words: {ours['seconds'] / naive['seconds']:.2f}")
-    if args.repeat:
-        first, second = rows[0]["test_accuracy"], rows[2]["test_accuracy"]
-        verdict = "repeats" if f"{first:.4f}" == f"{second:.4f}" else "DIFFERS"
-        print(f"same seed twice: test accuracy {first:.4f} and {second:.4f} ({verdict})")
+    print(f"{'naive':<8} {first_backend:<10} {args.large_words:>9}   skipped: needs {gb:.1f} GB for its float64 train + "
+          f"test matrices ({gb / 2:.1f} GB per split)")
+    naive = rows[0]
+    for backend, _ in backends:
+        ours = [r for r in rows if r["pipeline"] == "ours" and r["backend"] == backend]
+        small, large = ours[0], ours[-1]
+        print(f"{backend}: ours/naive wall time at 10000 words {small['seconds'] / naive['seconds']:.2f}; "
+              f"{args.large_words} / 10000 words {large['seconds'] / small['seconds']:.2f}")
+        if args.repeat:
+            first, second = ours[0]["test_accuracy"], ours[1]["test_accuracy"]
+            verdict = "repeats" if f"{first:.4f}" == f"{second:.4f}" else "DIFFERS"
+            print(f"{backend}: same seed twice: test accuracy {first:.4f} and {second:.4f} ({verdict})")
     return 0
 
 

@@ -1,0 +1,116 @@
+"""Train and evaluate the lab's Dense model from each review's word ids: cost grows with the words a review holds.
+
+A ``Dense`` layer on a multi-hot vector adds up one row of its kernel per word
+the review holds, plus its bias: ``x @ W + b = sum(W[w] for w in set(review)) + b``.
+So instead of filling a ``(batch, num_words)`` matrix that is almost all zeros
+(512 x 88,000 bytes a batch at the full vocabulary, then cast to float32), the
+*twin* of a model reads each review's distinct word ids and gathers those rows
+of the **same** kernel variable. Its other layers are the model's own layer
+objects: training the twin trains the model, whose loss (the L2 penalty on that
+kernel and the dropout included) is the same, and the model itself stays the
+plain ``Dense`` network that is saved, checked and graded.
+"""
+
+import numpy as np
+
+from imdb_lab.arguments import check_int
+from imdb_lab.data import FlatReviews, as_flat
+
+
+def distinct_word_ids(reviews, num_words):
+    """Return a ``FlatReviews`` of each review's distinct word ids, sorted (labels kept): its multi-hot columns."""
+    num_words = check_int("num_words", num_words, minimum=1)
+    flat = as_flat(reviews)
+    tokens = flat.tokens.astype(np.int64, copy=False)
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= num_words):
+        raise ValueError(f"word index {int(tokens.max())} does not fit num_words={num_words}: load the data with "
+                         f"the same num_words (load_data(num_words={num_words}))")
+    n = len(flat.offsets) - 1
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(flat.offsets))
+    keys = np.unique(rows * num_words + tokens)  # one key per (review, word): sorted, repeats dropped
+    key_rows, ids = np.divmod(keys, num_words)
+    offsets = np.searchsorted(key_rows, np.arange(n + 1, dtype=np.int64)).astype(np.int64)
+    return FlatReviews(ids.astype(np.int32), offsets, flat.labels)
+
+
+def can_twin(model):
+    """Return True when ``model`` starts with a Dense layer on a flat (multi-hot) input, as build_model's does."""
+    import keras
+
+    layers = getattr(model, "layers", None)
+    try:
+        shape = tuple(model.input_shape)
+    except (AttributeError, ValueError, TypeError):
+        return False
+    return (isinstance(model, keras.Sequential) and bool(layers) and isinstance(layers[0], keras.layers.Dense)
+            and len(shape) == 2 and isinstance(shape[1], int))
+
+
+def word_id_twin(model):
+    """Return a compiled model that computes ``model`` from padded word ids + 1 (0 pads), sharing its weights."""
+    import keras
+
+    if not can_twin(model):
+        raise ValueError("the word-id twin needs a keras.Sequential whose first layer is Dense on the multi-hot "
+                         "input (as imdb_lab.build_model builds): train other models on MultiHotSequence feeds")
+    ids = keras.Input((None,), dtype="int32", name="word_ids_plus_one")
+    hidden = _dense_from_word_ids(model.layers[0])(ids)
+    for layer in model.layers[1:]:
+        hidden = layer(hidden)
+    twin = keras.Model(ids, hidden, name=f"{model.name}_from_word_ids")
+    twin.compile_from_config(model.get_compile_config())
+    return twin
+
+
+def word_id_feed(reviews, labels=None, *, num_words, batch_size, shuffle=False, seed=None):
+    """Return a Keras feed of each review's distinct word ids + 1, padded with 0, for a ``word_id_twin``."""
+    from imdb_lab.encoding import ReviewBatches
+
+    class WordIdBatches(ReviewBatches):
+        """Batches of distinct word ids + 1, padded with 0 to one width for the whole feed.
+
+        One width, the longest review's rounded up to 64: TensorFlow fixes a
+        feed's shape from its first batches, and JAX compiles once per shape.
+        """
+
+        def __init__(self, ids, labels, **kwargs):
+            super().__init__(ids, labels, **kwargs)
+            self.width = max(64, -(-int(ids.lengths().max(initial=0)) // 64) * 64)
+
+        def inputs(self, batch):
+            """Return the batch's word ids + 1, one row per review, padded with 0."""
+            lengths = batch.lengths()
+            rows = np.repeat(np.arange(len(batch)), lengths)
+            columns = np.arange(len(batch.tokens)) - np.repeat(batch.offsets[:-1], lengths)
+            x = np.zeros((len(batch), self.width), dtype=np.int32)
+            x[rows, columns] = batch.tokens + 1
+            return x
+
+    return WordIdBatches(distinct_word_ids(reviews, num_words), labels, num_features=num_words,
+                         batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def _dense_from_word_ids(dense):
+    """Return a layer computing ``dense`` on a multi-hot vector from the padded ids of its 1s (ids + 1, 0 pads)."""
+    import keras
+    from keras import ops
+
+    class DenseFromWordIds(keras.layers.Layer):
+        """``dense`` applied to the multi-hot vector whose 1s are at ``ids - 1``: a masked sum of kernel rows."""
+
+        def __init__(self, dense, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = dense  # a tracked sub-layer: its kernel, bias and L2 penalty are this layer's too
+
+        def call(self, ids):
+            rows = ops.take(self.dense.kernel, ops.maximum(ids - 1, 0), axis=0)  # (batch, width, units)
+            present = ops.expand_dims(ops.cast(ids > 0, rows.dtype), -1)
+            outputs = ops.sum(rows * present, axis=1)
+            if self.dense.use_bias:
+                outputs = outputs + self.dense.bias
+            return self.dense.activation(outputs)
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], self.dense.units)
+
+    return DenseFromWordIds(dense, name=f"{dense.name}_from_word_ids")
