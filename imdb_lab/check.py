@@ -189,6 +189,15 @@ def _name(thing):
     return name.lower().replace("_", "")
 
 
+def _loss_label(name):
+    """Return a normalized loss name as prose: "sparsecategoricalcrossentropy" -> "sparse categorical cross-entropy"."""
+    for short, long in (("bce", "binarycrossentropy"), ("cce", "categoricalcrossentropy")):
+        name = long if name == short else name
+    for word in ("sparse", "binary", "categorical", "focal"):
+        name = name.replace(word, word + " ")
+    return name.replace("crossentropy", "cross-entropy").strip()
+
+
 def _from_logits(loss):
     config = getattr(loss, "get_config", lambda: {})()
     return bool(config.get("from_logits", False)) if isinstance(config, dict) else False
@@ -263,7 +272,7 @@ def _loss_problem(loss, units, activation):
         return None
     if name in _CATEGORICAL_LOSSES + _SPARSE_LOSSES:
         if units == 1:
-            return (f"one {activation} output unit with {name.replace('crossentropy', ' cross-entropy')}: over a "
+            return (f"one {activation} output unit with {_loss_label(name)}: over a "
                     "single unit that loss is always 0, so nothing is learned",
                     "one sigmoid unit goes with loss='binary_crossentropy'; categorical losses need Dense(2, "
                     "activation='softmax')")
@@ -326,7 +335,7 @@ def check_model(model, num_words):
     output = {1: "one sigmoid output" if activation == "sigmoid" else "one logit output",
               2: "two softmax outputs" if activation == "softmax" else "two logit outputs"}[units]
     return _correct(f"the model reads {num_words:,} multi-hot values, ends in {output} with a matching "
-                    f"{_name(model.loss).replace('crossentropy', ' cross-entropy')} loss, fights overfitting with "
+                    f"{_loss_label(_name(model.loss))} loss, fights overfitting with "
                     f"{' and '.join(fights)}, and reports accuracy.")
 
 

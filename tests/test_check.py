@@ -150,7 +150,7 @@ def valid_models():
         "the source lab's answer (Dense 512, Dropout, 2 softmax, categorical cross-entropy)": source_lab_model(),
         "dropout only, sigmoid, binary cross-entropy": dense_model(l2=None),
         "L2 only, no dropout": dense_model(dropout=0),
-        "2 softmax + sparse categorical cross-entropy, Adam": dense_model(
+        "2 softmax + sparse categorical cross-entropy": dense_model(
             output=(2, "softmax"), loss="sparse_categorical_crossentropy"),
         "Dense(1) logits + BinaryCrossentropy(from_logits=True)": dense_model(
             output=(1, None), loss=keras.losses.BinaryCrossentropy(from_logits=True)),
