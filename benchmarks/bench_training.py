@@ -9,10 +9,8 @@ Every configuration trains the default model (imdb_lab.model.build_model, seed 4
 early stopping on a validation split of the training reviews) in its own
 subprocess, so that each peak RSS (getrusage ru_maxrss of the child) is its own:
 
-- ours:  load_flat + imdb_lab.training.train, which trains the Dense model through
-  its word-id twin (imdb_lab.word_ids): each review's distinct word ids, not a
-  multi-hot row, so time and memory grow with the words present, not num_words;
-  at 10,000 and at 88,000 words, on each backend asked for;
+- ours:  load_flat + imdb_lab.training.train (a MultiHotSequence: one batch of
+  multi-hot rows at a time), at 10,000 and at 88,000 words, on each backend asked for;
 - naive: load_data lists + Deep Learning with Python's ``vectorize_sequences``
   (np.zeros((n, num_words)) float64 for train, validation and test) + model.fit on
   the arrays, with the same validation split, model, seed and early stopping (on

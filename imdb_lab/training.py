@@ -48,34 +48,15 @@ def _multi_hot_feed(sequences, labels, *, num_words, batch_size, shuffle=False, 
     return MultiHotSequence(sequences, labels, num_words=num_words, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
-def _trainer_and_feed(model, feed):
-    """Return the model to fit and the feed to fit it on: the word-id twin of a build_model network, by default."""
-    if feed is not None:
-        return model, feed
-    import keras
-
-    from imdb_lab.word_ids import can_twin, word_id_feed, word_id_twin
-
-    # PyTorch's CPU backward of the row gather is slow (its embedding backward over every padded id): measured
-    # 3.4x slower than multi-hot batches at 10,000 words, so it keeps the multi-hot path for now
-    if can_twin(model) and keras.backend.backend() != "torch":
-        # the same model and loss, at a cost that grows with the words of the reviews, not with num_words
-        return word_id_twin(model), word_id_feed
-    return model, _multi_hot_feed
-
-
 def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, validation_fraction=0.2,
           seed=None, patience=3, monitor="val_loss", verbose=2, feed=None):
     """Fit ``model`` on the training reviews with early stopping on a validation split of them; return the History.
 
     The validation reviews come from ``x_train`` (``split_validation``), never
     from the test split; the best epoch's weights (by ``monitor``) are
-    restored at the end. On TensorFlow and JAX, a model whose first layer is
-    Dense on the multi-hot input (``build_model``'s) is trained through its
-    word-id twin (``imdb_lab.word_ids``): the same weights and loss, without
-    multi-hot batches. ``feed(sequences, labels, num_words=, batch_size=, shuffle=,
-    seed=)`` builds another Keras input for ``model`` itself (e.g. a
-    ``MultiHotSequence``).
+    restored at the end. ``feed(sequences, labels, num_words=, batch_size=,
+    shuffle=, seed=)`` builds the Keras input (default: a ``MultiHotSequence``);
+    pass another one to train on other features, e.g. n-grams.
     """
     import keras
 
@@ -85,21 +66,21 @@ def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, 
     check_int("patience", patience, minimum=0)
     if monitor not in ("val_loss", "val_accuracy"):
         raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
-    trainer, feed = _trainer_and_feed(model, feed)
+    feed = feed or _multi_hot_feed
     (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, validation_fraction, seed=seed)
     train_feed = feed(x_fit, y_fit, num_words=num_words, batch_size=batch_size, shuffle=True, seed=seed)
     val_feed = feed(x_val, y_val, num_words=num_words, batch_size=batch_size)
     stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
     # shuffle=False: the feed shuffles the reviews itself, from its own seeded generator
-    return trainer.fit(train_feed, validation_data=val_feed, epochs=num_epochs, shuffle=False,
-                       callbacks=[stop], verbose=verbose)
+    return model.fit(train_feed, validation_data=val_feed, epochs=num_epochs, shuffle=False,
+                     callbacks=[stop], verbose=verbose)
 
 
 def evaluate(model, x_test, y_test, *, num_words, batch_size=512, feed=None):
-    """Return ``(loss, accuracy)`` of ``model`` on the given reviews, fed batch by batch (through its twin, if any)."""
-    trainer, feed = _trainer_and_feed(model, feed)
-    results = trainer.evaluate(feed(x_test, y_test, num_words=num_words, batch_size=batch_size),
-                               verbose=0, return_dict=True)
+    """Return ``(loss, accuracy)`` of ``model`` on the given reviews, fed batch by batch."""
+    feed = feed or _multi_hot_feed
+    results = model.evaluate(feed(x_test, y_test, num_words=num_words, batch_size=batch_size),
+                             verbose=0, return_dict=True)
     return float(results["loss"]), float(results["accuracy"])
 
 
