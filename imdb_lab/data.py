@@ -145,14 +145,16 @@ def _encoded(path, *, need_cache=False):
     kind, dataset = archive.find_dataset(path)
     key = {"encoder": archive.ENCODER_VERSION, "source": str(dataset.resolve()), **archive.fingerprint(kind, dataset)}
     cache_file = cache.cache_path(dataset)
+    seen = _file_stamp(cache_file)
     encoded = cache.load(cache_file, key)
     if encoded is not None:
         return encoded, cache_file
     with cache.build_lock(cache_file):
-        # another process may have built it while this one waited for the lock
-        encoded = cache.load(cache_file, key)
-        if encoded is not None:
-            return encoded, cache_file
+        # another process may have built it while this one waited for the lock: read it only if it changed
+        if _file_stamp(cache_file) != seen:
+            encoded = cache.load(cache_file, key)
+            if encoded is not None:
+                return encoded, cache_file
         encoded = archive.encode_dataset(kind, dataset)
         try:
             cache.save(cache_file, encoded, key)
@@ -162,6 +164,15 @@ def _encoded(path, *, need_cache=False):
             cache.warn_unwritable(error)
             cache_file = None
     return encoded, cache_file
+
+
+def _file_stamp(path):
+    """Return what changes when a file is replaced (inode, size, mtime), or None if it is missing."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def prepare(source=None):

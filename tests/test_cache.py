@@ -150,8 +150,9 @@ def test_a_cache_rewritten_with_other_labels_and_the_same_metadata_is_rebuilt(ti
     arrays["test_labels"] = np.ones_like(arrays["test_labels"])  # every test review "positive"
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)
-    with pytest.warns(RuntimeWarning, match="do not match their checksum: it was damaged or rewritten"):
+    with pytest.warns(RuntimeWarning, match="do not match their checksum: it was damaged or rewritten") as caught:
         assert_same(imdb_lab.load_data(source=tiny_archive), expected)
+    assert len(caught) == 1  # read once, not again under the build lock
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # rebuilt: the next load trusts it again
         assert_same(imdb_lab.load_data(source=tiny_archive), expected)
