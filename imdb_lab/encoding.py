@@ -50,6 +50,16 @@ def _fill(out, tokens, offsets):
     return out
 
 
+def pad_ids(batch, width):
+    """Return the ids of a ``FlatReviews`` batch + 1, one row per review, padded with 0 to ``width`` columns."""
+    lengths = batch.lengths()
+    rows = np.repeat(np.arange(len(batch)), lengths)
+    columns = np.arange(len(batch.tokens)) - np.repeat(batch.offsets[:-1], lengths)
+    x = np.zeros((len(batch), width), dtype=np.int32)
+    x[rows, columns] = batch.tokens + 1
+    return x
+
+
 def multi_hot_encode(sequences, num_words, dtype="float32"):
     """Return a dense ``(n, num_words)`` 0/1 matrix: row i has a 1 at each word index of review i."""
     num_words = check_int("num_words", num_words, minimum=1)

@@ -15,7 +15,7 @@ import numpy as np
 
 from imdb_lab.arguments import check_int
 from imdb_lab.data import as_flat
-from imdb_lab.encoding import ReviewBatches
+from imdb_lab.encoding import ReviewBatches, pad_ids
 
 __all__ = [
     "NgramVocabulary",
@@ -206,14 +206,9 @@ class NgramFeed(ReviewBatches):
 
     def inputs(self, batch):
         """Return the batch's feature ids + 1, one row per review, padded with 0."""
-        lengths = batch.lengths()
         # few distinct widths, so the backend compiles the step only a few times
-        width = max(128, -(-int(lengths.max(initial=0)) // 128) * 128)
-        rows = np.repeat(np.arange(len(batch)), lengths)
-        columns = np.arange(len(batch.tokens)) - np.repeat(batch.offsets[:-1], lengths)
-        x = np.zeros((len(batch), width), dtype=np.int32)
-        x[rows, columns] = batch.tokens + 1
-        return x
+        width = max(128, -(-int(batch.lengths().max(initial=0)) // 128) * 128)
+        return pad_ids(batch, width)
 
 
 def ngram_feed(features, labels=None, *, num_features, batch_size=64, shuffle=False, seed=None):

@@ -15,6 +15,7 @@ import numpy as np
 
 from imdb_lab.arguments import check_int
 from imdb_lab.data import FlatReviews, as_flat
+from imdb_lab.encoding import ReviewBatches, _check_indices, pad_ids
 
 
 def distinct_word_ids(reviews, num_words):
@@ -22,9 +23,7 @@ def distinct_word_ids(reviews, num_words):
     num_words = check_int("num_words", num_words, minimum=1)
     flat = as_flat(reviews)
     tokens = flat.tokens.astype(np.int64, copy=False)
-    if tokens.size and (tokens.min() < 0 or tokens.max() >= num_words):
-        raise ValueError(f"word index {int(tokens.max())} does not fit num_words={num_words}: load the data with "
-                         f"the same num_words (load_data(num_words={num_words}))")
+    _check_indices(tokens, num_words)
     n = len(flat.offsets) - 1
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(flat.offsets))
     keys = np.unique(rows * num_words + tokens)  # one key per (review, word): sorted, repeats dropped
@@ -64,8 +63,6 @@ def word_id_twin(model):
 
 def word_id_feed(reviews, labels=None, *, num_words, batch_size, shuffle=False, seed=None):
     """Return a Keras feed of each review's distinct word ids + 1, padded with 0, for a ``word_id_twin``."""
-    from imdb_lab.encoding import ReviewBatches
-
     class WordIdBatches(ReviewBatches):
         """Batches of distinct word ids + 1, padded with 0 to one width for the whole feed.
 
@@ -79,12 +76,7 @@ def word_id_feed(reviews, labels=None, *, num_words, batch_size, shuffle=False, 
 
         def inputs(self, batch):
             """Return the batch's word ids + 1, one row per review, padded with 0."""
-            lengths = batch.lengths()
-            rows = np.repeat(np.arange(len(batch)), lengths)
-            columns = np.arange(len(batch.tokens)) - np.repeat(batch.offsets[:-1], lengths)
-            x = np.zeros((len(batch), self.width), dtype=np.int32)
-            x[rows, columns] = batch.tokens + 1
-            return x
+            return pad_ids(batch, self.width)
 
     return WordIdBatches(distinct_word_ids(reviews, num_words), labels, num_features=num_words,
                          batch_size=batch_size, shuffle=shuffle, seed=seed)
