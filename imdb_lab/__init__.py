@@ -31,7 +31,7 @@ _EXPORTS = {
     "predict_proba": "predicting",
     "positive_probability": "outputs",
     "grade_notebook": "grading",
-    "evaluate_model": "grading",
+    "grade_notebooks": "grading",
     "ngram_vocabulary": "ngrams",
     "bigram_vocabulary": "ngrams",
     "ngram_features": "ngrams",

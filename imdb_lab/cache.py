@@ -47,10 +47,10 @@ def keras_home():
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
 
 
-def cache_path(source):
-    """Return the cache file for the data source at ``source``."""
+def cache_path(source, folder=None):
+    """Return the cache file for the data source at ``source``, in ``folder`` (default: ``cache_dir()``)."""
     digest = hashlib.sha256(str(Path(source).resolve()).encode()).hexdigest()[:12]
-    return cache_dir() / f"imdb_lab-{Path(source).name}-{digest}-v{ENCODER_VERSION}.npz"
+    return Path(folder or cache_dir()) / f"imdb_lab-{Path(source).name}-{digest}-v{ENCODER_VERSION}.npz"
 
 
 def _text_array(text):

@@ -143,7 +143,7 @@ def _encoded(path, *, need_cache=False):
     ``need_cache``, raises ``cache.CacheError``).
     """
     kind, dataset = archive.find_dataset(path)
-    key = {"encoder": archive.ENCODER_VERSION, "source": str(dataset.resolve()), **archive.fingerprint(kind, dataset)}
+    key = cache_key(kind, dataset)
     cache_file = cache.cache_path(dataset)
     seen = _file_stamp(cache_file)
     encoded = cache.load(cache_file, key)
@@ -164,6 +164,11 @@ def _encoded(path, *, need_cache=False):
             cache.warn_unwritable(error)
             cache_file = None
     return encoded, cache_file
+
+
+def cache_key(kind, dataset):
+    """Return what a cache of ``dataset`` must have been built from: the encoder version, its path and fingerprint."""
+    return {"encoder": archive.ENCODER_VERSION, "source": str(dataset.resolve()), **archive.fingerprint(kind, dataset)}
 
 
 def _file_stamp(path):
@@ -251,7 +256,12 @@ def load_flat(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, o
         (x_train, y_train), (x_test, y_test) = _load_from_keras(num_words, skip_top, maxlen, seed, start_char,
                                                                 oov_char, index_from)
         return FlatReviews.from_sequences(x_train, y_train), FlatReviews.from_sequences(x_test, y_test)
-    encoded, _ = _encoded(path)
+    return flat_splits(_encoded(path)[0], num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)
+
+
+def flat_splits(encoded, num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2,
+                index_from=3):
+    """Return ``(train, test)`` ``FlatReviews`` of an encoded archive (``archive.Encoded``), as ``load_flat`` does."""
     splits = [FlatReviews(encoded.tokens[s], encoded.offsets[s], encoded.labels[s].astype(np.int64))
               for s in archive.SPLITS]
     return _keras_transform(splits, num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)

@@ -13,6 +13,9 @@ import pytest
 
 from conftest import make_reviews
 
+# every test here runs `imdb-lab grade` in a subprocess
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 # what the small_archive fixture holds (same arguments)
 SMALL = {"per_folder": 200, "seed": 2, "min_len": 20, "max_len": 60}
@@ -68,59 +71,121 @@ def reference_accuracy():
     return right / total
 
 
+CHEATS = ["cheat_patches_accuracy.ipynb", "cheat_patches_grader.ipynb", "cheat_positive_only_data.ipynb",
+          "cheat_predict_returns_labels.ipynb", "cheat_fake_archive.ipynb", "cheat_poisons_cache.ipynb",
+          "leaves_setsid_child.ipynb", "writes_outside.ipynb"]
+# every notebook of the class run below, and the status (and accuracy) it must get
+EXPECTED = {
+    "passes.ipynb": ("passed", None),
+    "trains.ipynb": ("passed", None),
+    "below_target.ipynb": ("below target", "0.5000"),
+    "raises.ipynb": ("error in cell 2: ZeroDivisionError: division by zero", "-"),
+    "no_model.ipynb": ("no model", "-"),
+    "not_keras.ipynb": ("not a Keras model", "-"),
+    **{name: ("below target", "0.5000") for name in CHEATS},  # each says "positive": half the test set is right
+    # a status that goes on with Keras's own explanation
+    "cheat_subclass_predict.ipynb": ("model not loadable safely: TypeError: Could not locate class 'Oracle'...", "-"),
+    "kills_parent.ipynb": ("the notebook killed the process running it", "-"),
+    "hangs_in_export.ipynb": ("timed out", "-"),
+    "uses_too_much_memory.ipynb": ("over the memory limit (1.5 GiB)", "-"),
+}
+TIMEOUT = 90
+
+
+def processes_with(marker):
+    """Return the pids of the processes whose environment mentions ``marker`` (all of a grade run's do)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 @pytest.fixture(scope="module")
 def graded(small_archive, tmp_path_factory):
-    """One grade run over five fixture notebooks (the slow part, shared by the tests below)."""
+    """One grade run over a class of honest, failing and cheating notebooks, two at a time (the slow part)."""
     tmp_path = tmp_path_factory.mktemp("grade")
-    names = ["passes.ipynb", "below_target.ipynb", "raises.ipynb", "no_model.ipynb", "not_keras.ipynb"]
+    names = list(EXPECTED)
     paths = copy_notebooks(names, tmp_path / "class")
     json_path = tmp_path / "rows.json"
-    result = run_grade([*paths, "--target", "0.8", "--timeout", "120", "--json", json_path],
-                       grade_env(small_archive, tmp_path), cwd=tmp_path)
-    return result, json_path, names
+    hints = {"shared_cache": str(tmp_path / "cache"), "pid_file": str(tmp_path / "child.pid"),
+             "json": str(json_path)}
+    (tmp_path / "class" / "hints.json").write_text(json.dumps(hints))
+    env = {**grade_env(small_archive, tmp_path), "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    started = time.monotonic()
+    result = run_grade([*paths, "--target", "0.8", "--timeout", TIMEOUT, "--memory", "1.5G", "--jobs", "2",
+                        "--json", json_path], env, cwd=tmp_path)
+    return {"result": result, "json": json_path, "names": names, "tmp": tmp_path, "env": env,
+            "wall": time.monotonic() - started, "left": processes_with(str(tmp_path / "tmp"))}
 
 
 def test_grade_prints_one_row_per_notebook_in_order_and_a_summary(graded):
-    result, _, names = graded
+    result = graded["result"]
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["notebook", "status", "accuracy", "seconds"]
-    assert [Path(line.split()[0]).name for line in lines[1:-1]] == names
-    assert lines[-1] == "1 of 5 passed"
+    assert [Path(line.split()[0]).name for line in lines[1:-1]] == graded["names"]
+    assert lines[-1] == f"2 of {len(EXPECTED)} passed"
     assert result.returncode == 1
 
 
-def test_grade_statuses(graded):
-    rows = table_rows(graded[0].stdout)
-    assert rows["passes.ipynb"][0] == "passed"
-    assert rows["below_target.ipynb"][0] == "below target"
-    # the markdown cell between them does not count: the division is the second code cell
-    assert rows["raises.ipynb"] == ("error in cell 2: ZeroDivisionError: division by zero", "-",
-                                    rows["raises.ipynb"][2])
-    assert rows["no_model.ipynb"][:2] == ("no model", "-")
-    assert rows["not_keras.ipynb"][:2] == ("not a Keras model", "-")
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_grade_status_of_each_notebook(graded, name):
+    status, accuracy, seconds = table_rows(graded["result"].stdout)[name]
+    expected_status, expected_accuracy = EXPECTED[name]
+    if expected_status.endswith("..."):
+        assert status.startswith(expected_status[:-3]) and len(status) <= 200  # the message shortened
+    else:
+        assert status == expected_status
+    if expected_accuracy is not None:
+        assert accuracy == expected_accuracy
+    assert seconds <= TIMEOUT + 15  # the time limit covers the notebook, its export and its scoring
 
 
 def test_grade_measures_accuracy_itself(graded):
-    rows = table_rows(graded[0].stdout)
+    rows = table_rows(graded["result"].stdout)
     expected = reference_accuracy()
     assert 0.8 < expected < 1  # the fixture is meaningful: neither trivial nor failing
     assert float(rows["passes.ipynb"][1]) == pytest.approx(expected, abs=5e-5)
-    # below_target.ipynb says "positive" for every review and prints 0.99: half the test set is right
-    assert float(rows["below_target.ipynb"][1]) == 0.5
+    assert float(rows["trains.ipynb"][1]) > 0.8  # a real, trained model
 
 
-def test_grade_writes_the_rows_as_json(graded):
-    result, json_path, names = graded
-    rows = json.loads(json_path.read_text(encoding="utf-8"))
-    assert [Path(row["notebook"]).name for row in rows] == names
+def test_grade_writes_the_rows_as_json_that_no_notebook_process_rewrote(graded):
+    rows = json.loads(graded["json"].read_text(encoding="utf-8"))
+    assert [Path(row["notebook"]).name for row in rows] == graded["names"]
     assert all(set(row) == {"notebook", "status", "accuracy", "seconds"} for row in rows)
     by_name = {Path(row["notebook"]).name: row for row in rows}
     assert by_name["passes.ipynb"]["accuracy"] == pytest.approx(reference_accuracy())
-    assert by_name["below_target.ipynb"]["accuracy"] == 0.5
     assert by_name["no_model.ipynb"]["accuracy"] is None
-    assert table_rows(result.stdout)["raises.ipynb"][0] == by_name["raises.ipynb"]["status"]
-    assert [p.name for p in json_path.parent.iterdir() if p.name.startswith(".rows")] == []
+    assert table_rows(graded["result"].stdout)["raises.ipynb"][0] == by_name["raises.ipynb"]["status"]
+    assert [p.name for p in graded["json"].parent.iterdir() if p.name.startswith(".rows")] == []
+
+
+def test_grade_leaves_no_process_and_no_temporary_file(graded):
+    assert graded["left"] == []  # every process of the run had TMPDIR (or a folder below it) in its environment
+    escaped = int((graded["tmp"] / "child.pid").read_text())  # the double-forked, setsid() child
+    assert not pid_alive(escaped)
+    assert list((graded["tmp"] / "tmp").iterdir()) == []
+
+
+def test_grade_keeps_notebooks_in_private_folders(graded):
+    folder = graded["tmp"] / "class"
+    assert not (graded["tmp"] / "escaped.txt").exists()
+    assert (folder / "passes.ipynb").read_bytes() == (NOTEBOOKS / "passes.ipynb").read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*graded["names"], "hints.json"])
+
+
+def test_grade_restores_a_data_cache_a_notebook_poisoned(graded, monkeypatch):
+    assert "rewrote the data cache" in graded["result"].stderr
+    from imdb_lab import load_flat
+
+    for name in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE"):
+        monkeypatch.setenv(name, graded["env"][name])
+    assert 0.4 < load_flat()[1].labels.mean() < 0.6
 
 
 def test_grade_exits_0_when_every_notebook_passed(small_archive, tmp_path):
@@ -142,15 +207,15 @@ def pid_alive(pid):
 
 def test_grade_times_out_a_notebook_that_never_ends_and_kills_its_kernel(small_archive, tmp_path):
     (path,) = copy_notebooks(["forever.ipynb"], tmp_path / "class")
+    (tmp_path / "class" / "hints.json").write_text(json.dumps({"pid_file": str(tmp_path / "forever.pid")}))
     started = time.monotonic()
-    result = run_grade([path, "--timeout", "3"], grade_env(small_archive, tmp_path), cwd=tmp_path)
+    result = run_grade([path, "--timeout", "5"], grade_env(small_archive, tmp_path), cwd=tmp_path)
     elapsed = time.monotonic() - started
     assert result.returncode == 1, result.stderr
     status, accuracy, seconds = table_rows(result.stdout)["forever.ipynb"]
     assert (status, accuracy) == ("timed out", "-")
-    assert 3 <= seconds < 60 and elapsed < 90
-    # the notebook ran in its own folder and wrote its kernel's pid there
-    kernel_pid = int((tmp_path / "class" / "forever.pid").read_text())
+    assert 5 <= seconds < 20 and elapsed < 90
+    kernel_pid = int((tmp_path / "forever.pid").read_text())
     deadline = time.monotonic() + 10
     while pid_alive(kernel_pid) and time.monotonic() < deadline:
         time.sleep(0.2)

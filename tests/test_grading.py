@@ -1,133 +1,129 @@
-"""Tests of imdb_lab.grading: the evaluation that runs in a student's kernel, and the grade table."""
+"""Tests of imdb_lab.grading without kernels: the grader's data, private folders and environment, the table."""
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from imdb_lab import grading
-
-
-def naive_accuracy(outputs, labels):
-    """Reference: one review at a time, as the grading rules describe it."""
-    right = 0
-    for row, label in zip(outputs, labels):
-        row = list(np.ravel(row))
-        if len(row) == 2:
-            predicted = 1 if row[1] > row[0] else 0
-        else:
-            predicted = 1 if row[0] > 0.5 else 0
-        right += predicted == label
-    return right / len(labels)
-
-
-def test_accuracy_from_sigmoid_and_softmax_outputs_matches_a_loop():
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, size=50)
-    sigmoid = rng.random((50, 1))
-    softmax = rng.random((50, 2))
-    softmax /= softmax.sum(axis=1, keepdims=True)
-    assert grading.accuracy_from_predictions(sigmoid, labels) == pytest.approx(naive_accuracy(sigmoid, labels))
-    assert grading.accuracy_from_predictions(softmax, labels) == pytest.approx(naive_accuracy(softmax, labels))
-
-
-def test_accuracy_from_logits_uses_zero_as_the_threshold():
-    labels = np.array([1, 0, 1, 0])
-    logits = np.array([[2.5], [-0.2], [0.3], [-3.0]])  # 0.3 is positive as a logit
-    assert grading.accuracy_from_predictions(logits, labels) == 1.0
-    # the same numbers read as probabilities would call 0.3 negative
-    assert grading.accuracy_from_predictions(np.array([[0.9], [0.2], [0.3], [0.1]]), labels) == 0.75
-
-
-def test_accuracy_rejects_three_outputs():
-    with pytest.raises(ValueError, match="3 outputs"):
-        grading.accuracy_from_predictions(np.zeros((4, 3)), np.zeros(4))
-
-
-def signal_model(num_words, word_index, positive, negative, index_from=3):
-    """A Dense(1, sigmoid) model: +1 for each ``positive`` word, -1 for each ``negative`` word."""
-    import keras
-
-    weights = np.zeros((num_words, 1), dtype="float32")
-    for word in positive:
-        weights[word_index[word] + index_from] = 1.0
-    for word in negative:
-        weights[word_index[word] + index_from] = -1.0
-    model = keras.Sequential([keras.Input((num_words,)), keras.layers.Dense(1, activation="sigmoid")])
-    model.set_weights([weights, np.zeros(1, dtype="float32")])
-    return model, weights[:, 0]
-
-
-def reference_accuracy(weights, num_words, skip_top=0):
-    """Loop over load_data's test reviews: a review is positive when its distinct words' weights sum above 0."""
-    from imdb_lab import load_data
-
-    _, (x_test, y_test) = load_data(num_words=num_words, skip_top=skip_top)
-    right = 0
-    for sequence, label in zip(x_test, y_test):
-        score = sum(weights[i] for i in set(sequence))
-        right += int(score > 0) == label
-    return right / len(y_test)
+from imdb_lab import grading, scoring
 
 
 @pytest.fixture
-def tiny_data(tiny_archive, monkeypatch):
-    """Point the data layer at the tiny archive, as the grader's kernel inherits IMDB_LAB_DATA."""
+def grading_data(tiny_archive, monkeypatch, tmp_path):
+    """The grader's data for the tiny archive, prepared in a folder of its own."""
     monkeypatch.setenv("IMDB_LAB_DATA", str(tiny_archive))
-    from imdb_lab import get_word_index
-
-    return get_word_index()
-
-
-def test_evaluate_model_matches_a_naive_loop_on_the_test_split(tiny_data):
-    model, weights = signal_model(60, tiny_data, ["great", "loved"], ["awful", "dull"])
-    accuracy = grading.evaluate_model(model)
-    assert accuracy == pytest.approx(reference_accuracy(weights, 60))
-    assert 0 < accuracy < 1
+    (tmp_path / "grader").mkdir()
+    return grading.prepare_grading_data(tmp_path / "grader")
 
 
-def test_evaluate_namespace_uses_the_notebooks_num_words_and_skip_top(tiny_data, tmp_path):
-    model, weights = signal_model(60, tiny_data, ["great", "loved", "the"], ["awful", "dull"])
-    # "the" is the most frequent word (index 4): skip_top=5 turns it into the OOV mark
-    result_path = tmp_path / "result.json"
-    grading.evaluate_namespace({"model": model, "num_words": 60, "skip_top": 5}, result_path)
-    result = json.loads(result_path.read_text())
-    assert result["status"] == "evaluated"
-    assert result["accuracy"] == pytest.approx(reference_accuracy(weights, 60, skip_top=5))
-    assert result["accuracy"] != pytest.approx(reference_accuracy(weights, 60))
+def test_prepared_test_reviews_are_load_datas_with_every_word(grading_data):
+    from imdb_lab import load_data
+
+    test = scoring.read_test_data(grading_data.test_path, grading_data.test_sha256)
+    _, (x_test, y_test) = load_data(num_words=10**6)
+    assert [list(review) for review in test.sequences()] == [list(review) for review in x_test]
+    assert list(test.labels) == list(y_test)
 
 
-def test_evaluate_namespace_ignores_a_num_words_that_is_not_an_int(tiny_data, tmp_path):
-    model, weights = signal_model(60, tiny_data, ["great"], ["awful"])
-    result_path = tmp_path / "result.json"
-    grading.evaluate_namespace({"model": model, "num_words": "many", "skip_top": True}, result_path)
-    assert json.loads(result_path.read_text())["accuracy"] == pytest.approx(reference_accuracy(weights, 60))
+def test_prepared_data_ignores_a_poisoned_shared_cache(tiny_archive, monkeypatch, tmp_path):
+    from imdb_lab import archive, cache, data
+
+    monkeypatch.setenv("IMDB_LAB_DATA", str(tiny_archive))
+    kind, dataset = archive.find_dataset(tiny_archive)
+    encoded, _ = data._encoded(tiny_archive)
+    encoded.labels["test"] = np.ones_like(encoded.labels["test"])
+    cache.save(cache.cache_path(dataset), encoded, data.cache_key(kind, dataset))  # with a checksum that matches
+    assert (data.load_flat()[1].labels == 1).all()
+    (tmp_path / "grader").mkdir()
+    prepared = grading.prepare_grading_data(tmp_path / "grader")
+    test = scoring.read_test_data(prepared.test_path, prepared.test_sha256)
+    assert 0 < test.labels.mean() < 1
 
 
-def test_evaluate_namespace_reports_missing_and_foreign_models(tmp_path):
-    result_path = tmp_path / "result.json"
-    grading.evaluate_namespace({"num_words": 100}, result_path)
-    assert json.loads(result_path.read_text()) == {"status": "no model", "accuracy": None}
-    grading.evaluate_namespace({"model": {"weights": [1, 2]}}, result_path)
-    assert json.loads(result_path.read_text()) == {"status": "not a Keras model", "accuracy": None}
-    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temporary file left
+def test_each_kernel_gets_a_verified_private_copy_of_the_data(grading_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMDB_LAB_CACHE", "/somewhere/shared")
+    monkeypatch.setenv("IMDB_LAB_SECRET", "x")
+    env = grading._environment(tmp_path / "scratch", grading_data)
+    assert not any(name.startswith("IMDB_LAB_") and name not in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE") for name in env)
+    assert env["IMDB_LAB_CACHE"] == str(tmp_path / "scratch" / "cache")
+    for name in ("KERAS_HOME", "TMPDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
+        assert Path(env[name]).is_dir() and Path(env[name]).parent == tmp_path / "scratch"
+    copy = tmp_path / "scratch" / "cache" / grading_data.kernel_file.name
+    assert copy.read_bytes() == grading_data.kernel_file.read_bytes()
+    # the grader's own copy altered: no kernel gets it
+    with open(grading_data.kernel_file, "r+b") as file:
+        file.seek(100)
+        file.write(b"\0\1\2")
+    with pytest.raises(grading.GradingDataError, match="changed during grading"):
+        grading._environment(tmp_path / "other", grading_data)
 
 
-def test_evaluate_namespace_reports_a_model_it_cannot_feed(tiny_data, tmp_path):
-    import keras
+def test_private_folder_copies_the_notebooks_folder_without_classmates(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("alice.ipynb", "bob.ipynb", "notes.ipynb"):
+        (folder / name).write_text(name)
+    (folder / "data").mkdir()
+    (folder / "data" / "words.txt").write_text("words")
+    notebook = grading._private_folder(folder / "alice.ipynb", tmp_path / "scratch",
+                                       [folder / "alice.ipynb", folder / "bob.ipynb"])
+    assert notebook == tmp_path / "scratch" / "work" / "alice.ipynb"
+    names = sorted(str(p.relative_to(notebook.parent)) for p in notebook.parent.rglob("*"))
+    assert names == ["alice.ipynb", "data", "data/words.txt", "notes.ipynb"]
 
-    sequence_model = keras.Sequential([keras.Input((20, 8)), keras.layers.Flatten(), keras.layers.Dense(1)])
-    result_path = tmp_path / "result.json"
-    grading.evaluate_namespace({"model": sequence_model}, result_path)
-    result = json.loads(result_path.read_text())
-    assert result["status"].startswith("evaluation failed: ValueError: the model's input shape is")
-    assert result["accuracy"] is None
+
+def test_scorer_runs_isolated_without_the_current_folder(tmp_path, monkeypatch, grading_data):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    command = grading.scorer_command(tmp_path / "export", grading_data)
+    assert command[1:5] == ["-I", "-S", "-B", "-c"]
+    path = json.loads(command[6])
+    assert str(tmp_path) not in path
+    assert path[0] == str(Path(grading.__file__).resolve().parent.parent)  # imdb_lab is importable
+    assert command[-1] == grading_data.test_sha256
 
 
-def test_evaluate_model_rejects_num_words_above_the_model_input(tiny_data):
-    model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
-    with pytest.raises(ValueError, match="num_words=100 is larger than the model's 60 inputs"):
-        grading.evaluate_model(model, num_words=100)
+def test_a_rewritten_shared_cache_is_restored_after_grading(grading_data, tiny_archive):
+    from imdb_lab import cache, data
+
+    shared = grading._SharedCache(grading_data)
+    assert shared.path == cache.cache_path(grading_data.source)
+    assert not shared.restore()  # unchanged: left alone
+    shared.path.parent.mkdir(parents=True, exist_ok=True)
+    shared.path.write_bytes(b"poisoned")
+    with pytest.warns(UserWarning, match="rewrote the data cache"):
+        assert shared.restore()
+    assert shared.path.read_bytes() == grading_data.kernel_file.read_bytes()
+    assert 0 < data.load_flat()[1].labels.mean() < 1
+
+
+@pytest.mark.parametrize("limits, message", [
+    ({"timeout": 0}, "timeout must be a positive number of seconds"),
+    ({"timeout": float("inf")}, "timeout must be a positive number of seconds"),
+    ({"timeout": "10"}, "timeout must be a positive number of seconds"),
+    ({"timeout": True}, "timeout must be a positive number of seconds"),
+    ({"memory": 1000}, "memory must be a number of bytes"),
+    ({"memory": 2.5e9}, "memory must be a number of bytes"),
+    ({"target": 85}, "target must be an accuracy between 0 and 1"),
+])
+def test_grade_notebook_rejects_bad_limits(limits, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        grading.grade_notebook(tmp_path / "x.ipynb", **limits)
+
+
+def test_grade_notebooks_rejects_bad_jobs(tmp_path):
+    with pytest.raises(ValueError, match="jobs must be a positive int, got 0"):
+        grading.grade_notebooks([tmp_path / "x.ipynb"], jobs=0)
+
+
+def test_grade_notebook_gives_a_row_for_a_file_that_is_not_a_notebook(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text("{ not json")
+    result = grading.grade_notebook(path, timeout=10)
+    assert result.status.startswith("not a notebook: ")
+    assert result.accuracy is None and not result.passed
 
 
 def test_format_table_has_one_row_per_notebook_and_a_summary():
@@ -144,23 +140,10 @@ def test_format_table_has_one_row_per_notebook_and_a_summary():
                                     "seconds": 12.34}
 
 
-@pytest.mark.parametrize("timeout", [0, -1, float("inf"), "10", True])
-def test_grade_notebook_rejects_a_bad_timeout(timeout, tmp_path):
-    with pytest.raises(ValueError, match="timeout"):
-        grading.grade_notebook(tmp_path / "x.ipynb", timeout=timeout)
-
-
-def test_grade_notebook_gives_a_row_for_a_file_that_is_not_a_notebook(tmp_path):
-    path = tmp_path / "broken.ipynb"
-    path.write_text("{ not json")
-    result = grading.grade_notebook(path, timeout=10)
-    assert result.status.startswith("not a notebook: ")
-    assert result.accuracy is None and not result.passed
-
-
 def test_write_json_atomically_replaces_the_file(tmp_path):
     path = tmp_path / "rows.json"
     path.write_text("old")
     grading.write_json_atomically([{"a": 1}], path)
     assert json.loads(path.read_text()) == [{"a": 1}]
     assert [p.name for p in tmp_path.iterdir()] == ["rows.json"]
+    assert os.stat(path).st_mode & 0o777 == 0o644

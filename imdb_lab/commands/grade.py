@@ -1,25 +1,29 @@
-"""``imdb-lab grade``: run student notebooks and measure the accuracy of their ``model`` ourselves.
+"""``imdb-lab grade``: run student notebooks, contained, and score the model each one exports ourselves.
 
-Each notebook runs headless in a fresh kernel of this interpreter, in its own folder;
-``--timeout`` is the total time all its cells may take (a deadline, not a per-cell
-limit; kernel start-up and our evaluation are not counted). Then, in the same
-kernel, the grader evaluates the ``model`` the notebook left on the real test set
-with ``model.predict`` (see imdb_lab.grading). One row per notebook, in the order
-given: ``passed``, ``below target``, ``error in cell N: Name: message`` (N counts
-the non-empty code cells, the In [N] of a fresh run), ``timed out``, ``no model``,
-``not a Keras model`` (or ``evaluation failed: ...``), then ``K of M passed``.
-Progress goes to stderr. Exit code 0 only when every notebook passed, 1 otherwise,
-2 for bad arguments or missing files.
+Each notebook runs in a private copy of its folder, in a fresh kernel of this
+interpreter; then its ``model`` is saved and scored in a clean process on test
+reviews the grader prepared before any notebook ran (see imdb_lab.grading).
+``--timeout`` and ``--memory`` cover the whole of one notebook: its cells, the
+export and the scoring. One row per notebook, in the order given: ``passed``,
+``below target``, ``error in cell N: Name: message`` (N counts the non-empty
+code cells, the In [N] of a fresh run), ``timed out``, ``over the memory
+limit``, ``no model``, ``not a Keras model``, ``model not loadable safely:
+...`` and the like, then ``K of M passed``. Progress goes to stderr. Exit code
+0 only when every notebook passed, 1 otherwise, 2 for bad arguments or
+missing files.
 """
 
 import argparse
 import math
+import os
+import re
 import sys
 from pathlib import Path
 
 from imdb_lab.cli import CommandError
 
 HELP = "run student notebooks and grade the accuracy of the model each one trains"
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
 def positive_seconds(text):
@@ -44,12 +48,40 @@ def accuracy_target(text):
     return value
 
 
+def memory_size(text):
+    """Parse a memory size such as ``4G``, ``1500M`` or ``2.5G`` (binary units) into bytes (argparse type)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a memory size: {text!r} (write e.g. 4G or 1500M)")
+    value = int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    if value < 64 * 2**20:
+        raise argparse.ArgumentTypeError(f"must be at least 64M, got {text!r}")
+    return value
+
+
+def positive_int(text):
+    """Parse a positive int (argparse type)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return int(text)
+
+
+def cores():
+    """Return the number of CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def add_arguments(parser):
     """Register grade's arguments on ``parser``."""
     parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="student notebooks (.ipynb)")
     parser.add_argument("--timeout", type=positive_seconds, default=1800, metavar="SECONDS",
-                        help="total seconds all of a notebook's cells may take, kernel start-up and "
-                             "grading not counted (default: 1800)")
+                        help="seconds one notebook may take in all: kernel start-up, its cells, exporting and "
+                             "scoring its model (default: 1800)")
+    parser.add_argument("--memory", type=memory_size, default="4G", metavar="SIZE",
+                        help="memory one notebook may use, all its processes together, e.g. 4G or 1500M "
+                             "(default: 4G)")
+    parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                        help="notebooks graded at the same time (default: the number of cores)")
     parser.add_argument("--target", type=accuracy_target, default=0.85,
                         help="test accuracy a model needs to pass (default: 0.85)")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
@@ -62,17 +94,18 @@ def run(args):
             raise CommandError(f"no such notebook: {notebook}")
     if args.json is not None and not Path(args.json).resolve().parent.is_dir():
         raise CommandError(f"no such folder for --json: {Path(args.json).parent}")
-    from imdb_lab.data import prepare
-    from imdb_lab.grading import format_table, grade_notebook, write_json_atomically
+    from imdb_lab.grading import GradingDataError, format_table, grade_notebooks, write_json_atomically
 
-    # build the data cache once, here, rather than in the first notebook's time
-    prepare()
-    results = []
-    for notebook in args.notebooks:
-        result = grade_notebook(notebook, timeout=args.timeout, target=args.target)
+    def report(index, result):
         # progress on stderr, so that standard output is just the table
         print(f"{result.notebook}: {result.status}", file=sys.stderr, flush=True)
-        results.append(result)
+
+    jobs = args.jobs or min(cores(), len(args.notebooks))
+    try:
+        results = grade_notebooks(args.notebooks, jobs=jobs, timeout=args.timeout, memory=args.memory,
+                                  target=args.target, on_result=report)
+    except GradingDataError as error:
+        raise CommandError(f"{error}: restore the data and grade again") from error
     print(format_table(results))
     if args.json is not None:
         write_json_atomically([result.as_dict() for result in results], args.json)
