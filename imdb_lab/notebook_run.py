@@ -21,9 +21,9 @@ from pathlib import Path
 
 from imdb_lab import processes
 from imdb_lab.files import atomic_write
+from imdb_lab.processes import TIMED_OUT
 
 EXPORTED = "exported"
-TIMED_OUT = "timed out"
 NO_MODEL = "no model"
 NOT_A_KERAS_MODEL = "not a Keras model"
 NOT_EXPORTABLE = "model not exportable"

@@ -3,20 +3,26 @@
 On Linux a process that calls ``become_subreaper()`` adopts each of its
 descendants whose parent dies, so a grandchild that double-forks and calls
 ``setsid()`` is still found below it in ``/proc``, and killed. Elsewhere
-(macOS, Windows) only the process group started for the notebook can be
-killed: ``CONTAINED`` says which of the two this machine gives.
+(macOS, Windows) only the process group (the process tree on Windows)
+started for a notebook is killed, and memory is not measured: ``CONTAINED``
+says which of the two this machine gives.
 """
 
 import ctypes
 import os
 import signal
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
 CONTAINED = sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_POLL_SECONDS = 0.1
+TIMED_OUT = "timed out"
+OVER_MEMORY = "over the memory limit"
 
 
 def become_subreaper():
@@ -77,8 +83,8 @@ def resident_bytes(pids):
 
 def _kill(pid):
     try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows has no SIGKILL: SIGTERM terminates
+    except (ProcessLookupError, PermissionError, OSError):
         pass
 
 
@@ -119,8 +125,82 @@ def kill_descendants(root=None, *, spare=(), patience=10.0):
 
 
 def kill_group(pid):
-    """SIGKILL the process group led by ``pid`` (where /proc is not available)."""
+    """Kill the process group led by ``pid`` (macOS), or its process tree (Windows): where /proc is missing."""
+    if sys.platform == "win32":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True, check=False)
+        return
     try:
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError, OSError):
+    except (ProcessLookupError, PermissionError, OSError):
         _kill(pid)
+
+
+class _Started:
+    """The processes the grader started and still waits for: spared when it kills what notebooks left behind."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pids = set()
+
+    def popen(self, command, **kwargs):
+        """Start ``command`` as a registered process (new session) and return its Popen."""
+        with self.lock:  # no stray-killing between the fork and the registration
+            process = subprocess.Popen(command, start_new_session=True, **kwargs)
+            self.pids.add(process.pid)
+        return process
+
+    def finished(self, process):
+        """Forget ``process`` (waited for), then kill whatever it left behind."""
+        with self.lock:
+            self.pids.discard(process.pid)
+            if CONTAINED:
+                # orphans of a killed runner were adopted by this (subreaper) process: none may live on
+                kill_descendants(spare=tuple(self.pids))
+
+
+_STARTED = _Started()
+
+
+def watch(process, deadline, memory):
+    """Wait for ``process`` within ``deadline`` and ``memory`` bytes (its whole tree); return None or why it was killed."""
+    while True:
+        try:
+            process.wait(timeout=_POLL_SECONDS)
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= deadline:
+            outcome = TIMED_OUT
+        elif resident_bytes([process.pid, *descendants(process.pid)]) > memory:
+            outcome = f"{OVER_MEMORY} ({memory / 2**30:.1f} GiB)"
+        else:
+            continue
+        if CONTAINED:
+            kill_descendants(process.pid)
+        else:
+            kill_group(process.pid)
+        process.kill()
+        process.wait()
+        return outcome
+
+
+def run_watched(command, deadline, memory, **kwargs):
+    """Run ``command`` in a new session under the limits; return ``(outcome, returncode, stdout)``.
+
+    ``outcome`` is None, TIMED_OUT or OVER_MEMORY. When it ends, whatever it
+    left behind is killed (``_Started.finished``).
+    """
+    process = _STARTED.popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, **kwargs)
+    output = []
+    reader = threading.Thread(target=lambda: output.append(process.stdout.read()), daemon=True)
+    reader.start()
+    try:
+        outcome = watch(process, deadline, memory)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        _STARTED.finished(process)
+    reader.join(timeout=5)
+    return outcome, process.returncode, b"".join(output).decode("utf-8", "replace")

@@ -1,7 +1,7 @@
 """Score an exported model in a clean process: no notebook code runs here, only Keras, NumPy and this package.
 
-The grader starts ``python -I -S -m``-like (see ``grading.scorer_command``)
-with the arguments of ``main``: the exported model file, the notebook's
+The grader starts it with ``run_scorer``, in isolated mode (``python -I -S``,
+the grader's import path) with the arguments of ``main``: the exported model file, the notebook's
 ``num_words`` / ``skip_top`` (plain numbers in a JSON file), and the test
 reviews the grader wrote before any notebook ran, with their SHA-256. The model
 is loaded with ``safe_mode=True`` and ``compile=False``: a model that needs
@@ -13,7 +13,9 @@ import hashlib
 import io
 import json
 import numbers
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +25,7 @@ SCORED = "scored"
 NOT_LOADABLE = "model not loadable safely"
 NOT_SCORABLE = "model cannot be scored"
 TAMPERED = "grading data was altered"
+RESULT_PREFIX = "IMDB_LAB_SCORE "
 # the index conventions of load_data's defaults, which the lab uses
 _OOV_CHAR = 2
 
@@ -105,18 +108,89 @@ def evaluate_export(model_path, settings_path, test_path, test_sha256):
         return {"status": f"{NOT_SCORABLE}: {_one_line(error)}", "accuracy": None}
 
 
+def self_check(folder, test_path, test_sha256):
+    """Score a small model of our own as a notebook's would be scored; return it with the files that took.
+
+    The grader runs this once, before any notebook, to know the scorer works
+    and which files it runs from (Python modules and shared libraries), so
+    that it can notice a notebook changing them.
+    """
+    import keras
+
+    test = read_test_data(test_path, test_sha256)
+    num_words = int(test.tokens.max(initial=2)) + 1
+    model = keras.Sequential([keras.Input((num_words,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.save(f"{folder}/model.keras")
+    with open(f"{folder}/settings.json", "w", encoding="utf-8") as file:
+        json.dump({"num_words": num_words}, file)
+    result = evaluate_export(f"{folder}/model.keras", f"{folder}/settings.json", test_path, test_sha256)
+    return {**result, "files": loaded_files()}
+
+
+def loaded_files():
+    """Return the files this process runs: its modules' sources and bytecode, and the shared libraries it mapped."""
+    files = set()
+    for module in list(sys.modules.values()):
+        for name in ("__file__", "__cached__"):
+            if isinstance(getattr(module, name, None), str):
+                files.add(getattr(module, name))
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            files.update(line.split(None, 5)[5].strip() for line in maps if len(line.split(None, 5)) == 6)
+    except OSError:
+        pass  # not Linux: the modules alone
+    import os
+
+    return sorted(path for path in files if path.startswith("/") and os.path.isfile(path))
+
+
 def main(argv=None):
-    """Command line of the scorer: MODEL SETTINGS TEST_DATA TEST_SHA256; print the result as one JSON line."""
+    """Command line: MODEL SETTINGS TEST_DATA TEST_SHA256, or --self-check FOLDER TEST_DATA TEST_SHA256; print JSON."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 4:
-        print("usage: python -m imdb_lab.scoring MODEL SETTINGS TEST_DATA TEST_SHA256", file=sys.stderr)
+        print("usage: python -m imdb_lab.scoring MODEL SETTINGS TEST_DATA TEST_SHA256\n"
+              "       python -m imdb_lab.scoring --self-check FOLDER TEST_DATA TEST_SHA256", file=sys.stderr)
         return 2
     from imdb_lab.backend import choose_backend
 
     choose_backend()
-    result = evaluate_export(*argv)
-    print("IMDB_LAB_SCORE " + json.dumps(result), flush=True)
+    result = self_check(*argv[1:]) if argv[0] == "--self-check" else evaluate_export(*argv)
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
     return 0
+
+
+def scorer_path():
+    """Return the scorer's import path: the grader's, without the current folder (where notebooks may write)."""
+    here = Path.cwd().resolve()
+    package_root = str(Path(__file__).resolve().parent.parent)
+    paths = [p for p in sys.path if p and Path(p).exists() and Path(p).resolve() != here]
+    return [package_root, *[p for p in paths if p != package_root]]
+
+
+def scorer_command(arguments):
+    """Return the command that runs ``main(arguments)`` isolated: no user site, no .pth hooks, a fixed path."""
+    boot = ("import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
+            "from imdb_lab.scoring import main; sys.exit(main())")
+    return [sys.executable, "-I", "-S", "-B", "-c", boot, json.dumps(scorer_path()), *map(str, arguments)]
+
+
+def run_scorer(arguments, folder, deadline, memory):
+    """Run the scorer on ``arguments`` in ``folder`` (also its home) under the limits; return its result dict."""
+    from imdb_lab import processes
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("PYTHON", "IMDB_LAB_", "LD_PRELOAD"))}
+    env.update(HOME=str(folder), TMPDIR=str(folder), KERAS_HOME=str(folder), MPLCONFIGDIR=str(folder),
+               TF_CPP_MIN_LOG_LEVEL="2")
+    outcome, code, stdout = processes.run_watched(scorer_command(arguments), deadline, memory, env=env, cwd=folder)
+    if outcome is not None:
+        return {"status": outcome, "accuracy": None}
+    lines = [line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if code != 0 or not lines:
+        return {"status": f"grading failed: the scorer exited with code {code}", "accuracy": None}
+    return json.loads(lines[-1][len(RESULT_PREFIX):])
 
 
 if __name__ == "__main__":

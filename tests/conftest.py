@@ -123,6 +123,16 @@ def real_data(real_archive, monkeypatch, tmp_path_factory):
     return real_archive
 
 
+@pytest.fixture
+def prepared_data(tiny_archive, monkeypatch, tmp_path):
+    """The grader's data for the tiny archive, prepared in a folder of its own (the scorer not checked)."""
+    from imdb_lab.grading_data import prepare_grading_data
+
+    monkeypatch.setenv("IMDB_LAB_DATA", str(tiny_archive))
+    (tmp_path / "grader").mkdir()
+    return prepare_grading_data(tmp_path / "grader", check_scorer=False)
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip the solutions notebook (nbval) when no local copy of the data is there to run it on."""
     from imdb_lab import data

@@ -1,5 +1,6 @@
 """End-to-end tests of ``imdb-lab grade`` on the fixture notebooks in tests/notebooks/."""
 
+import csv
 import json
 import os
 import re
@@ -118,7 +119,7 @@ def graded(small_archive, tmp_path_factory):
     (tmp_path / "tmp").mkdir()
     started = time.monotonic()
     result = run_grade([*paths, "--target", "0.8", "--timeout", TIMEOUT, "--memory", "1.5G", "--jobs", "2",
-                        "--json", json_path], env, cwd=tmp_path)
+                        "--json", json_path, "--csv", tmp_path / "grades.csv"], env, cwd=tmp_path)
     return {"result": result, "json": json_path, "names": names, "tmp": tmp_path, "env": env,
             "wall": time.monotonic() - started, "left": processes_with(str(tmp_path / "tmp"))}
 
@@ -157,12 +158,24 @@ def test_grade_measures_accuracy_itself(graded):
 def test_grade_writes_the_rows_as_json_that_no_notebook_process_rewrote(graded):
     rows = json.loads(graded["json"].read_text(encoding="utf-8"))
     assert [Path(row["notebook"]).name for row in rows] == graded["names"]
-    assert all(set(row) == {"notebook", "status", "accuracy", "seconds"} for row in rows)
+    assert all(set(row) == {"notebook", "status", "accuracy", "seconds", "notebook_sha256"} for row in rows)
     by_name = {Path(row["notebook"]).name: row for row in rows}
     assert by_name["passes.ipynb"]["accuracy"] == pytest.approx(reference_accuracy())
     assert by_name["no_model.ipynb"]["accuracy"] is None
     assert table_rows(graded["result"].stdout)["raises.ipynb"][0] == by_name["raises.ipynb"]["status"]
     assert [p.name for p in graded["json"].parent.iterdir() if p.name.startswith(".rows")] == []
+
+
+def test_grade_writes_a_csv_gradebook(graded):
+    with open(graded["tmp"] / "grades.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["student_id"] for row in rows] == [Path(name).stem for name in graded["names"]]
+    table = table_rows(graded["result"].stdout)
+    for row in rows:
+        status, accuracy, _ = table[Path(row["notebook"]).name]
+        assert row["status"] == status
+        assert row["accuracy"] == ("" if accuracy == "-" else accuracy)
+        assert row["score"] == ("1" if status == "passed" else "0")
 
 
 def test_grade_leaves_no_process_and_no_temporary_file(graded):
@@ -188,11 +201,38 @@ def test_grade_restores_a_data_cache_a_notebook_poisoned(graded, monkeypatch):
     assert 0.4 < load_flat()[1].labels.mean() < 0.6
 
 
-def test_grade_exits_0_when_every_notebook_passed(small_archive, tmp_path):
+def test_grade_exits_0_when_every_notebook_passed_and_writes_gradescope_results(small_archive, tmp_path):
     (path,) = copy_notebooks(["passes.ipynb"], tmp_path / "class")
-    result = run_grade([path, "--target", "0.5"], grade_env(small_archive, tmp_path), cwd=tmp_path)
+    (tmp_path / "results").mkdir()
+    result = run_grade([path, "--target", "0.5", "--gradescope", tmp_path / "results"],
+                       grade_env(small_archive, tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "1 of 1 passed"
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 1.0 and results["tests"][0]["status"] == "passed"
+    assert f"{reference_accuracy():.4f}" in results["output"]
+
+
+def test_grade_resumes_from_its_rows_file(small_archive, tmp_path):
+    paths = copy_notebooks(["no_model.ipynb", "not_keras.ipynb"], tmp_path / "class")
+    env = grade_env(small_archive, tmp_path)
+    rows = tmp_path / "rows.json"
+    first = run_grade([paths[0], "--json", rows], env, cwd=tmp_path)
+    assert first.returncode == 1, first.stderr
+    again = run_grade([*paths, "--json", rows, "--resume"], env, cwd=tmp_path)
+    assert "resuming: 1 notebook(s) already graded" in again.stderr
+    assert "[1/1] " + str(paths[1]) in again.stderr  # only the second one ran
+    statuses = [row[0] for row in table_rows(again.stdout).values()]
+    assert statuses == ["no model", "not a Keras model"]
+    assert [row["status"] for row in json.loads(rows.read_text())] == statuses
+
+
+def test_grade_stops_when_a_notebook_changes_the_scorers_code(small_archive, tmp_path):
+    paths = copy_notebooks(["touches_scorer_code.ipynb"], tmp_path / "class")
+    result = run_grade([*paths, "--jobs", "1"], grade_env(small_archive, tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert re.search(r"error: the code the scorer runs from changed \(.*imdb_lab/scoring.py\) while "
+                     r".*touches_scorer_code.ipynb ran: grading stopped", result.stderr), result.stderr
 
 
 def pid_alive(pid):
@@ -230,14 +270,19 @@ def test_grade_missing_notebook_is_a_one_line_error(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
+    (["--resume"], "--resume needs --json FILE"),
+    (["--gradescope", "."], "error: --gradescope writes the results of one submission: give one notebook, not 2"),
+    (["--csv", "grades.csv", "--id-pattern", r"s\d+"], r"does not match"),
+    (["--memory", "lots"], "not a memory size: 'lots' (write e.g. 4G or 1500M)"),
+    (["--jobs", "0"], "must be a positive whole number, got '0'"),
     (["--timeout", "soon"], "not a number of seconds: 'soon'"),
     (["--timeout", "0"], "must be a positive number of seconds"),
     (["--target", "85"], "must be an accuracy between 0 and 1"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_grade_bad_arguments_exit_2_without_traceback(args, message, tmp_path):
-    notebook = copy_notebooks(["no_model.ipynb"], tmp_path)[0]
-    result = run_grade([notebook, *args], dict(os.environ), cwd=tmp_path)
+    notebooks = copy_notebooks(["no_model.ipynb", "not_keras.ipynb"], tmp_path)
+    result = run_grade([*notebooks, *args], dict(os.environ), cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,63 +1,28 @@
-"""Tests of imdb_lab.grading without kernels: the grader's data, private folders and environment, the table."""
+"""Tests of imdb_lab.grading without kernels: private folders, the kernel's environment, limits, the table."""
 
-import json
-import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from imdb_lab import grading, scoring
+from imdb_lab import grading
 
 
-@pytest.fixture
-def grading_data(tiny_archive, monkeypatch, tmp_path):
-    """The grader's data for the tiny archive, prepared in a folder of its own."""
-    monkeypatch.setenv("IMDB_LAB_DATA", str(tiny_archive))
-    (tmp_path / "grader").mkdir()
-    return grading.prepare_grading_data(tmp_path / "grader")
-
-
-def test_prepared_test_reviews_are_load_datas_with_every_word(grading_data):
-    from imdb_lab import load_data
-
-    test = scoring.read_test_data(grading_data.test_path, grading_data.test_sha256)
-    _, (x_test, y_test) = load_data(num_words=10**6)
-    assert [list(review) for review in test.sequences()] == [list(review) for review in x_test]
-    assert list(test.labels) == list(y_test)
-
-
-def test_prepared_data_ignores_a_poisoned_shared_cache(tiny_archive, monkeypatch, tmp_path):
-    from imdb_lab import archive, cache, data
-
-    monkeypatch.setenv("IMDB_LAB_DATA", str(tiny_archive))
-    kind, dataset = archive.find_dataset(tiny_archive)
-    encoded, _ = data._encoded(tiny_archive)
-    encoded.labels["test"] = np.ones_like(encoded.labels["test"])
-    cache.save(cache.cache_path(dataset), encoded, data.cache_key(kind, dataset))  # with a checksum that matches
-    assert (data.load_flat()[1].labels == 1).all()
-    (tmp_path / "grader").mkdir()
-    prepared = grading.prepare_grading_data(tmp_path / "grader")
-    test = scoring.read_test_data(prepared.test_path, prepared.test_sha256)
-    assert 0 < test.labels.mean() < 1
-
-
-def test_each_kernel_gets_a_verified_private_copy_of_the_data(grading_data, tmp_path, monkeypatch):
+def test_each_kernel_gets_a_verified_private_copy_of_the_data(prepared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("IMDB_LAB_CACHE", "/somewhere/shared")
     monkeypatch.setenv("IMDB_LAB_SECRET", "x")
-    env = grading._environment(tmp_path / "scratch", grading_data)
+    env = grading._environment(tmp_path / "scratch", prepared_data)
     assert not any(name.startswith("IMDB_LAB_") and name not in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE") for name in env)
     assert env["IMDB_LAB_CACHE"] == str(tmp_path / "scratch" / "cache")
     for name in ("KERAS_HOME", "TMPDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
         assert Path(env[name]).is_dir() and Path(env[name]).parent == tmp_path / "scratch"
-    copy = tmp_path / "scratch" / "cache" / grading_data.kernel_file.name
-    assert copy.read_bytes() == grading_data.kernel_file.read_bytes()
+    copy = tmp_path / "scratch" / "cache" / prepared_data.kernel_file.name
+    assert copy.read_bytes() == prepared_data.kernel_file.read_bytes()
     # the grader's own copy altered: no kernel gets it
-    with open(grading_data.kernel_file, "r+b") as file:
+    with open(prepared_data.kernel_file, "r+b") as file:
         file.seek(100)
         file.write(b"\0\1\2")
     with pytest.raises(grading.GradingDataError, match="changed during grading"):
-        grading._environment(tmp_path / "other", grading_data)
+        grading._environment(tmp_path / "other", prepared_data)
 
 
 def test_private_folder_copies_the_notebooks_folder_without_classmates(tmp_path):
@@ -72,31 +37,6 @@ def test_private_folder_copies_the_notebooks_folder_without_classmates(tmp_path)
     assert notebook == tmp_path / "scratch" / "work" / "alice.ipynb"
     names = sorted(str(p.relative_to(notebook.parent)) for p in notebook.parent.rglob("*"))
     assert names == ["alice.ipynb", "data", "data/words.txt", "notes.ipynb"]
-
-
-def test_scorer_runs_isolated_without_the_current_folder(tmp_path, monkeypatch, grading_data):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    command = grading.scorer_command(tmp_path / "export", grading_data)
-    assert command[1:5] == ["-I", "-S", "-B", "-c"]
-    path = json.loads(command[6])
-    assert str(tmp_path) not in path
-    assert path[0] == str(Path(grading.__file__).resolve().parent.parent)  # imdb_lab is importable
-    assert command[-1] == grading_data.test_sha256
-
-
-def test_a_rewritten_shared_cache_is_restored_after_grading(grading_data, tiny_archive):
-    from imdb_lab import cache, data
-
-    shared = grading._SharedCache(grading_data)
-    assert shared.path == cache.cache_path(grading_data.source)
-    assert not shared.restore()  # unchanged: left alone
-    shared.path.parent.mkdir(parents=True, exist_ok=True)
-    shared.path.write_bytes(b"poisoned")
-    with pytest.warns(UserWarning, match="rewrote the data cache"):
-        assert shared.restore()
-    assert shared.path.read_bytes() == grading_data.kernel_file.read_bytes()
-    assert 0 < data.load_flat()[1].labels.mean() < 1
 
 
 @pytest.mark.parametrize("limits, message", [
@@ -138,12 +78,3 @@ def test_format_table_has_one_row_per_notebook_and_a_summary():
     assert lines[3] == "1 of 2 passed"
     assert results[0].as_dict() == {"notebook": "a.ipynb", "status": "passed", "accuracy": 0.9123456,
                                     "seconds": 12.34}
-
-
-def test_write_json_atomically_replaces_the_file(tmp_path):
-    path = tmp_path / "rows.json"
-    path.write_text("old")
-    grading.write_json_atomically([{"a": 1}], path)
-    assert json.loads(path.read_text()) == [{"a": 1}]
-    assert [p.name for p in tmp_path.iterdir()] == ["rows.json"]
-    assert os.stat(path).st_mode & 0o777 == 0o644

@@ -1,6 +1,7 @@
 """Tests of imdb_lab.scoring: the clean process that loads an exported model safely and measures it."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +174,14 @@ def test_main_prints_one_json_line(tiny_data, exported, test_reviews, tmp_path, 
 def test_main_with_wrong_arguments_says_how_to_call_it(capsys):
     assert scoring.main(["only-one"]) == 2
     assert "usage: python -m imdb_lab.scoring MODEL SETTINGS TEST_DATA TEST_SHA256" in capsys.readouterr().err
+
+
+def test_scorer_runs_isolated_without_the_current_folder(tmp_path, monkeypatch, prepared_data):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    command = scoring.scorer_command(["model.keras", "settings.json", prepared_data.test_path, prepared_data.test_sha256])
+    assert command[1:5] == ["-I", "-S", "-B", "-c"]
+    path = json.loads(command[6])
+    assert str(tmp_path) not in path
+    assert path[0] == str(Path(scoring.__file__).resolve().parent.parent)  # imdb_lab is importable
+    assert command[-1] == prepared_data.test_sha256

@@ -84,7 +84,40 @@ def add_arguments(parser):
                         help="notebooks graded at the same time (default: the number of cores)")
     parser.add_argument("--target", type=accuracy_target, default=0.85,
                         help="test accuracy a model needs to pass (default: 0.85)")
-    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
+    parser.add_argument("--json", metavar="FILE",
+                        help="also write the rows as JSON to FILE, rewritten as each notebook finishes")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip the notebooks whose rows the --json FILE already holds (unless they changed)")
+    parser.add_argument("--csv", metavar="FILE",
+                        help="also write a gradebook CSV: notebook, student_id, status, accuracy, score, seconds")
+    parser.add_argument("--id-pattern", metavar="REGEX",
+                        help="regular expression whose group 'id' (or first group) in a notebook's path is the "
+                             "student id of the CSV (default: the file name without .ipynb, or the folder's name "
+                             "for IMDB_in_Keras.ipynb)")
+    parser.add_argument("--gradescope", metavar="DIR",
+                        help="also write Gradescope's results.json into DIR (one notebook only), e.g. "
+                             "/autograder/results")
+
+
+def _check_outputs(args):
+    """Fail before grading anything when an output cannot be written or the options contradict each other."""
+    for option in ("json", "csv"):
+        value = getattr(args, option)
+        if value is not None and not Path(value).resolve().parent.is_dir():
+            raise CommandError(f"no such folder for --{option}: {Path(value).parent}")
+    if args.resume and args.json is None:
+        raise CommandError("--resume needs --json FILE: the rows file to resume from")
+    if args.gradescope is not None:
+        if len(args.notebooks) != 1:
+            raise CommandError(f"--gradescope writes the results of one submission: give one notebook, not "
+                               f"{len(args.notebooks)}")
+        if not Path(args.gradescope).is_dir():
+            raise CommandError(f"no such folder for --gradescope: {args.gradescope}")
+    if args.csv is not None:
+        from imdb_lab.gradebook import student_id
+
+        for notebook in args.notebooks:
+            student_id(notebook, args.id_pattern)  # a pattern that misses a notebook: say so now, not at the end
 
 
 def run(args):
@@ -92,21 +125,38 @@ def run(args):
     for notebook in args.notebooks:
         if not Path(notebook).is_file():
             raise CommandError(f"no such notebook: {notebook}")
-    if args.json is not None and not Path(args.json).resolve().parent.is_dir():
-        raise CommandError(f"no such folder for --json: {Path(args.json).parent}")
-    from imdb_lab.grading import GradingDataError, format_table, grade_notebooks, write_json_atomically
+    _check_outputs(args)
+    from imdb_lab import gradebook
+    from imdb_lab.grading import GradingDataError, format_table, grade_notebooks
+
+    log = gradebook.ResultsLog(args.json, args.notebooks) if args.json is not None else None
+    finished = log.load() if args.resume else {}
+    todo = [notebook for notebook in args.notebooks if notebook not in finished]
+    if finished:
+        print(f"resuming: {len(finished)} notebook(s) already graded in {args.json}", file=sys.stderr)
+    progress = gradebook.Progress(len(todo))
 
     def report(index, result):
-        # progress on stderr, so that standard output is just the table
-        print(f"{result.notebook}: {result.status}", file=sys.stderr, flush=True)
+        if log is not None:
+            log.record(result)  # row by row: a crash loses at most the notebooks in flight
+        progress.update(result)
 
-    jobs = args.jobs or min(cores(), len(args.notebooks))
+    jobs = args.jobs or min(cores(), max(len(todo), 1))
     try:
-        results = grade_notebooks(args.notebooks, jobs=jobs, timeout=args.timeout, memory=args.memory,
-                                  target=args.target, on_result=report)
+        graded = grade_notebooks(todo, jobs=jobs, timeout=args.timeout, memory=args.memory, target=args.target,
+                                 on_result=report, exclude=args.notebooks) if todo else []
     except GradingDataError as error:
-        raise CommandError(f"{error}: restore the data and grade again") from error
+        progress.close()
+        done = {**finished, **{r.notebook: r for r in error.results if r is not None}}
+        print(format_table([done[n] for n in args.notebooks if n in done]))
+        raise CommandError(f"{error}: grading stopped, since later scores could not be trusted; restore it "
+                           f"(reinstall the packages, or the data) and grade again with --resume") from error
+    progress.close()
+    by_notebook = {**finished, **{result.notebook: result for result in graded}}
+    results = [by_notebook[notebook] for notebook in args.notebooks]
     print(format_table(results))
-    if args.json is not None:
-        write_json_atomically([result.as_dict() for result in results], args.json)
+    if args.csv is not None:
+        gradebook.write_csv(results, args.csv, pattern=args.id_pattern)
+    if args.gradescope is not None:
+        gradebook.write_gradescope(results[0], args.gradescope, target=args.target)
     return 0 if all(result.passed for result in results) else 1

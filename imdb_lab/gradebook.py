@@ -1,0 +1,176 @@
+"""What ``imdb-lab grade`` writes for course tools: the rows file it resumes from, a CSV gradebook, Gradescope's
+``results.json``, and the progress line on stderr."""
+
+import csv
+import hashlib
+import json
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+from imdb_lab.files import atomic_write
+from imdb_lab.grading import GradeResult
+
+CSV_COLUMNS = ("notebook", "student_id", "status", "accuracy", "score", "seconds")
+# the lab's own file name: when every student hands in a file of that name, their folder names them
+LAB_NAME = "IMDB_in_Keras"
+# a cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def student_id(notebook, pattern=None):
+    """Return the student id of ``notebook``: ``pattern``'s group ``id`` (or 1) in its path, else its file name."""
+    path = Path(notebook)
+    if pattern is None:
+        return path.parent.name if path.stem == LAB_NAME and path.parent.name else path.stem
+    if not isinstance(pattern, str):
+        raise TypeError(f"the student id pattern must be a regular expression (str), not {type(pattern).__name__}")
+    try:
+        regex = re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"the student id pattern {pattern!r} is not a regular expression: {error}") from None
+    match = regex.search(path.as_posix())
+    if match is None:
+        raise ValueError(f"the student id pattern {pattern!r} does not match {path.as_posix()}: fix the pattern")
+    if "id" in regex.groupindex:
+        return match.group("id")
+    return match.group(1) if regex.groups else match.group(0)
+
+
+def score(result):
+    """Return the points of a row: 1 when the model passed, else 0."""
+    return 1 if result.passed else 0
+
+
+def _cell(text):
+    return f"'{text}" if str(text).startswith(_FORMULA_START) else str(text)
+
+
+def write_csv(results, path, *, pattern=None):
+    """Write the rows as a CSV gradebook (``CSV_COLUMNS``) to ``path``, atomically."""
+    rows = [(_cell(r.notebook), _cell(student_id(r.notebook, pattern)), _cell(r.status),
+             "" if r.accuracy is None else f"{r.accuracy:.4f}", score(r), f"{r.seconds:.1f}") for r in results]
+    with atomic_write(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+
+
+def gradescope_results(result, *, target):
+    """Return Gradescope's autograder ``results.json`` content for one graded notebook."""
+    if result.accuracy is None:
+        summary = f"Your notebook was not scored: {result.status}."
+    else:
+        verdict = "reaches" if result.passed else "does not reach"
+        summary = (f"The model your notebook trains has a test accuracy of {result.accuracy:.4f}, measured by the "
+                   f"grader; it {verdict} the target of {target:.2f}.")
+    points = float(score(result))
+    return {
+        "score": points,
+        "execution_time": int(round(result.seconds)),
+        "output": summary,
+        "tests": [{
+            "name": f"Test accuracy of the notebook's model (target {target:.2f})",
+            "score": points,
+            "max_score": 1.0,
+            "status": "passed" if result.passed else "failed",
+            "output": f"{result.status}" + ("" if result.accuracy is None else f": {result.accuracy:.4f}"),
+        }],
+    }
+
+
+def write_gradescope(result, folder, *, target):
+    """Write ``results.json`` for Gradescope into ``folder`` (e.g. /autograder/results), atomically."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"no such folder for the Gradescope results: {folder} (on Gradescope: /autograder/results)")
+    with atomic_write(folder / "results.json", "w", encoding="utf-8") as file:
+        json.dump(gradescope_results(result, target=target), file, indent=2)
+        file.write("\n")
+
+
+def notebook_sha256(path):
+    """Return the SHA-256 of the notebook file's bytes: a changed notebook is graded again."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class ResultsLog:
+    """The rows file (``--json``), rewritten atomically after each notebook; ``--resume`` skips what it holds."""
+
+    KEYS = ("notebook", "status", "accuracy", "seconds", "notebook_sha256")
+
+    def __init__(self, path, notebooks):
+        self.path = Path(path)
+        self.notebooks = [str(notebook) for notebook in notebooks]
+        self.rows = {}  # notebook as given -> row
+        self.lock = threading.Lock()
+
+    def load(self):
+        """Return {notebook: GradeResult} of the rows already in the file whose notebook has not changed since."""
+        if not self.path.exists():
+            return {}
+        try:
+            rows = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(rows, list) or not all(isinstance(row, dict) and set(row) == set(self.KEYS)
+                                                     for row in rows):
+                raise ValueError("not a list of grade rows with their notebook_sha256")
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError(f"cannot resume from {self.path}: {error}; give another --json file, or grade "
+                             "without --resume to start again") from None
+        by_path = {Path(row["notebook"]).resolve(): row for row in rows}
+        finished = {}
+        for notebook in self.notebooks:
+            row = by_path.get(Path(notebook).resolve())
+            if row is not None and row["notebook_sha256"] == notebook_sha256(notebook):
+                finished[notebook] = GradeResult(notebook, row["status"], row["accuracy"], row["seconds"])
+                self.rows[notebook] = {**row, "notebook": notebook}
+        return finished
+
+    def record(self, result):
+        """Add ``result``'s row and rewrite the file (rows in the order the notebooks were given)."""
+        row = {**result.as_dict(), "notebook_sha256": notebook_sha256(result.notebook)}
+        with self.lock:
+            self.rows[result.notebook] = row
+            ordered = [self.rows[notebook] for notebook in self.notebooks if notebook in self.rows]
+            with atomic_write(self.path, "w", encoding="utf-8") as file:
+                json.dump(ordered, file, indent=2)
+                file.write("\n")
+
+
+class Progress:
+    """The grader's progress on stderr: a line per notebook, and on a terminal a bar under them."""
+
+    def __init__(self, total, stream=None):
+        self.total, self.done, self.passed = total, 0, 0
+        self.stream = sys.stderr if stream is None else stream
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+
+    def bar(self, width=30):
+        """Return the bar: ``[#####.....] 3/8 graded, 2 passed, 1m12s``."""
+        filled = width * self.done // max(self.total, 1)
+        elapsed = int(time.monotonic() - self.started)
+        return (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} graded, {self.passed} passed, "
+                f"{elapsed // 60}m{elapsed % 60:02d}s")
+
+    def update(self, result):
+        """Report one finished notebook."""
+        with self.lock:
+            self.done += 1
+            self.passed += result.passed
+            accuracy = "" if result.accuracy is None else f" {result.accuracy:.4f}"
+            line = f"[{self.done}/{self.total}] {result.notebook}: {result.status}{accuracy} ({result.seconds:.1f} s)"
+            if self.tty:
+                self.stream.write(f"\r\033[K{line}\n{self.bar()}")
+            else:
+                self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def close(self):
+        """End the bar's line (on a terminal)."""
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
