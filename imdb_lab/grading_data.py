@@ -11,7 +11,9 @@ and gives the next kernel a copy of the data verified on the way.
 
 import dataclasses
 import hashlib
+import os
 import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -119,8 +121,12 @@ def _check_scorer(data):
     if result.get("status") != SCORED:
         raise GradingDataError(f"the scorer does not work on this machine ({result.get('status')}): run "
                                "`python -m pytest tests/test_scoring.py` to see why")
-    folders = {str(Path(path).parent) for path in result["files"]} | set(scorer_path())
-    return CodeSnapshot(result["files"], folders)
+    # what it runs from: Python's own files and those on its import path (not the system's C library, nor a
+    # temporary file of the check itself)
+    roots = tuple(str(Path(root).resolve()) + os.sep for root in {sys.prefix, sys.base_prefix, *scorer_path()})
+    files = [path for path in result["files"] if str(Path(path).resolve()).startswith(roots)]
+    folders = {str(Path(path).parent) for path in files} | set(scorer_path())
+    return CodeSnapshot(files, folders)
 
 
 class CodeSnapshot:

@@ -147,6 +147,8 @@ def run(args):
                                  on_result=report, exclude=args.notebooks) if todo else []
     except GradingDataError as error:
         progress.close()
+        if not hasattr(error, "results"):  # before any notebook ran: the scorer does not work here
+            raise CommandError(str(error)) from error
         done = {**finished, **{r.notebook: r for r in error.results if r is not None}}
         print(format_table([done[n] for n in args.notebooks if n in done]))
         raise CommandError(f"{error}: grading stopped, since later scores could not be trusted; restore it "
