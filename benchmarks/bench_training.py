@@ -9,8 +9,11 @@ Every configuration trains the default model (imdb_lab.model.build_model, seed 4
 early stopping on a validation split of the training reviews) in its own
 subprocess, so that each peak RSS (getrusage ru_maxrss of the child) is its own:
 
-- ours:  load_flat + imdb_lab.training.train (a MultiHotSequence: one batch of
-  multi-hot rows at a time), at 10,000 and at 88,000 words, on each backend asked for;
+- ours:  load_flat + imdb_lab.training.train, at 10,000 words (MultiHotSequence: one batch of multi-hot rows
+  at a time) and at 88,000 (the word-id twin: batches of each review's word ids, padded to a length bucket),
+  on each backend asked for;
+- nb:    the going-further unigram variant (``imdb-lab train --nb``): naive-Bayes log-count ratios on the
+  10,000 words, logistic regression (imdb_lab.ngrams with ngrams=1), on each backend;
 - naive: load_data lists + Deep Learning with Python's ``vectorize_sequences``
   (np.zeros((n, num_words)) float64 for train, validation and test) + model.fit on
   the arrays, with the same validation split, model, seed and early stopping (on
@@ -90,6 +93,19 @@ def run_naive(args):
     return history, best_epoch(history), test_accuracy, time.perf_counter() - start
 
 
+def run_nb(args):
+    """The going-further unigram variant: naive-Bayes-weighted words, logistic regression (``imdb-lab train --nb``)."""
+    from imdb_lab.data import load_flat
+    from imdb_lab.ngrams import train_ngram_model
+    from imdb_lab.training import best_epoch
+
+    train_reviews, test_reviews = load_flat(num_words=args.num_words)
+    start = time.perf_counter()
+    _, history, test_accuracy, _ = train_ngram_model(train_reviews, test_reviews, num_words=args.num_words,
+                                                     ngrams=1, seed=args.seed, verbose=0)
+    return history, best_epoch(history), test_accuracy, time.perf_counter() - start
+
+
 def run_tfidf(args):
     """The practitioner's peer: scikit-learn TF-IDF (sublinear) + logistic regression on the same sequences."""
     import numpy as np
@@ -117,7 +133,7 @@ def run_tfidf(args):
 def child(args):
     """Run one configuration in this process and print its result as one JSON line."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    run = {"ours": run_ours, "naive": run_naive, "tfidf": run_tfidf}[args.child]
+    run = {"ours": run_ours, "naive": run_naive, "tfidf": run_tfidf, "nb": run_nb}[args.child]
     history, best, test_accuracy, seconds = run(args)
     backend = "-"
     if args.child != "tfidf":
@@ -183,7 +199,7 @@ def main(argv=None):
                         help="run ours on this Keras backend, with this Python (a venv that has it); repeat for "
                              "several, e.g. --backend tensorflow --backend jax=/path/to/jax-venv/bin/python "
                              "(default: this Python's backend). The naive recipe runs on the first one.")
-    parser.add_argument("--child", choices=["ours", "naive", "tfidf"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["ours", "naive", "tfidf", "nb"], help=argparse.SUPPRESS)
     parser.add_argument("--num-words", type=int, default=10000, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -199,7 +215,7 @@ def main(argv=None):
     runs = [("naive", 10000, first_backend, first_python)]
     for backend, python in backends:
         runs += [("ours", 10000, backend, python)] + ([("ours", 10000, backend, python)] if args.repeat else [])
-        runs += [("ours", args.large_words, backend, python)]
+        runs += [("ours", args.large_words, backend, python), ("nb", 10000, backend, python)]
     if sklearn_available():
         runs.append(("tfidf", 10000, None, sys.executable))
     else:
@@ -223,7 +239,13 @@ def main(argv=None):
     print(f"{'naive':<8} {first_backend:<10} {args.large_words:>9}   skipped: needs {gb:.1f} GB for its float64 train + "
           f"test matrices ({gb / 2:.1f} GB per split)")
     naive = rows[0]
+    tfidf = [r for r in rows if r["pipeline"] == "tfidf"]
     for backend, _ in backends:
+        nb = next(r for r in rows if r["pipeline"] == "nb" and r["backend"] == backend)
+        if tfidf:
+            verdict = "above" if nb["test_accuracy"] > tfidf[0]["test_accuracy"] else "NOT above"
+            print(f"{backend}: the NB-weighted unigram model {nb['test_accuracy']:.4f} in {nb['seconds']:.1f} s, "
+                  f"{verdict} TF-IDF + logistic regression {tfidf[0]['test_accuracy']:.4f}")
         ours = [r for r in rows if r["pipeline"] == "ours" and r["backend"] == backend]
         small, large = ours[0], ours[-1]
         print(f"{backend}: ours/naive wall time at 10000 words {small['seconds'] / naive['seconds']:.2f}; "

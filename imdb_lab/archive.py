@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imdb_lab.text import tokenize
+from imdb_lab.tokenizer import tokenize
 
 # Bump when the encoding below changes: caches of older versions are rebuilt.
 ENCODER_VERSION = 2

@@ -4,6 +4,8 @@ import argparse
 import importlib
 import sys
 
+from imdb_lab.commands import CommandError
+
 # sub-command -> module in imdb_lab.commands; each module defines HELP,
 # add_arguments(parser) and run(args) -> exit code, and imports heavy
 # libraries (TensorFlow) only inside run(), so that --help stays fast.
@@ -17,10 +19,6 @@ COMMANDS = {
 
 # the sub-commands that import Keras, which must know its backend first
 NEEDS_KERAS = ("train", "predict", "grade")
-
-
-class CommandError(Exception):
-    """A problem with the user's input that is reported in one line, exit code 2."""
 
 
 def build_parser():

@@ -175,8 +175,27 @@ class ReviewBatches(keras.utils.PyDataset):
         else:
             rows = self._order[start:stop]
             batch = self.reviews.take(rows)
-        x = self.inputs(batch)
+        x = self.batch_inputs(batch, index)
         return (x,) if self.labels is None else (x, self.labels[rows])
+
+    def batch_inputs(self, batch, index):
+        """Return the model's input for batch number ``index`` (default: ``inputs(batch)``)."""
+        return self.inputs(batch)
+
+    def batch_widths(self, width_for):
+        """Return each batch's padded width in the current order: ``width_for`` of its longest review.
+
+        TensorFlow fixes a feed's shapes from its first two batches: when they
+        would be alike and another batch differs, the second is padded wider
+        (``width_for(its width + 1)``), which leaves the width free.
+        """
+        lengths = self.reviews.lengths()
+        order = np.arange(self.num_reviews) if self._order is None else self._order
+        size = self.batch_size
+        widths = [width_for(int(lengths[order[b * size:(b + 1) * size]].max(initial=0))) for b in range(len(self))]
+        if len(widths) > 2 and widths[0] == widths[1] and len(set(widths)) > 1:
+            widths[1] = width_for(widths[1] + 1)
+        return widths
 
     def on_epoch_end(self):
         """Reshuffle the reviews for the next epoch (when ``shuffle=True``)."""

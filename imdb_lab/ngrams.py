@@ -201,14 +201,30 @@ def nb_log_count_ratio(features, num_features, alpha=1.0):
     return (np.log(p / p.sum()) - np.log(q / q.sum())).astype(np.float32)
 
 
+def _ngram_width(length):
+    # few distinct widths, so the backend compiles the step only a few times
+    return max(128, -(-length // 128) * 128)
+
+
 class NgramFeed(ReviewBatches):
     """Batches of feature ids, ``id + 1`` padded with 0 to a multiple of 128 columns (see ``ngram_feed``)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._widths = self.batch_widths(_ngram_width)
+
+    def on_epoch_end(self):
+        """Reshuffle (when ``shuffle=True``) and size the next epoch's batches."""
+        super().on_epoch_end()
+        self._widths = self.batch_widths(_ngram_width)
+
+    def batch_inputs(self, batch, index):
+        """Return batch ``index``'s feature ids + 1, one row per review, padded with 0 to its width."""
+        return pad_ids(batch, self._widths[index])
+
     def inputs(self, batch):
         """Return the batch's feature ids + 1, one row per review, padded with 0."""
-        # few distinct widths, so the backend compiles the step only a few times
-        width = max(128, -(-int(batch.lengths().max(initial=0)) // 128) * 128)
-        return pad_ids(batch, width)
+        return pad_ids(batch, _ngram_width(int(batch.lengths().max(initial=0))))
 
 
 def ngram_feed(features, labels=None, *, num_features, batch_size=64, shuffle=False, seed=None):

@@ -1,24 +1,11 @@
-"""Text <-> integer sequences, with the tokenizer rule behind Keras's IMDB data."""
+"""Text <-> integer sequences: a review encoded as Keras's IMDB data encodes it, and decoded back to words."""
 
 import numbers
 
 from imdb_lab.arguments import check_index_conventions, check_int
-
-# The classic keras.preprocessing.text.Tokenizer's default filters (removed in
-# Keras 3): each becomes a space, so "<br />" is the word "br", as in Keras's data.
-FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
-_TRANSLATION = str.maketrans({char: " " for char in FILTERS})
+from imdb_lab.tokenizer import FILTERS, tokenize  # noqa: F401 - part of this module's interface
 
 PAD, START, OOV, UNKNOWN = "[PAD]", "[START]", "[OOV]", "[UNK]"
-
-
-def tokenize(text):
-    """Split ``text`` into lower-case words with the classic Keras ``Tokenizer`` rule."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, not {type(text).__name__}")
-    # str.split() splits on any white space (also \r and non-breaking spaces);
-    # that gives the 88,075 train words of the shared archive.
-    return text.lower().translate(_TRANSLATION).split()
 
 
 def encode_review(text, word_index, num_words=None, skip_top=0, start_char=1, oov_char=2, index_from=3):

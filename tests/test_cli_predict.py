@@ -58,6 +58,7 @@ def run_predict(*args, stdin=None):
     )
 
 
+@pytest.mark.slow
 def test_predict_texts_and_file_in_input_order(trained, tmp_path):
     path = trained[0]
     reviews = tmp_path / "reviews.txt"
@@ -77,6 +78,7 @@ def test_predict_texts_and_file_in_input_order(trained, tmp_path):
         assert f"review {number} is empty" in stderr
 
 
+@pytest.mark.slow
 def test_predict_reads_standard_input(trained):
     result = run_predict("--model", trained[0], "--file", "-", stdin=f"{POSITIVE}\n{NEGATIVE}".encode())
     assert result.returncode == 0, result.stderr.decode()
@@ -95,6 +97,7 @@ def one_line_error(result):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_predict_rejects_a_file_that_is_not_utf8(tmp_path):
     reviews = tmp_path / "latin1.txt"
     reviews.write_bytes("a r\u00e9sum\u00e9 of the plot\n".encode("latin-1"))
@@ -102,12 +105,14 @@ def test_predict_rejects_a_file_that_is_not_utf8(tmp_path):
     assert "is not UTF-8 text" in line
 
 
+@pytest.mark.slow
 def test_predict_rejects_a_file_that_is_not_a_model(tmp_path):
     bogus = tmp_path / "model.keras"
     bogus.write_text("not a model")
     assert "not saved by `imdb-lab train`" in one_line_error(run_predict("--model", bogus, "great"))
 
 
+@pytest.mark.slow
 def test_predict_rejects_a_model_of_an_unknown_kind(trained, tmp_path):
     from imdb_lab.saving import save_trained_model
 
@@ -117,6 +122,7 @@ def test_predict_rejects_a_model_of_an_unknown_kind(trained, tmp_path):
     assert "unsupported model kind 'hashed-trigrams'" in one_line_error(run_predict("--model", path, "great"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["--model", "missing.keras", "great"], "no such model file: missing.keras"),
     (["--model", "missing.keras", "--file", "missing.txt"], "no such file: missing.txt"),
@@ -126,6 +132,7 @@ def test_predict_usage_errors(args, message, tmp_path):
     assert message in one_line_error(run_predict(*args))
 
 
+@pytest.mark.slow
 def test_predict_needs_model_and_rejects_unknown_flags():
     for args in (["great"], ["--model", "m.keras", "--threshold", "0.7", "great"]):
         result = run_predict(*args)

@@ -19,6 +19,7 @@ def run_train(args, env_data, cwd):
                           env=env, cwd=cwd, timeout=300)
 
 
+@pytest.mark.slow
 def test_train_end_to_end(small_archive, tmp_path):
     output = tmp_path / "out" / "model.keras"
     output.parent.mkdir()
@@ -77,6 +78,7 @@ def test_unwritable_output_folder(tmp_path, capsys):
     assert "not writable" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_bad_flag_in_a_real_process_prints_no_traceback(tmp_path):
     result = run_train(["--num-words", "100", "--skip-top", "200"], None, tmp_path)
     assert result.returncode == 2
@@ -84,13 +86,14 @@ def test_bad_flag_in_a_real_process_prints_no_traceback(tmp_path):
         "imdb-lab train: error: --skip-top (200) must be smaller than --num-words (100)"]
 
 
+@pytest.mark.slow
 def test_train_ngram_model_then_predict(small_archive, tmp_path):
     output = tmp_path / "bigrams.keras"
     result = run_train(["--ngrams", "2", "--num-words", "60", "--epochs", "3", "--seed", "1",
                         "--output", str(output)], small_archive, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert "2-gram model" in lines[0]
+    assert "2-gram NBSVM model" in lines[0]
     assert re.fullmatch(r"test accuracy: [01]\.\d{4}", lines[-1]) and float(lines[-1].split(": ")[1]) > 0.7
     from imdb_lab.saving import read_metadata
 
@@ -105,3 +108,24 @@ def test_train_ngram_model_then_predict(small_archive, tmp_path):
     assert predicted.returncode == 0, predicted.stderr
     out = predicted.stdout.splitlines()
     assert [line.split()[0] for line in out] == ["positive", "negative", "empty"]
+
+
+@pytest.mark.slow
+def test_train_the_unigram_nb_model_then_predict(small_archive, tmp_path):
+    output = tmp_path / "unigrams.keras"
+    result = run_train(["--nb", "--num-words", "60", "--epochs", "3", "--seed", "1", "--output", str(output)],
+                       small_archive, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "1-gram NBSVM model" in lines[0]
+    assert float(lines[-1].split(": ")[1]) > 0.7
+    from imdb_lab.saving import read_metadata
+
+    features = read_metadata(output)["features"]
+    assert features["kind"] == "ngrams" and features["ngrams"] == 1
+    predicted = subprocess.run(
+        [sys.executable, "-m", "imdb_lab", "predict", "--model", str(output), "great wonderful superb film",
+         "awful boring terrible waste"],
+        capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert predicted.returncode == 0, predicted.stderr
+    assert [line.split()[0] for line in predicted.stdout.splitlines()] == ["positive", "negative"]

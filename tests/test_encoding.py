@@ -160,3 +160,17 @@ def test_validation_split_is_a_disjoint_part_of_the_training_data(as_flat, seed)
 def test_validation_split_rejects_empty_sides(kwargs):
     with pytest.raises(ValueError):
         split_validation(random_sequences(20, 10), np.zeros(20), **kwargs)
+
+
+def test_batch_widths_leave_the_width_free_after_two_alike_batches():
+    # batches of 2: lengths 1 and 1, then 1 and 3, then 9: widths by the rule "length rounded up to 4"
+    reviews = [[1], [1], [1], [1, 2, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]]
+    feed = MultiHotSequence(reviews, num_words=10, batch_size=2)
+
+    def width_for(length):
+        return max(4, -(-length // 4) * 4)
+
+    # TensorFlow would fix the width to 4 from the first two batches, then fail on the third
+    assert feed.batch_widths(width_for) == [4, 8, 12]
+    alike = MultiHotSequence([[1], [1], [1], [1]], num_words=10, batch_size=1)
+    assert alike.batch_widths(width_for) == [4, 4, 4, 4]  # all alike: nothing to free

@@ -173,6 +173,7 @@ def test_model_is_logistic_regression_on_scaled_features():
     assert len(model.trainable_weights) == 3 and keras.ops.shape(model.get_layer("nb_ratio").weights[0])[0] == 4
 
 
+@pytest.mark.slow
 def test_tiny_training_run_learns_and_reloads(small_archive, tmp_path):
     import keras
 

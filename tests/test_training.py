@@ -44,7 +44,8 @@ def fit_once(seed):
     return model.get_weights(), history.history
 
 
-def test_same_seed_gives_the_same_model(deterministic):
+@pytest.mark.slow
+def test_same_seed_gives_the_same_model(deterministic, path):
     weights_a, history_a = fit_once(5)
     weights_b, history_b = fit_once(5)
     for a, b in zip(weights_a, weights_b):
@@ -58,7 +59,20 @@ def test_same_seed_gives_the_same_model(deterministic):
     assert not np.array_equal(other[0], same[0])
 
 
-def test_training_learns_a_separable_task_and_restores_the_best_epoch(deterministic):
+@pytest.fixture(params=["multi-hot", "word ids"])
+def path(request, monkeypatch):
+    """Train on multi-hot batches, or through the word-id twin (as from WORD_IDS_FROM words up)."""
+    from imdb_lab import training
+
+    if request.param == "word ids":
+        monkeypatch.setattr(training, "WORD_IDS_FROM", 1)
+    return request.param
+
+
+@pytest.mark.slow
+def test_training_learns_a_separable_task_and_restores_the_best_epoch(deterministic, path):
+    from imdb_lab.training import _multi_hot_feed
+
     set_seed(0)
     x_train, y_train = separable(400, seed=1)
     x_test, y_test = separable(200, seed=2)
@@ -73,7 +87,8 @@ def test_training_learns_a_separable_task_and_restores_the_best_epoch(determinis
     from imdb_lab.encoding import split_validation
 
     _, (x_val, y_val) = split_validation(x_train, y_train, 0.2, seed=0)
-    val_loss, val_accuracy = evaluate(model, x_val, y_val, num_words=30)
+    # the model itself on multi-hot rows, however it was trained
+    val_loss, val_accuracy = evaluate(model, x_val, y_val, num_words=30, feed=_multi_hot_feed)
     assert val_loss == pytest.approx(logs["val_loss"][best], rel=1e-4)
     assert val_accuracy == pytest.approx(logs["val_accuracy"][best])
     _, test_accuracy = evaluate(model, x_test, y_test, num_words=30, batch_size=64)

@@ -1,1 +1,5 @@
-"""Sub-commands of the ``imdb-lab`` command line, one module each."""
+"""The sub-commands of ``imdb-lab``, one module each (see imdb_lab.cli)."""
+
+
+class CommandError(Exception):
+    """A problem with the user's input that is reported in one line, exit code 2."""

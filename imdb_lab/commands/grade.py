@@ -20,7 +20,8 @@ import re
 import sys
 from pathlib import Path
 
-from imdb_lab.cli import CommandError
+from imdb_lab.commands import CommandError
+from imdb_lab.evaluation import TARGET
 
 HELP = "run student notebooks and grade the accuracy of the model each one trains"
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -82,8 +83,8 @@ def add_arguments(parser):
                              "(default: 4G)")
     parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                         help="notebooks graded at the same time (default: the number of cores)")
-    parser.add_argument("--target", type=accuracy_target, default=0.85,
-                        help="test accuracy a model needs to pass (default: 0.85)")
+    parser.add_argument("--target", type=accuracy_target, default=TARGET,
+                        help=f"test accuracy a model needs to pass (default: {TARGET})")
     parser.add_argument("--json", metavar="FILE",
                         help="also write the rows as JSON to FILE, rewritten as each notebook finishes")
     parser.add_argument("--resume", action="store_true",

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from imdb_lab.cli import CommandError
+from imdb_lab.commands import CommandError
 from imdb_lab.student import SOLUTIONS_NAME, STUDENT_NAME
 
 HELP = "write the learner's notebook (TODO stubs, no outputs) from the solutions notebook"

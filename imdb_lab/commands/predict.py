@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from imdb_lab.cli import CommandError
+from imdb_lab.commands import CommandError
 
 HELP = "print positive/negative and the probability of positive for each review"
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from imdb_lab.cli import CommandError
+from imdb_lab.commands import CommandError
 
 HELP = "build the tokenized data cache now (with a progress bar) and print where it is"
 
