@@ -127,7 +127,7 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
     except Exception as error:  # noqa: BLE001 - a broken file is a row, not a crash
         return GradeResult(str(path), f"not a notebook: {one_line(error)}", None, 0.0)
     processes.become_subreaper()
-    with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-") as folder:
+    with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-", ignore_cleanup_errors=True) as folder:
         if data is None:
             (Path(folder) / "data").mkdir()
             data = prepare_grading_data(Path(folder) / "data")
@@ -189,7 +189,7 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), **limits):
     sys.dont_write_bytecode = True  # a .pyc this process wrote would look like a change to the scorer's code
     results = [None] * len(paths)
     stop = threading.Event()
-    with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-") as folder:
+    with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-", ignore_cleanup_errors=True) as folder:
         (Path(folder) / "data").mkdir()
         data = prepare_grading_data(Path(folder) / "data")
         shared_cache = SharedCache(data)

@@ -55,19 +55,23 @@ def test_out_of_range_indices_raise_value_error(bad):
         MultiHotSequence(bad, num_words=10)
 
 
-@pytest.mark.parametrize("num_words, dtype, error", [
-    (0, "float32", ValueError), (-5, "float32", ValueError), (2.5, "float32", TypeError),
-    (True, "float32", TypeError), (10, "str", TypeError), (10, "not-a-dtype", TypeError),
+@pytest.mark.parametrize("num_words, dtype, error, message", [
+    (0, "float32", ValueError, "num_words must be >= 1, got 0"),
+    (-5, "float32", ValueError, "num_words must be >= 1, got -5"),
+    (2.5, "float32", TypeError, r"num_words must be an int, not 2.5 \(float\)"),
+    (True, "float32", TypeError, r"num_words must be an int, not True \(bool\)"),
+    (10, "str", TypeError, "dtype must be a bool, integer or float dtype such as 'float32'"),
+    (10, "not-a-dtype", TypeError, "dtype must be a NumPy numeric dtype such as 'float32', got 'not-a-dtype'"),
 ])
-def test_bad_num_words_or_dtype_are_rejected(num_words, dtype, error):
-    with pytest.raises(error):
+def test_bad_num_words_or_dtype_are_rejected(num_words, dtype, error, message):
+    with pytest.raises(error, match=message):
         multi_hot_encode([[1, 2]], num_words, dtype=dtype)
 
 
 def test_bad_sequences_are_rejected():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="sequences must be a list or object array of integer sequences.*not str"):
         multi_hot_encode("the film", 10)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="each review of sequences must hold integer word indices"):
         multi_hot_encode([[1.5, 2.0]], 10)
 
 
@@ -114,9 +118,9 @@ def test_feed_without_labels_gives_inputs_only():
     feed = MultiHotSequence(random_sequences(7, 9), num_words=9, batch_size=4)
     batch = feed[1]
     assert isinstance(batch, tuple) and len(batch) == 1 and batch[0].shape == (3, 9)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"labels must be a 1-D array with one label per review \(7\), got shape"):
         MultiHotSequence(random_sequences(7, 9), np.zeros(6), num_words=9)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         MultiHotSequence(random_sequences(7, 9), num_words=9, batch_size=0)
 
 
@@ -155,10 +159,14 @@ def test_validation_split_is_a_disjoint_part_of_the_training_data(as_flat, seed)
     assert len(y_a) == 16 and y_a.tolist() == y_b.tolist()
 
 
-@pytest.mark.parametrize("kwargs", [{"validation_fraction": 0}, {"validation_fraction": 1.0},
-                                    {"num_validation": 20}, {"num_validation": 0}])
-def test_validation_split_rejects_empty_sides(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, message", [
+    ({"validation_fraction": 0}, r"validation_fraction must be between 0 and 1 \(exclusive\), got 0"),
+    ({"validation_fraction": 1.0}, r"validation_fraction must be between 0 and 1 \(exclusive\), got 1.0"),
+    ({"num_validation": 20}, "must keep at least one review on each side: got 20 of 20 training reviews"),
+    ({"num_validation": 0}, "must keep at least one review on each side: got 0 of 20 training reviews"),
+])
+def test_validation_split_rejects_empty_sides(kwargs, message):
+    with pytest.raises(ValueError, match=message):
         split_validation(random_sequences(20, 10), np.zeros(20), **kwargs)
 
 

@@ -45,6 +45,6 @@ def test_atomic_path_keeps_the_suffix_writers_need(tmp_path):
 
 
 def test_missing_folder_is_an_os_error(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="No such file or directory"):
         with atomic_write(tmp_path / "no" / "such" / "file"):
             pass

@@ -41,13 +41,21 @@ def test_defaults_and_no_regularization():
     assert [p.l2 if p else None for p in penalties] == [pytest.approx(1e-4), pytest.approx(1e-4), None]
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"num_words": 0}, ValueError), ({"num_words": 2.0}, TypeError), ({"num_words": True}, TypeError),
-    ({"hidden_units": ()}, ValueError), ({"hidden_units": (16, 0)}, ValueError), ({"hidden_units": 16}, TypeError),
-    ({"hidden_units": "16"}, TypeError), ({"dropout": 1.0}, ValueError), ({"dropout": -0.1}, ValueError),
-    ({"l2": -1e-4}, ValueError), ({"learning_rate": 0}, ValueError), ({"learning_rate": "fast"}, TypeError),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"num_words": 0}, ValueError, "num_words must be >= 1, got 0"),
+    ({"num_words": 2.0}, TypeError, r"num_words must be an int, not 2.0 \(float\)"),
+    ({"num_words": True}, TypeError, r"num_words must be an int, not True \(bool\)"),
+    ({"hidden_units": ()}, ValueError, "hidden_units must name at least one hidden layer"),
+    ({"hidden_units": (16, 0)}, ValueError, "each of hidden_units must be >= 1, got 0"),
+    ({"hidden_units": 16}, TypeError, "hidden_units must be a sequence of positive integers .* got 16"),
+    ({"hidden_units": "16"}, TypeError, "hidden_units must be a sequence of positive integers .* got '16'"),
+    ({"dropout": 1.0}, ValueError, r"dropout must be in \[0, 1\), got 1.0"),
+    ({"dropout": -0.1}, ValueError, r"dropout must be in \[0, 1\), got -0.1"),
+    ({"l2": -1e-4}, ValueError, "l2 must be >= 0"),
+    ({"learning_rate": 0}, ValueError, "learning_rate must be > 0, got 0"),
+    ({"learning_rate": "fast"}, TypeError, "learning_rate must be a number, got 'fast'"),
 ])
-def test_bad_arguments_are_rejected(kwargs, error):
+def test_bad_arguments_are_rejected(kwargs, error, message):
     arguments = {"num_words": 10, **kwargs}
-    with pytest.raises(error):
+    with pytest.raises(error, match=message):
         build_model(**arguments)

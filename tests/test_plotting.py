@@ -43,7 +43,7 @@ def test_history_without_validation_has_one_curve_per_panel():
 
 
 def test_plot_history_rejects_wrong_input():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="history must be a keras History or its .history dict, got list"):
         plot_history([0.1, 0.2])
     with pytest.raises(ValueError, match="accuracy"):
         plot_history({"loss": [0.5]})

@@ -83,9 +83,12 @@ def test_unknown_feature_kind_is_reported(model):
     assert predicting.feature_kind(metadata(features=None)) == "multi_hot"
 
 
-@pytest.mark.parametrize("texts, error", [("one review", TypeError), ([b"bytes"], TypeError)])
-def test_predict_proba_rejects_bad_texts(model, texts, error):
-    with pytest.raises(error):
+@pytest.mark.parametrize("texts, error, message", [
+    ("one review", TypeError, "texts must be a list of strings; wrap a single review in a list"),
+    ([b"bytes"], TypeError, "each text must be a str, not bytes"),
+])
+def test_predict_proba_rejects_bad_texts(model, texts, error, message):
+    with pytest.raises(error, match=message):
         predicting.predict_proba(model[0], metadata(), texts)
 
 

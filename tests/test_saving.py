@@ -60,13 +60,13 @@ def test_failed_save_leaves_no_temp_file_and_keeps_the_old_file(tmp_path):
 
     path = tmp_path / "model.keras"
     path.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk full"):
         save_trained_model(Broken(), path, num_words=12, word_index=WORD_INDEX)
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"] and path.read_bytes() == b"old"
 
 
 def test_foreign_and_missing_files_are_rejected(model, tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="no model file at .*: train one with `imdb-lab train --output"):
         load_trained_model(tmp_path / "missing.keras")
     text = tmp_path / "notes.keras"
     text.write_text("not a model")
@@ -78,13 +78,17 @@ def test_foreign_and_missing_files_are_rejected(model, tmp_path):
         load_trained_model(plain)
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    ({"num_words": 0}, ValueError), ({"skip_top": 12}, ValueError), ({"word_index": {}}, TypeError),
-    ({"word_index": {"a": "1"}}, TypeError), ({"features": "ngrams"}, TypeError), ({"path": "model.h5"}, ValueError),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"num_words": 0}, ValueError, "num_words must be >= 1, got 0"),
+    ({"skip_top": 12}, ValueError, r"skip_top \(12\) must be smaller than num_words \(12\)"),
+    ({"word_index": {}}, TypeError, "word_index must be the non-empty {word: rank} dict"),
+    ({"word_index": {"a": "1"}}, TypeError, r"word_index must map words \(str\) to integer ranks"),
+    ({"features": "ngrams"}, TypeError, "features must be a dict with a 'kind' string"),
+    ({"path": "model.h5"}, ValueError, "the model file must end in .keras, got 'model.h5'"),
 ])
-def test_bad_arguments_are_rejected(model, tmp_path, kwargs, error):
+def test_bad_arguments_are_rejected(model, tmp_path, kwargs, error, message):
     arguments = {"path": tmp_path / "model.keras", "num_words": 12, "word_index": WORD_INDEX, **kwargs}
-    with pytest.raises(error):
+    with pytest.raises(error, match=message):
         save_trained_model(model, **arguments)
     assert not any(tmp_path.iterdir())
 

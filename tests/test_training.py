@@ -98,15 +98,15 @@ def test_training_learns_a_separable_task_and_restores_the_best_epoch(determinis
 def test_bad_arguments_are_rejected():
     x_train, y_train = separable(20)
     model = build_model(30)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="num_epochs must be >= 1, got 0"):
         train(model, x_train, y_train, num_words=30, num_epochs=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="monitor must be 'val_loss' or 'val_accuracy', got 'loss'"):
         train(model, x_train, y_train, num_words=30, monitor="loss")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"validation_fraction must be between 0 and 1 \(exclusive\), got 1.5"):
         train(model, x_train, y_train, num_words=30, validation_fraction=1.5)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"seed must be an int, not 1.5 \(float\)"):
         set_seed(1.5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
         set_seed(-1)
     with pytest.raises(ValueError, match="val_loss"):
         best_epoch({"loss": [0.3]})
