@@ -316,8 +316,10 @@ def evaluate_ngram_model(model, reviews, vocabulary):
     features = ngram_features(reviews, vocabulary)
     if not np.isin(features.labels, (0, 1)).all():
         raise ValueError("reviews must be labelled 0/1 to measure accuracy, e.g. the test split of load_flat")
-    feed = ngram_feed(features, features.labels, num_features=vocabulary.num_features, batch_size=512)
-    return float(model.evaluate(feed, verbose=0, return_dict=True)["accuracy"])
+    from imdb_lab.evaluation import accuracy_from_predictions
+
+    feed = ngram_feed(features, num_features=vocabulary.num_features, batch_size=512)
+    return accuracy_from_predictions(model.predict(feed, verbose=0), features.labels)
 
 
 def predict_ngram_model(model, sequences, vocabulary):
