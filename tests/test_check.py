@@ -303,7 +303,9 @@ def fitted(data, how, model=None, epochs=8):
 
 
 def _name_of_loss(model):
-    return check._name(model.loss)
+    from imdb_lab.check.model_check import _name
+
+    return _name(model.loss)
 
 
 def judge(namespace):

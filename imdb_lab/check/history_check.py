@@ -1,0 +1,169 @@
+"""The training exercise: ``check.history()`` finds the validation data the model was fitted with."""
+
+import math
+
+import numpy as np
+
+from imdb_lab.check.core import (
+    CORRECT, TARGET_ACCURACY, MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted,
+    report,
+)
+from imdb_lab.check.model_check import _CATEGORICAL_LOSSES, _name, check_model
+
+
+def _logs(history):
+    logs = getattr(history, "history", history)
+    return logs if isinstance(logs, dict) else None
+
+
+# validation_split takes the LAST fraction of the training arrays: the fractions a learner is likely to pick
+_SPLIT_FRACTIONS = (0.2, 0.1, 0.15, 0.25, 0.3)
+
+
+def _model_inputs(x, num_words):
+    """Return ``x`` as the model reads it: a 2-D array as it is, reviews multi-hot encoded (uint8)."""
+    from imdb_lab.encoding import multi_hot_encode
+
+    array = x if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype != object else None
+    return array if array is not None else multi_hot_encode(x, num_words, dtype="uint8")
+
+
+def _model_targets(model, y):
+    """Return labels ``y`` as the model's loss reads them: one-hot for a categorical cross-entropy."""
+    y = np.asarray(y)
+    if _name(getattr(model, "loss", None)) in _CATEGORICAL_LOSSES and y.ndim == 1 and model.output_shape[-1] == 2:
+        return np.eye(2, dtype="float32")[y.astype(int)]
+    return y
+
+
+def _loss_on(model, x, y, num_words):
+    """Return the model's loss (with its weight penalties, as Keras logs val_loss) on reviews ``x``, ``y``."""
+    results = model.evaluate(_model_inputs(x, num_words), _model_targets(model, y), batch_size=512, verbose=0,
+                             return_dict=True)
+    return float(results["loss"])
+
+
+def _matching_epoch(val_loss, loss):
+    """Return the epoch whose logged val_loss equals ``loss`` (the weights the model holds), or None."""
+    # recomputed, the loss of the same weights on the same reviews agrees to float32 rounding (~1e-7); another
+    # set of reviews would have to land within 1e-5 of one epoch's loss by chance
+    close = [e for e, value in enumerate(val_loss) if abs(value - loss) <= 1e-5 * max(1.0, abs(loss))]
+    return close[-1] if close else None
+
+
+def find_validation(history, model, num_words, x_train=None, y_train=None, x_test=None, y_test=None,
+                    x_val=None, y_val=None):
+    """Return ``(where, epoch)``: which reviews the fit validated on, and which epoch's weights the model holds.
+
+    It recomputes the model's loss on each candidate (the notebook's ``x_val``,
+    the last 20 % (or 10-30 %) of ``x_train`` as ``validation_split`` takes them,
+    the test reviews) and compares it with the logged ``val_loss``: the weights
+    the model holds reproduce their epoch's validation loss exactly. ``where`` is
+    "x_val", "validation_split=F", "test" or None (no candidate matched).
+    """
+    val_loss = [float(v) for v in _logs(history)["val_loss"]]
+    candidates = []
+    if not is_missing(x_val) and not is_missing(y_val):
+        candidates.append(("x_val", lambda: (x_val, y_val)))
+    if not is_missing(x_train) and not is_missing(y_train):
+        n = len(y_train)
+        for fraction in _SPLIT_FRACTIONS:
+            # Keras's validation_split: the rows from int(n * (1 - fraction)) on
+            start = int(n * (1 - fraction))
+            candidates.append((f"validation_split={fraction}", lambda s=start: (x_train[s:], np.asarray(y_train)[s:])))
+    if not is_missing(x_test) and not is_missing(y_test):
+        candidates.insert(min(len(candidates), 2), ("test", lambda: (x_test, y_test)))
+    for where, data in candidates:
+        x, y = data()
+        epoch = _matching_epoch(val_loss, _loss_on(model, x, y, num_words))
+        if epoch is not None:
+            return where, epoch
+    return None, None
+
+
+def _fit_on_everything(history, x_train, x_val, batch_size):
+    """Return True when the epochs had as many steps as all of ``x_train`` gives, though a split ``x_val`` exists."""
+    steps = getattr(history, "params", {}).get("steps") if hasattr(history, "params") else None
+    if steps is None or is_missing(x_val) or is_missing(x_train) or is_missing(batch_size):
+        return False
+    n_all, n_fit = len(x_train), len(x_train) - len(x_val)
+    return steps == math.ceil(n_all / batch_size) != math.ceil(n_fit / batch_size)
+
+
+def check_history(history, model=None, num_words=None, x_train=None, y_train=None, x_test=None, y_test=None,
+                  x_val=None, y_val=None, batch_size=None, target=TARGET_ACCURACY):
+    """Return the Verdict of a training run, judged by what the fit saw, recomputed from the model.
+
+    Validating on the test reviews (however they were passed) is a leak;
+    ``validation_split=`` and a validation set split off ``x_train`` (reviews or
+    an encoded matrix) are right. The validation accuracy reported is the one
+    of the epoch whose weights the model holds.
+    """
+    if is_missing(history):
+        return not_attempted("there is no history yet: keep what model.fit returns as `history`")
+    logs = _logs(history)
+    if logs is None or "loss" not in logs:
+        return incorrect(f"history should be what model.fit returns, got {type(history).__name__}",
+                          "history = model.fit(...)")
+    if "val_loss" not in logs:
+        return incorrect("the training has no validation scores",
+                          "hold out part of the TRAINING reviews: model.fit(..., validation_split=0.2)")
+    from imdb_lab.plotting import accuracy_key
+
+    key = accuracy_key(logs)
+    if key is None or f"val_{key}" not in logs:
+        return incorrect("the history has no validation accuracy", "compile the model with metrics=['accuracy']")
+    val_loss, val_accuracy = np.asarray(logs["val_loss"], dtype=float), np.asarray(logs[f"val_{key}"], dtype=float)
+    epochs = len(val_loss)
+    where = epoch = None
+    if not is_missing(model) and not is_missing(num_words):
+        model_verdict = check_model(model, num_words)
+        if model_verdict.status != CORRECT:
+            return incorrect(f"the model that was trained is not right: {model_verdict.message}", model_verdict.hint)
+        try:
+            where, epoch = find_validation(history, model, num_words, x_train, y_train, x_test, y_test, x_val, y_val)
+        except Exception as error:  # data of another shape than the lab's: judge by the history alone
+            where = epoch = None
+            print(f"(could not recompute the validation loss: {type(error).__name__}: {error})")
+    if where == "test":
+        return incorrect("the validation scores are the test reviews' scores: the test set leaked into training "
+                          "decisions", "validate on part of the TRAINING reviews (validation_split=0.2); the test "
+                          "set is for one final evaluation")
+    if _fit_on_everything(history, x_train, x_val, batch_size):
+        return incorrect("the model was fit on all of x_train, its validation reviews x_val included",
+                          "fit on the training part of the split only, so that validation measures unseen reviews")
+    best = int(np.argmin(val_loss))
+    if epoch is None:
+        epoch = epochs - 1  # without recomputing: the weights of the last epoch, unless early stopping restored
+    asked = getattr(history, "params", {}).get("epochs") if hasattr(history, "params") else None
+    if asked is not None and epochs == asked and epoch == epochs - 1 and epochs - 1 - best >= 3:
+        return incorrect(f"val_loss was lowest at epoch {best + 1} but training went on for all {epochs} "
+                          "epochs, and the model keeps the last, overfitted weights",
+                          "an EarlyStopping callback (with restore_best_weights=True) stops when val_loss stops "
+                          "improving and keeps the best epoch's weights")
+    accuracy = float(val_accuracy[epoch])
+    if accuracy < target:
+        return incorrect(f"the model's validation accuracy is {accuracy:.3f} (epoch {epoch + 1}), below the "
+                          f"target of {target}",
+                          "look at the learning curves: does the validation loss still fall? train longer, or "
+                          "change the network; check that each review is paired with its own label")
+    if where is None:
+        source = ""
+    elif where == "x_val":
+        source = "on x_val, split off the training reviews, "
+    else:
+        source = f"on the training reviews ({where}), "
+    held = "the last epoch" if epoch == epochs - 1 else f"epoch {epoch + 1}, restored by early stopping"
+    return correct(f"{epochs} epochs, validated {source}the model holds the weights of {held}: validation "
+                    f"accuracy {accuracy:.3f}.")
+
+
+def history(history=MISSING, model=MISSING, num_words=MISSING, x_train=MISSING, y_train=MISSING,
+            x_test=MISSING, y_test=MISSING, x_val=MISSING, y_val=MISSING, batch_size=MISSING):
+    """Check the training run (default: the notebook's ``history``, ``model``, data ...) and print the verdict."""
+    namespace = caller_namespace()
+    given = {"model": model, "num_words": num_words, "x_train": x_train, "y_train": y_train, "x_test": x_test,
+             "y_test": y_test, "x_val": x_val, "y_val": y_val, "batch_size": batch_size}
+    values = {name: lookup(value, name, namespace) for name, value in given.items()}
+    values = {name: (None if value is MISSING else value) for name, value in values.items()}
+    report(check_history(lookup(history, "history", namespace), **values))

@@ -1,0 +1,181 @@
+"""The model exercise: ``check.model()`` accepts every valid binary classifier and names the mistake."""
+
+from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
+
+
+
+_BINARY_LOSSES = ("binarycrossentropy", "bce", "binaryfocalcrossentropy")
+_CATEGORICAL_LOSSES = ("categoricalcrossentropy", "cce", "categoricalfocalcrossentropy")
+_SPARSE_LOSSES = ("sparsecategoricalcrossentropy",)
+
+
+def _name(thing):
+    """Return a normalized name of a loss or metric (string, function or object): "binarycrossentropy"."""
+    if isinstance(thing, dict):  # a serialized object, as in get_compile_config()
+        thing = thing.get("config", {}).get("name") or thing.get("class_name") or ""
+    if isinstance(thing, str):
+        name = thing
+    else:
+        name = (getattr(getattr(thing, "fn", None), "__name__", None) or getattr(thing, "__name__", None)
+                or type(thing).__name__)
+    return name.lower().replace("_", "")
+
+
+def _loss_label(name):
+    """Return a normalized loss name as prose: "sparsecategoricalcrossentropy" -> "sparse categorical cross-entropy"."""
+    for short, long in (("bce", "binarycrossentropy"), ("cce", "categoricalcrossentropy")):
+        name = long if name == short else name
+    for word in ("sparse", "binary", "categorical", "focal"):
+        name = name.replace(word, word + " ")
+    return name.replace("crossentropy", "cross-entropy").strip()
+
+
+def _from_logits(loss):
+    config = getattr(loss, "get_config", lambda: {})()
+    return bool(config.get("from_logits", False)) if isinstance(config, dict) else False
+
+
+def _accuracy_metric(model):
+    """Return the accuracy-style metric the model was compiled with (its normalized name), or None."""
+    try:
+        metrics = model.get_compile_config().get("metrics") or []
+    except Exception:  # not compiled, or compiled with objects that do not serialize
+        metrics = []
+    from imdb_lab.plotting import ACCURACY_NAMES
+
+    accepted = {name.replace("_", "") for name in ACCURACY_NAMES}
+    names = []
+    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        # a metric object is serialized with its class and its (maybe renamed) name: either tells
+        names += [_name(metric)] + ([_name(metric.get("class_name", ""))] if isinstance(metric, dict) else [])
+    return next((name for name in names if name in accepted), None)
+
+
+def _regularized(model):
+    """Return what fights overfitting in ``model``: ["dropout", "a weight penalty"], either, or neither."""
+    import keras
+
+    found = []
+    if any(isinstance(layer, (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.GaussianDropout,
+                              keras.layers.AlphaDropout)) and getattr(layer, "rate", 0) > 0
+           for layer in model.layers):
+        found.append("dropout")
+    if any(getattr(layer, name, None) is not None for layer in model.layers
+           for name in ("kernel_regularizer", "embeddings_regularizer", "bias_regularizer")):
+        found.append("a weight penalty")
+    return found
+
+
+def _output_problem(units, activation):
+    """Return ``(problem, hint)`` when the output cannot be a binary classifier's, else None."""
+    if units == 1 and activation == "softmax":
+        return ("the output is a softmax over a single unit, which always outputs 1.0",
+                "a softmax shares 1 among its units: use Dense(1, activation='sigmoid'), or Dense(2, "
+                "activation='softmax') with a categorical cross-entropy loss")
+    if units not in (1, 2):
+        return (f"the output has {units} units",
+                "two classes need one sigmoid unit (the probability of positive) or two softmax units")
+    if units == 1 and activation not in ("sigmoid", "linear"):
+        return (f"the output unit's activation is {activation}, which is not a probability",
+                "end with Dense(1, activation='sigmoid') for a probability between 0 and 1")
+    if units == 2 and activation not in ("softmax", "linear"):
+        return (f"the two output units use {activation}, which does not make them two probabilities that add to 1",
+                "end with Dense(2, activation='softmax')")
+    return None
+
+
+def _loss_problem(loss, units, activation):
+    """Return ``(problem, hint)`` when ``loss`` does not fit the output, else None."""
+    if loss is None:
+        return ("the model was compiled without a loss", "compile it with loss='binary_crossentropy'")
+    name, logits = _name(loss), _from_logits(loss)
+    linear = activation == "linear"
+    if name in _BINARY_LOSSES:
+        if units == 2:
+            return ("two output units with binary cross-entropy",
+                    "binary cross-entropy scores one probability: use Dense(1, activation='sigmoid'), or keep two "
+                    "softmax units with loss='sparse_categorical_crossentropy' (labels 0/1)")
+        if logits and not linear:
+            return ("a sigmoid output with a from_logits=True loss: the sigmoid is applied twice",
+                    "either drop from_logits=True, or end with Dense(1) (no activation) to output a logit")
+        if linear and not logits:
+            return ("a linear output (a logit) with a loss that expects probabilities",
+                    "either use keras.losses.BinaryCrossentropy(from_logits=True), or add activation='sigmoid'")
+        return None
+    if name in _CATEGORICAL_LOSSES + _SPARSE_LOSSES:
+        if units == 1:
+            return (f"one {activation} output unit with {_loss_label(name)}: over a "
+                    "single unit that loss is always 0, so nothing is learned",
+                    "one sigmoid unit goes with loss='binary_crossentropy'; categorical losses need Dense(2, "
+                    "activation='softmax')")
+        if logits and not linear:
+            return ("a softmax output with a from_logits=True loss: the softmax is applied twice",
+                    "either drop from_logits=True, or end with Dense(2) (no activation)")
+        if linear and not logits:
+            return ("two linear outputs with a loss that expects probabilities",
+                    "add activation='softmax', or use the loss with from_logits=True")
+        return None
+    return (f"its loss is {name or loss!r}, not a cross-entropy",
+            "a classifier of two classes trains with loss='binary_crossentropy' (one sigmoid unit)")
+
+
+def check_model(model, num_words):
+    """Return the Verdict of a learner's compiled Keras model: any valid binary classifier of multi-hot reviews.
+
+    Valid: its input is ``num_words`` wide; its output and loss form a
+    consistent binary classifier (one sigmoid unit with binary cross-entropy,
+    one linear unit with ``from_logits=True``, or two softmax units with
+    categorical or sparse categorical cross-entropy); it has dropout or a weight
+    penalty (or both); it is compiled with an accuracy metric. Widths, depth,
+    optimizer and the rest are the learner's choice. A wrong model gets the most
+    basic of its mistakes, with a hint that names it.
+    """
+    if is_missing(model):
+        return not_attempted("there is no model yet: build and compile it in the TODO cell above and run that cell")
+    import keras
+
+    from imdb_lab.outputs import output_activation
+
+    if not isinstance(model, keras.Model):
+        return incorrect(f"model should be a Keras model, got {type(model).__name__}",
+                          "build it with keras.Sequential([...]) and compile it")
+    try:
+        input_shape, output_shape = tuple(model.input_shape), tuple(model.output_shape)
+    except (AttributeError, ValueError, TypeError):
+        return incorrect("the model has no input shape yet",
+                          "start the layer list with keras.Input(shape=(num_words,)) so that Keras knows the input size")
+    if input_shape != (None, num_words):
+        return incorrect(f"its input shape is {input_shape}, expected (None, {num_words})",
+                          "each review is one row of num_words multi-hot values: keras.Input(shape=(num_words,))")
+    units, activation = output_shape[-1], output_activation(model)
+    problem = _output_problem(units, activation)
+    if problem:
+        return incorrect(*problem)
+    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+        return incorrect("the model is not compiled", "call model.compile(optimizer=..., loss=..., metrics=[...])")
+    problem = _loss_problem(getattr(model, "loss", None), units, activation)
+    if problem:
+        return incorrect(*problem)
+    fights = _regularized(model)
+    if not fights:
+        return incorrect("it has no dropout and no weight penalty, so nothing fights overfitting",
+                          "add Dropout after a hidden layer, or a kernel_regularizer such as "
+                          "keras.regularizers.L2(1e-4) (or both)")
+    metric = _accuracy_metric(model)
+    if metric is None:
+        return incorrect("it reports no accuracy", "add metrics=['accuracy'] to compile")
+    output = {1: "one sigmoid output" if activation == "sigmoid" else "one logit output",
+              2: "two softmax outputs" if activation == "softmax" else "two logit outputs"}[units]
+    return correct(f"the model reads {num_words:,} multi-hot values, ends in {output} with a matching "
+                    f"{_loss_label(_name(model.loss))} loss, fights overfitting with "
+                    f"{' and '.join(fights)}, and reports accuracy.")
+
+
+def model(model=MISSING, num_words=MISSING):
+    """Check the compiled model (default: the notebook's ``model`` and ``num_words``) and print the verdict."""
+    namespace = caller_namespace()
+    num_words = lookup(num_words, "num_words", namespace)
+    if is_missing(num_words):
+        report(not_attempted("num_words is not set: run the cells from the top of the notebook"))
+        return
+    report(check_model(lookup(model, "model", namespace), num_words))

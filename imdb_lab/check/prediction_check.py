@@ -1,0 +1,105 @@
+"""The new-reviews exercise: ``check.prediction()`` probes ``predict_sentiment`` with fixed and rare texts."""
+
+from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
+
+
+import numpy as np
+
+
+PROBE_TEXTS = (
+    "A wonderful film: I loved the story and the acting was superb.",
+    "Awful. A boring, predictable plot and a waste of two hours.",
+    "I watched this movie on a Sunday.",
+)
+UNKNOWN_WORD = "zqxjvwk"  # in no word index: encode_review drops it
+
+
+def _probe_texts(word_index, num_words):
+    """Return the probe texts: fixed reviews, one with rare words (ranks beyond num_words) and an unknown word.
+
+    A function that ignores ``num_words`` or the index shift gets the rare
+    words wrong; random common words make the answers impossible to memorize.
+    """
+    rng = np.random.default_rng(7)
+    common = sorted(word for word, rank in word_index.items() if rank + 3 < min(num_words, 2000))
+    rare = sorted(word for word, rank in word_index.items() if rank + 3 >= num_words)
+    texts = list(PROBE_TEXTS) + [" ".join(rng.choice(common, size=25).tolist())]
+    if rare:
+        texts.append(" ".join(rng.choice(common, size=10).tolist() + rng.choice(rare, size=5).tolist()
+                              + [UNKNOWN_WORD]))
+    return texts
+
+
+def check_prediction(predict_sentiment, model, word_index, num_words):
+    """Return the Verdict of a learner's ``predict_sentiment(texts)``: the model's probability of positive per text.
+
+    The reference is ``encode_review`` + ``multi_hot_encode`` + the model, read
+    as a probability of positive whatever the model's output (sigmoid, logit or
+    two-unit softmax). Never raises: a learner's bug is a verdict.
+    """
+    if is_missing(predict_sentiment):
+        return not_attempted("there is no function predict_sentiment yet: write it in the TODO cell above")
+    if not callable(predict_sentiment):
+        return incorrect(f"predict_sentiment should be a function, got {type(predict_sentiment).__name__}",
+                          "pass the function itself: check.prediction(predict_sentiment)")
+    if is_missing(model):
+        return not_attempted("there is no model yet: build and train it first")
+    from imdb_lab.encoding import multi_hot_encode
+    from imdb_lab.outputs import positive_probability
+    from imdb_lab.text import encode_review
+
+    texts = _probe_texts(word_index, num_words)
+    try:
+        sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
+        expected = positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))
+    except Exception as error:  # an unusual model: say so, don't crash the notebook
+        return incorrect(f"the model cannot predict new texts ({type(error).__name__}: {error})",
+                          "check.model() says what the model needs")
+    try:
+        result = predict_sentiment(texts)
+    except NotImplementedError:
+        return not_attempted("predict_sentiment still raises NotImplementedError: replace the TODO stub")
+    except Exception as error:  # the learner's bug is a verdict, not a crash
+        hint = "texts is a list of strings; encode each one like the training reviews"
+        if isinstance(error, IndexError) or "num_words" in str(error) or "does not fit" in str(error):
+            hint = ("a rare word got an index beyond num_words: encode with encode_review(text, word_index, "
+                    "num_words=num_words), which turns rare words into the out-of-vocabulary mark 2")
+        return incorrect(f"on new texts with rare and unknown words, predict_sentiment raised "
+                          f"{type(error).__name__}: {error}", hint)
+    try:
+        result = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError):
+        return incorrect(f"predict_sentiment returned a {type(result).__name__}, not numbers",
+                          "return the probability that each text is positive, one number per text")
+    if result.size != len(texts) or result.ndim > 2:
+        hint = "return one probability per text"
+        if result.size == 2 * len(texts):
+            hint = "a two-unit softmax gives two columns: return the positive one, predictions[:, 1]"
+        return incorrect(f"predict_sentiment returned shape {result.shape} for {len(texts)} texts", hint)
+    result = result.reshape(-1)
+    if np.allclose(result, expected, atol=1e-4):
+        return correct(f"predict_sentiment gives the model's probability of a positive review for {len(texts)} new "
+                        "texts, rare and unknown words included, encoded like the training reviews.")
+    wrong = int(np.flatnonzero(~np.isclose(result, expected, atol=1e-4))[0])
+    if np.all(np.isin(result, (0.0, 1.0))):
+        hint = "return the probabilities themselves, not 0/1 classes"
+    elif np.allclose(result, 1 - expected, atol=1e-4):
+        hint = "that is the probability of NEGATIVE: for a two-unit softmax the positive class is column 1"
+    else:
+        hint = ("encode each text with encode_review(text, word_index, num_words=num_words), multi-hot encode "
+                "them with num_words columns, then take the model's probability of positive")
+    return incorrect(f"for {texts[wrong]!r} predict_sentiment gives {result[wrong]:.4f}, the model gives "
+                      f"{expected[wrong]:.4f}", hint)
+
+
+def prediction(predict_sentiment=MISSING, model=MISSING, word_index=MISSING, num_words=MISSING):
+    """Check ``predict_sentiment(texts)`` (default: the notebook's) and print the verdict."""
+    namespace = caller_namespace()
+    values = {name: lookup(value, name, namespace) for name, value in
+              (("predict_sentiment", predict_sentiment), ("model", model), ("word_index", word_index),
+               ("num_words", num_words))}
+    for name in ("word_index", "num_words"):
+        if is_missing(values[name]):
+            report(not_attempted(f"{name} is not set: run the cells from the top of the notebook"))
+            return
+    report(check_prediction(**values))
