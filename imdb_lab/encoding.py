@@ -182,25 +182,49 @@ class ReviewBatches(keras.utils.PyDataset):
         """Return the model's input for batch number ``index`` (default: ``inputs(batch)``)."""
         return self.inputs(batch)
 
-    def batch_widths(self, width_for):
-        """Return each batch's padded width in the current order: ``width_for`` of its longest review.
-
-        TensorFlow fixes a feed's shapes from its first two batches: when they
-        would be alike and another batch differs, the second is padded wider
-        (``width_for(its width + 1)``), which leaves the width free.
-        """
-        lengths = self.reviews.lengths()
-        order = np.arange(self.num_reviews) if self._order is None else self._order
-        size = self.batch_size
-        widths = [width_for(int(lengths[order[b * size:(b + 1) * size]].max(initial=0))) for b in range(len(self))]
-        if len(widths) > 2 and widths[0] == widths[1] and len(set(widths)) > 1:
-            widths[1] = width_for(widths[1] + 1)
-        return widths
-
     def on_epoch_end(self):
         """Reshuffle the reviews for the next epoch (when ``shuffle=True``)."""
         if self.shuffle:
             self._order = self._rng.permutation(self.num_reviews)
+
+
+class PaddedIdBatches(ReviewBatches):
+    """Batches of ids + 1, one row per review, padded with 0 to a width per batch: ``width_for`` of its longest.
+
+    Subclasses define ``width_for(length)``, a few widths only, so that a
+    backend compiles its step a few times. TensorFlow fixes a feed's shapes
+    from its first two batches: when they would be alike and another batch
+    differs, the second is padded wider (``width_for(its width + 1)``), which
+    leaves the width free.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._widths = self.batch_widths()
+
+    def width_for(self, length):
+        """Return the width a batch whose longest review holds ``length`` ids is padded to."""
+        raise NotImplementedError("a PaddedIdBatches subclass defines width_for(length)")
+
+    def batch_widths(self):
+        """Return each batch's padded width in the current order."""
+        lengths = self.reviews.lengths()
+        order = np.arange(self.num_reviews) if self._order is None else self._order
+        size = self.batch_size
+        widths = [self.width_for(int(lengths[order[b * size:(b + 1) * size]].max(initial=0)))
+                  for b in range(len(self))]
+        if len(widths) > 2 and widths[0] == widths[1] and len(set(widths)) > 1:
+            widths[1] = self.width_for(widths[1] + 1)
+        return widths
+
+    def on_epoch_end(self):
+        """Reshuffle (when ``shuffle=True``) and size the next epoch's batches."""
+        super().on_epoch_end()
+        self._widths = self.batch_widths()
+
+    def batch_inputs(self, batch, index):
+        """Return batch ``index``'s ids + 1, one row per review, padded with 0 to its width."""
+        return pad_ids(batch, self._widths[index])
 
 
 class MultiHotSequence(ReviewBatches):

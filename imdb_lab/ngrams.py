@@ -15,7 +15,7 @@ import numpy as np
 
 from imdb_lab.arguments import check_int
 from imdb_lab.data import as_flat
-from imdb_lab.encoding import ReviewBatches, pad_ids
+from imdb_lab.encoding import PaddedIdBatches
 
 __all__ = [
     "NgramVocabulary",
@@ -206,25 +206,12 @@ def _ngram_width(length):
     return max(128, -(-length // 128) * 128)
 
 
-class NgramFeed(ReviewBatches):
+class NgramFeed(PaddedIdBatches):
     """Batches of feature ids, ``id + 1`` padded with 0 to a multiple of 128 columns (see ``ngram_feed``)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._widths = self.batch_widths(_ngram_width)
-
-    def on_epoch_end(self):
-        """Reshuffle (when ``shuffle=True``) and size the next epoch's batches."""
-        super().on_epoch_end()
-        self._widths = self.batch_widths(_ngram_width)
-
-    def batch_inputs(self, batch, index):
-        """Return batch ``index``'s feature ids + 1, one row per review, padded with 0 to its width."""
-        return pad_ids(batch, self._widths[index])
-
-    def inputs(self, batch):
-        """Return the batch's feature ids + 1, one row per review, padded with 0."""
-        return pad_ids(batch, _ngram_width(int(batch.lengths().max(initial=0))))
+    def width_for(self, length):
+        """Return ``length`` rounded up to a multiple of 128 (at least 128)."""
+        return _ngram_width(length)
 
 
 def ngram_feed(features, labels=None, *, num_features, batch_size=64, shuffle=False, seed=None):

@@ -15,7 +15,7 @@ import numpy as np
 
 from imdb_lab.arguments import check_int
 from imdb_lab.data import FlatReviews, as_flat
-from imdb_lab.encoding import ReviewBatches, _check_indices, pad_ids
+from imdb_lab.encoding import PaddedIdBatches, _check_indices
 
 
 def distinct_word_ids(reviews, num_words):
@@ -76,7 +76,7 @@ def bucket_width(length):
     return -(-length // BUCKET_WIDTHS[-1]) * BUCKET_WIDTHS[-1]
 
 
-class WordIdBatches(ReviewBatches):
+class WordIdBatches(PaddedIdBatches):
     """Batches of each review's distinct word ids + 1, padded with 0 only to the batch's bucket width.
 
     Training (``shuffle=True``): at each epoch the reviews are shuffled, each
@@ -94,8 +94,17 @@ class WordIdBatches(ReviewBatches):
         super().__init__(ids, labels, **kwargs)
         self.lengths = self.reviews.lengths()
         self.sort = bool(sort) and not self.shuffle
-        self.fixed_width = None if self.shuffle or self.sort else bucket_width(int(self.lengths.max(initial=1)))
         self._draw()
+
+    def width_for(self, length):
+        """Return the bucket width of a batch whose longest review holds ``length`` distinct words."""
+        return bucket_width(length)
+
+    def batch_widths(self):
+        """Return each batch's width: its bucket, or for ``predict`` (the reviews' own order) the longest's."""
+        if self._order is None:
+            return [bucket_width(int(self.reviews.lengths().max(initial=1)))] * len(self)
+        return super().batch_widths()
 
     def _draw(self):
         """Set the order of the reviews for an epoch (None: as given) and each batch's width."""
@@ -114,20 +123,12 @@ class WordIdBatches(ReviewBatches):
         else:
             order = None
         self._order = order
-        self._widths = [self.fixed_width] * len(self) if order is None else self.batch_widths(bucket_width)
+        self._widths = self.batch_widths()
 
     def on_epoch_end(self):
         """Draw the next epoch's batches (when ``shuffle=True``)."""
         if self.shuffle:
             self._draw()
-
-    def batch_inputs(self, batch, index):
-        """Return batch ``index``'s word ids + 1, one row per review, padded with 0 to its width."""
-        return pad_ids(batch, self._widths[index])
-
-    def inputs(self, batch):
-        """Return the batch's word ids + 1, one row per review, padded with 0 to its bucket width."""
-        return pad_ids(batch, bucket_width(int(batch.lengths().max(initial=1))))
 
 
 def word_id_feed(reviews, labels=None, *, num_words, batch_size, shuffle=False, seed=None, sort=False):

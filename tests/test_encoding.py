@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from imdb_lab.data import FlatReviews
-from imdb_lab.encoding import MultiHotSequence, multi_hot_encode, split_validation
+from imdb_lab.encoding import MultiHotSequence, PaddedIdBatches, multi_hot_encode, split_validation
 
 
 def naive_multi_hot(sequences, num_words):
@@ -170,15 +170,20 @@ def test_validation_split_rejects_empty_sides(kwargs, message):
         split_validation(random_sequences(20, 10), np.zeros(20), **kwargs)
 
 
+class RoundedToFour(PaddedIdBatches):
+    """Batches padded to their longest review rounded up to 4 ids."""
+
+    def width_for(self, length):
+        return max(4, -(-length // 4) * 4)
+
+
 def test_batch_widths_leave_the_width_free_after_two_alike_batches():
     # batches of 2: lengths 1 and 1, then 1 and 3, then 9: widths by the rule "length rounded up to 4"
     reviews = [[1], [1], [1], [1, 2, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]]
-    feed = MultiHotSequence(reviews, num_words=10, batch_size=2)
-
-    def width_for(length):
-        return max(4, -(-length // 4) * 4)
-
+    feed = RoundedToFour(reviews, num_features=10, batch_size=2)
     # TensorFlow would fix the width to 4 from the first two batches, then fail on the third
-    assert feed.batch_widths(width_for) == [4, 8, 12]
-    alike = MultiHotSequence([[1], [1], [1], [1]], num_words=10, batch_size=1)
-    assert alike.batch_widths(width_for) == [4, 4, 4, 4]  # all alike: nothing to free
+    assert feed.batch_widths() == [4, 8, 12]
+    assert [feed[i][0].shape for i in range(3)] == [(2, 4), (2, 8), (1, 12)]
+    assert feed[2][0][0].tolist() == list(range(2, 11)) + [0, 0, 0]  # ids + 1, padded with 0
+    alike = RoundedToFour([[1], [1], [1], [1]], num_features=10, batch_size=1)
+    assert alike.batch_widths() == [4, 4, 4, 4]  # all alike: nothing to free
