@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imdb_lab.errors import LabFileNotFoundError, LabValueError
 from imdb_lab.tokenizer import tokenize
 
 # Bump when the encoding below changes: caches of older versions are rebuilt.
@@ -44,7 +45,7 @@ def find_dataset(path):
     """Return ``(kind, path)`` for an ``aclImdb`` source: ("tar", file) or ("folder", the aclImdb folder)."""
     path = Path(path).expanduser()
     if not path.exists():
-        raise FileNotFoundError(
+        raise LabFileNotFoundError(
             f"IMDB data source {str(path)!r} does not exist: give the path of aclImdb_v1.tar.gz "
             "or of its extracted aclImdb/ folder"
         )
@@ -53,7 +54,7 @@ def find_dataset(path):
     for folder in (path, path / "aclImdb"):
         if all((folder / split / label).is_dir() for split in SPLITS for label in LABELS):
             return "folder", folder
-    raise ValueError(
+    raise LabValueError(
         f"folder {str(path)!r} does not hold the IMDB reviews: expected {LAYOUT} "
         "(the layout of aclImdb_v1.tar.gz once extracted)"
     )
@@ -136,7 +137,7 @@ def _decode(data, name, source):
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ValueError(
+        raise LabValueError(
             f"review {name} in {source} is not UTF-8 text ({error.reason} at byte {error.start}): "
             "re-download or re-extract the archive, or fix that file"
         ) from None
@@ -195,7 +196,7 @@ def iter_reviews(kind, path):
                 if key is None or not member.isfile():  # links, folders and devices are not reviews
                     continue
                 if key in seen:
-                    raise ValueError(f"archive {str(path)!r} holds the same review twice: {seen[key]!r} and "
+                    raise LabValueError(f"archive {str(path)!r} holds the same review twice: {seen[key]!r} and "
                                      f"{member.name!r}; remove one of them, or re-download aclImdb_v1.tar.gz")
                 seen[key] = member.name
                 if member.size > MAX_REVIEW_BYTES:
@@ -204,7 +205,7 @@ def iter_reviews(kind, path):
                 yield key[0], key[1], key[2], _decode(data, member.name, path)
             progress.close()
     except (tarfile.TarError, EOFError, zlib.error) as error:
-        raise ValueError(
+        raise LabValueError(
             f"archive {str(path)!r} is truncated or corrupt ({type(error).__name__}: {error}): "
             "download aclImdb_v1.tar.gz again, or point the lab at an extracted aclImdb/ folder"
         ) from None
@@ -229,7 +230,7 @@ def encode_dataset(kind, path):
     for split in SPLITS:
         for label in LABELS:
             if not any(item[0] == LABELS.index(label) for item in reviews[split]):
-                raise ValueError(
+                raise LabValueError(
                     f"{kind} {str(path)!r} has no reviews in aclImdb/{split}/{label}/: "
                     f"expected the layout of aclImdb_v1.tar.gz, {LAYOUT}"
                 )

@@ -12,6 +12,7 @@ import os
 import sys
 
 from imdb_lab.cache import keras_home
+from imdb_lab.errors import LabValueError
 
 # Keras's name -> the module that must be importable for it, in the order we prefer them
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -19,7 +20,7 @@ ENV_BACKEND = "KERAS_BACKEND"
 _INSTALL = {"tensorflow": "pip install tensorflow", "jax": 'pip install "jax[cpu]"', "torch": "pip install torch"}
 
 
-class BackendError(ValueError):
+class BackendError(LabValueError):
     """No usable Keras backend: the message says which are installed and how to pick one."""
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from imdb_lab.archive import ENCODER_VERSION, SPLITS, Encoded
+from imdb_lab.errors import LabError, LabValueError
 from imdb_lab.files import atomic_write
 
 FORMAT = "imdb_lab.cache/2"
@@ -26,7 +27,7 @@ _ARRAYS = [f"{split}_{part}" for split in SPLITS for part in ("tokens", "offsets
 _warned_dirs = set()  # unwritable cache folders already warned about, to warn once each
 
 
-class CacheError(OSError):
+class CacheError(LabError, OSError):
     """The cache cannot be written (a read-only or full folder): the message says which folder and what to do."""
 
     def __init__(self, folder, reason):
@@ -106,7 +107,7 @@ def _check_headers(npz_file):
                                else np.lib.format.read_array_header_2_0)
                 shape, _, dtype = read_header(member)
                 if dtype.hasobject or int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
-                    raise ValueError(f"array {info.filename} declares shape {shape}, more than the file holds")
+                    raise LabValueError(f"array {info.filename} declares shape {shape}, more than the file holds")
 
 
 def load(path, key):
@@ -123,7 +124,7 @@ def load(path, key):
                 return None  # another archive, another version of it, or an older encoder
             arrays = {name: npz[name] for name in _ARRAYS}
         if stored != content_digest(arrays):
-            raise ValueError("its arrays do not match their checksum: it was damaged or rewritten")
+            raise LabValueError("its arrays do not match their checksum: it was damaged or rewritten")
         words = arrays["words"].tobytes().decode("utf-8").split("\n")
         tokens = {split: arrays[f"{split}_tokens"] for split in SPLITS}
         offsets = {split: arrays[f"{split}_offsets"] for split in SPLITS}
@@ -140,11 +141,11 @@ def _check_consistent(tokens, offsets, labels, num_words):
     """Raise ValueError unless the arrays of one split fit together."""
     if (tokens.ndim != 1 or offsets.ndim != 1 or len(offsets) != len(labels) + 1 or offsets[0] != 0
             or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0)):
-        raise ValueError("offsets do not match the tokens")
+        raise LabValueError("offsets do not match the tokens")
     if len(tokens) and (tokens.min() < 1 or tokens.max() > num_words):
-        raise ValueError("a word rank is outside the word list")
+        raise LabValueError("a word rank is outside the word list")
     if len(labels) and labels.max() > 1:
-        raise ValueError("a label is not 0 or 1")
+        raise LabValueError("a label is not 0 or 1")
 
 
 @contextlib.contextmanager

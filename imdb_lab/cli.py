@@ -4,7 +4,7 @@ import argparse
 import importlib
 import sys
 
-from imdb_lab.commands import CommandError
+from imdb_lab.errors import LabError
 
 # sub-command -> module in imdb_lab.commands; each module defines HELP,
 # add_arguments(parser) and run(args) -> exit code, and imports heavy
@@ -36,6 +36,13 @@ def build_parser():
     return parser
 
 
+def _report(args, error):
+    """Print ``error`` as argparse reports bad input, "prog: error: message", and return exit code 2."""
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    print(f"{args._parser.prog}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv=None):
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the sub-command, return its exit code."""
     parser = build_parser()
@@ -46,11 +53,12 @@ def main(argv=None):
 
             choose_backend()  # before anything imports Keras: an installed backend, or one clear line
         return args._run(args)
-    except (CommandError, ValueError, TypeError, OSError) as error:
-        # argparse's convention for bad input: "prog: error: message", exit 2
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"{args._parser.prog}: error: {message}", file=sys.stderr)
-        return 2
+    except LabError as error:  # an expected mistake (CommandError included); anything else is a bug: traceback
+        return _report(args, error)
+    except OSError as error:
+        if error.filename is None:
+            raise
+        return _report(args, error)  # a file the system refused (permissions, a full disk), named in the message
     except KeyboardInterrupt:
         print(f"{args._parser.prog}: interrupted", file=sys.stderr)
         return 130

@@ -12,6 +12,7 @@ import numpy as np
 from imdb_lab import archive, cache
 from imdb_lab.arguments import check_index_conventions, check_int
 from imdb_lab.backend import choose_backend
+from imdb_lab.errors import LabError, LabFileNotFoundError, LabTypeError, LabValueError
 
 ENV_DATA = "IMDB_LAB_DATA"
 # Where learners already keep the raw archive: Keras's datasets/ folder, under
@@ -23,6 +24,10 @@ _HOW_TO_GO_OFFLINE = (
     "then set the environment variable IMDB_LAB_DATA=/path/to/aclImdb_v1.tar.gz or pass "
     "source='/path/to/aclImdb_v1.tar.gz' (an extracted aclImdb/ folder works too)."
 )
+
+
+class DownloadError(LabError, ConnectionError):
+    """Keras could not download the IMDB data; the message says how to work offline."""
 
 
 class FlatReviews(NamedTuple):
@@ -78,19 +83,19 @@ def as_flat(reviews, name="sequences"):
         offsets = np.asarray(reviews.offsets, dtype=np.int64)
         if (tokens.ndim != 1 or offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0
                 or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0)):
-            raise ValueError(f"{name} is not a valid FlatReviews (offsets must rise from 0 to len(tokens)): "
+            raise LabValueError(f"{name} is not a valid FlatReviews (offsets must rise from 0 to len(tokens)): "
                              "build it with imdb_lab.load_flat or FlatReviews.from_sequences")
         labels = getattr(reviews, "labels", None)
     else:
         if isinstance(reviews, (str, bytes, dict)) or not hasattr(reviews, "__len__"):
-            raise TypeError(f"{name} must be a list or object array of integer sequences, or a FlatReviews "
+            raise LabTypeError(f"{name} must be a list or object array of integer sequences, or a FlatReviews "
                             f"(imdb_lab.load_flat), not {type(reviews).__name__}")
         if isinstance(reviews, np.ndarray) and reviews.dtype != object and reviews.ndim != 2:
-            raise TypeError(f"{name} must be a list of reviews (lists of word indices), not a flat array")
+            raise LabTypeError(f"{name} must be a list of reviews (lists of word indices), not a flat array")
         try:
             lengths = np.fromiter((len(s) for s in reviews), dtype=np.int64, count=len(reviews))
         except TypeError as error:
-            raise TypeError(f"each review of {name} must be a sequence of integer word indices") from error
+            raise LabTypeError(f"each review of {name} must be a sequence of integer word indices") from error
         offsets = np.zeros(len(reviews) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         try:
@@ -98,10 +103,10 @@ def as_flat(reviews, name="sequences"):
             tokens = np.fromiter(map(operator.index, itertools.chain.from_iterable(reviews)), dtype=np.int64,
                                  count=int(offsets[-1]))
         except (TypeError, ValueError) as error:
-            raise TypeError(f"each review of {name} must hold integer word indices: {error}") from error
+            raise LabTypeError(f"each review of {name} must hold integer word indices: {error}") from error
         labels = None
     if tokens.size and tokens.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer word indices, not dtype {tokens.dtype}")
+        raise LabTypeError(f"{name} must hold integer word indices, not dtype {tokens.dtype}")
     return FlatReviews(tokens, offsets, labels)
 
 
@@ -109,12 +114,12 @@ def resolve_source(source=None):
     """Return the local data set to read (a Path), or None to use Keras's download."""
     if source is not None:
         if not isinstance(source, (str, os.PathLike)):
-            raise TypeError(f"source must be a path (str or pathlib.Path), not {type(source).__name__}")
+            raise LabTypeError(f"source must be a path (str or pathlib.Path), not {type(source).__name__}")
         return Path(source).expanduser()
     if os.environ.get(ENV_DATA):
         path = Path(os.environ[ENV_DATA]).expanduser()
         if not path.exists():
-            raise FileNotFoundError(
+            raise LabFileNotFoundError(
                 f"{ENV_DATA}={os.environ[ENV_DATA]} does not exist: set it to the path of aclImdb_v1.tar.gz "
                 f"or of its extracted aclImdb/ folder, or unset it to let Keras download the data"
             )
@@ -210,7 +215,7 @@ def _keras_call(function):
     try:
         return function()
     except Exception as error:  # keras.utils.get_file raises a bare Exception when offline
-        raise ConnectionError(f"Keras could not download the IMDB data ({error}). {_HOW_TO_GO_OFFLINE}") from error
+        raise DownloadError(f"Keras could not download the IMDB data ({error}). {_HOW_TO_GO_OFFLINE}") from error
 
 
 def _check_arguments(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from, unknown, caller):
@@ -221,12 +226,12 @@ def _check_arguments(num_words, skip_top, maxlen, seed, start_char, oov_char, in
         if name == "path":
             hint = "; to read a local copy of the data, pass source='/path/to/aclImdb_v1.tar.gz'"
         # Keras silently ignores unknown keywords, so a typo would go unnoticed
-        raise TypeError(f"{caller}() got an unexpected keyword argument {name!r}{hint}")
+        raise LabTypeError(f"{caller}() got an unexpected keyword argument {name!r}{hint}")
     if num_words is not None:
         check_int("num_words", num_words, minimum=1, hint="or None (all words)")
     check_int("skip_top", skip_top, minimum=0)
     if num_words is not None and skip_top >= num_words:
-        raise ValueError(
+        raise LabValueError(
             f"skip_top={skip_top} must be smaller than num_words={num_words}: "
             "every word would become the out-of-vocabulary mark"
         )
@@ -234,13 +239,13 @@ def _check_arguments(num_words, skip_top, maxlen, seed, start_char, oov_char, in
         check_int("maxlen", maxlen, hint="or None (keep all reviews)")
         if maxlen < 2:
             # Keras reads maxlen=0 as "no limit" and maxlen=1 keeps no review
-            raise ValueError(
+            raise LabValueError(
                 f"maxlen must be at least 2 (reviews of length >= maxlen are dropped), or None to keep "
                 f"every review; got {maxlen}"
             )
     check_int("seed", seed, minimum=0)
     if seed >= 2**32:
-        raise ValueError(f"seed must be below 2**32 (a NumPy RandomState seed), got {seed}")
+        raise LabValueError(f"seed must be below 2**32 (a NumPy RandomState seed), got {seed}")
     check_index_conventions(start_char, oov_char, index_from)
 
 
@@ -324,7 +329,7 @@ def _keras_transform(splits, num_words, skip_top, maxlen, seed, start_char, oov_
     if maxlen is not None:
         shifted = [reviews.take(np.flatnonzero(reviews.lengths() < maxlen)) for reviews in shifted]
         if not all(len(reviews) for reviews in shifted):
-            raise ValueError(
+            raise LabValueError(
                 f"no review is shorter than maxlen={maxlen} in one of the splits: increase maxlen"
             )
     if num_words is None:

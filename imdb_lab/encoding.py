@@ -14,6 +14,7 @@ import numpy as np
 
 from imdb_lab.arguments import check_int
 from imdb_lab.data import FlatReviews, as_flat
+from imdb_lab.errors import LabTypeError, LabValueError
 
 __all__ = ["multi_hot_encode", "MultiHotSequence", "split_validation"]
 
@@ -23,9 +24,9 @@ def _check_dtype(dtype):
     try:
         dtype = np.dtype(dtype)
     except TypeError as error:
-        raise TypeError(f"dtype must be a NumPy numeric dtype such as 'float32', got {dtype!r}") from error
+        raise LabTypeError(f"dtype must be a NumPy numeric dtype such as 'float32', got {dtype!r}") from error
     if dtype.kind not in "biuf":
-        raise TypeError(f"dtype must be a bool, integer or float dtype such as 'float32', got {dtype}")
+        raise LabTypeError(f"dtype must be a bool, integer or float dtype such as 'float32', got {dtype}")
     return dtype
 
 
@@ -35,9 +36,9 @@ def _check_indices(tokens, num_words):
         return
     low, high = int(tokens.min()), int(tokens.max())
     if low < 0:
-        raise ValueError(f"word indices must not be negative, found {low}")
+        raise LabValueError(f"word indices must not be negative, found {low}")
     if high >= num_words:
-        raise ValueError(
+        raise LabValueError(
             f"word index {high} does not fit num_words={num_words}: load the data with the same "
             f"num_words (load_data(num_words={num_words})) or raise num_words above {high}"
         )
@@ -76,7 +77,7 @@ def _check_labels(labels, n):
         return None
     labels = np.asarray(labels)
     if labels.ndim != 1 or len(labels) != n:
-        raise ValueError(f"labels must be a 1-D array with one label per review ({n}), got shape {labels.shape}")
+        raise LabValueError(f"labels must be a 1-D array with one label per review ({n}), got shape {labels.shape}")
     return labels
 
 
@@ -88,17 +89,17 @@ def split_validation(x_train, y_train, validation_fraction=0.2, *, num_validatio
     n = len(x_train.offsets) - 1 if flat else len(x_train)
     y_train = _check_labels(y_train, n)
     if y_train is None:
-        raise ValueError("y_train is needed to split off validation labels")
+        raise LabValueError("y_train is needed to split off validation labels")
     if num_validation is None:
         if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, numbers.Real):
-            raise TypeError(f"validation_fraction must be a number between 0 and 1, got {validation_fraction!r}")
+            raise LabTypeError(f"validation_fraction must be a number between 0 and 1, got {validation_fraction!r}")
         if not 0 < validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
+            raise LabValueError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
         num_validation = int(round(n * validation_fraction))
     else:
         num_validation = check_int("num_validation", num_validation)
     if not 0 < num_validation < n:
-        raise ValueError(
+        raise LabValueError(
             f"the validation split must keep at least one review on each side: got {num_validation} "
             f"of {n} training reviews; change validation_fraction or num_validation"
         )

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from imdb_lab.errors import LabValueError
+
 TARGET = 0.85
 
 
@@ -21,7 +23,7 @@ def accuracy_from_predictions(predictions, labels):
         is_probability = scores.size == 0 or (scores.min() >= 0 and scores.max() <= 1)
         predicted = (scores > (0.5 if is_probability else 0.0)).astype("int64")
     else:
-        raise ValueError(f"the model has {predictions.shape[1]} outputs: expected 1 (sigmoid) or 2 (softmax)")
+        raise LabValueError(f"the model has {predictions.shape[1]} outputs: expected 1 (sigmoid) or 2 (softmax)")
     return float((predicted == labels).mean())
 
 

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.files import atomic_write
 from imdb_lab.grading import GradeResult
 
@@ -26,14 +27,14 @@ def student_id(notebook, pattern=None):
     if pattern is None:
         return path.parent.name if path.stem == LAB_NAME and path.parent.name else path.stem
     if not isinstance(pattern, str):
-        raise TypeError(f"the student id pattern must be a regular expression (str), not {type(pattern).__name__}")
+        raise LabTypeError(f"the student id pattern must be a regular expression (str), not {type(pattern).__name__}")
     try:
         regex = re.compile(pattern)
     except re.error as error:
-        raise ValueError(f"the student id pattern {pattern!r} is not a regular expression: {error}") from None
+        raise LabValueError(f"the student id pattern {pattern!r} is not a regular expression: {error}") from None
     match = regex.search(path.as_posix())
     if match is None:
-        raise ValueError(f"the student id pattern {pattern!r} does not match {path.as_posix()}: fix the pattern")
+        raise LabValueError(f"the student id pattern {pattern!r} does not match {path.as_posix()}: fix the pattern")
     if "id" in regex.groupindex:
         return match.group("id")
     return match.group(1) if regex.groups else match.group(0)
@@ -85,7 +86,7 @@ def write_gradescope(result, folder, *, target):
     """Write ``results.json`` for Gradescope into ``folder`` (e.g. /autograder/results), atomically."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"no such folder for the Gradescope results: {folder} (on Gradescope: /autograder/results)")
+        raise LabValueError(f"no such folder for the Gradescope results: {folder} (on Gradescope: /autograder/results)")
     with atomic_write(folder / "results.json", "w", encoding="utf-8") as file:
         json.dump(gradescope_results(result, target=target), file, indent=2)
         file.write("\n")
@@ -115,9 +116,9 @@ class ResultsLog:
             rows = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(rows, list) or not all(isinstance(row, dict) and set(row) == set(self.KEYS)
                                                      for row in rows):
-                raise ValueError("not a list of grade rows with their notebook_sha256")
+                raise LabValueError("not a list of grade rows with their notebook_sha256")
         except (ValueError, UnicodeDecodeError) as error:
-            raise ValueError(f"cannot resume from {self.path}: {error}; give another --json file, or grade "
+            raise LabValueError(f"cannot resume from {self.path}: {error}; give another --json file, or grade "
                              "without --resume to start again") from None
         by_path = {Path(row["notebook"]).resolve(): row for row in rows}
         finished = {}

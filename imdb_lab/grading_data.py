@@ -18,6 +18,7 @@ import time
 import warnings
 from pathlib import Path
 
+from imdb_lab.errors import LabError
 from imdb_lab.files import atomic_path
 
 # the grader's copy of the test reviews keeps every word; each notebook's num_words is applied when scoring
@@ -27,7 +28,7 @@ DATA_ALTERED = "the data archive changed"
 CODE_ALTERED = "the code the scorer runs from changed"
 
 
-class GradingDataError(RuntimeError):
+class GradingDataError(LabError, RuntimeError):
     """The grader's own data or code changed under it: grading stops, since later scores could not be trusted."""
 
 

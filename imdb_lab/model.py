@@ -3,6 +3,7 @@
 import numbers
 
 from imdb_lab.arguments import check_int
+from imdb_lab.errors import LabTypeError, LabValueError
 
 __all__ = ["build_model", "input_width"]
 
@@ -12,7 +13,7 @@ def _check_number(name, value, *, allow_none=False):
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
+        raise LabTypeError(f"{name} must be a number, got {value!r}")
     return float(value)
 
 
@@ -24,19 +25,19 @@ def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=1e-4, learning
     """
     num_words = check_int("num_words", num_words, minimum=1)
     if isinstance(hidden_units, (str, bytes)) or not hasattr(hidden_units, "__iter__"):
-        raise TypeError(f"hidden_units must be a sequence of positive integers such as (16, 16), got {hidden_units!r}")
+        raise LabTypeError(f"hidden_units must be a sequence of positive integers such as (16, 16), got {hidden_units!r}")
     hidden_units = [check_int("each of hidden_units", units, minimum=1) for units in hidden_units]
     if not hidden_units:
-        raise ValueError("hidden_units must name at least one hidden layer, e.g. (16, 16)")
+        raise LabValueError("hidden_units must name at least one hidden layer, e.g. (16, 16)")
     dropout = _check_number("dropout", dropout)
     if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        raise LabValueError(f"dropout must be in [0, 1), got {dropout}")
     l2 = _check_number("l2", l2, allow_none=True)
     if l2 is not None and l2 < 0:
-        raise ValueError(f"l2 must be >= 0 (or None for no weight penalty), got {l2}")
+        raise LabValueError(f"l2 must be >= 0 (or None for no weight penalty), got {l2}")
     learning_rate = _check_number("learning_rate", learning_rate)
     if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+        raise LabValueError(f"learning_rate must be > 0, got {learning_rate}")
 
     import keras
 
@@ -61,7 +62,7 @@ def input_width(model):
     try:
         shape = model.input_shape
     except (AttributeError, ValueError) as error:
-        raise ValueError(f"cannot tell the model's input shape ({error}): build or fit it first") from None
+        raise LabValueError(f"cannot tell the model's input shape ({error}): build or fit it first") from None
     if not isinstance(shape, tuple) or len(shape) != 2 or not isinstance(shape[1], numbers.Integral):
-        raise ValueError(f"the model's input shape is {shape}, not (None, num_words): expected a multi-hot model")
+        raise LabValueError(f"the model's input shape is {shape}, not (None, num_words): expected a multi-hot model")
     return int(shape[1])

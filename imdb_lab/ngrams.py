@@ -16,6 +16,7 @@ import numpy as np
 from imdb_lab.arguments import check_int
 from imdb_lab.data import as_flat
 from imdb_lab.encoding import PaddedIdBatches
+from imdb_lab.errors import LabTypeError, LabValueError
 
 __all__ = [
     "NgramVocabulary",
@@ -62,7 +63,7 @@ class NgramVocabulary(NamedTuple):
     def from_metadata(cls, metadata):
         """Return the vocabulary stored by ``to_metadata``."""
         if not isinstance(metadata, dict) or metadata.get("kind") != "ngrams":
-            raise ValueError("not n-gram metadata: expected the dict that NgramVocabulary.to_metadata returns")
+            raise LabValueError("not n-gram metadata: expected the dict that NgramVocabulary.to_metadata returns")
         return cls(int(metadata["num_words"]), tuple(np.asarray(c, dtype=np.int64) for c in metadata["codes"]))
 
 
@@ -74,7 +75,7 @@ def _as_flat(reviews, name="reviews"):
 
 def _check_tokens(tokens, num_words, name):
     if tokens.size and (tokens.min() < 0 or tokens.max() >= num_words):
-        raise ValueError(
+        raise LabValueError(
             f"{name} holds word index {int(tokens.max()) if tokens.max() >= num_words else int(tokens.min())} "
             f"outside [0, num_words={num_words}): load the reviews with load_flat(num_words={num_words}) "
             f"(or pass num_words above {int(tokens.max())})"
@@ -108,9 +109,9 @@ def ngram_vocabulary(train, num_words, ngrams=2, *, min_count=2, max_ngrams=None
     num_words = check_int("num_words", num_words, 1)
     ngrams = check_int("ngrams", ngrams, 1, hint=f"from 1 to {MAX_ORDER}")
     if ngrams > MAX_ORDER:
-        raise ValueError(f"ngrams must be from 1 (unigrams only) to {MAX_ORDER}, got {ngrams}")
+        raise LabValueError(f"ngrams must be from 1 (unigrams only) to {MAX_ORDER}, got {ngrams}")
     if num_words ** ngrams >= 2 ** 62:
-        raise ValueError(f"num_words={num_words} is too large for {ngrams}-gram codes: use a smaller num_words")
+        raise LabValueError(f"num_words={num_words} is too large for {ngrams}-gram codes: use a smaller num_words")
     min_count = check_int("min_count", min_count, 1)
     if max_ngrams is not None:
         max_ngrams = check_int("max_ngrams", max_ngrams, 0, hint="(or None for no limit)")
@@ -160,7 +161,7 @@ def ngram_features(reviews, vocabulary):
     from imdb_lab.data import FlatReviews
 
     if not isinstance(vocabulary, NgramVocabulary):
-        raise TypeError("vocabulary must be the NgramVocabulary that ngram_vocabulary(train, ...) returns, "
+        raise LabTypeError("vocabulary must be the NgramVocabulary that ngram_vocabulary(train, ...) returns, "
                         f"got {type(vocabulary).__name__}")
     tokens, offsets, labels = _as_flat(reviews)
     num_words = vocabulary.num_words
@@ -191,10 +192,10 @@ def nb_log_count_ratio(features, num_features, alpha=1.0):
     num_features = check_int("num_features", num_features, 1)
     _check_tokens(tokens, num_features, "features")
     if labels is None or not np.isin(np.asarray(labels), (0, 1)).all():
-        raise ValueError("features must be a FlatReviews with labels 0 (negative) / 1 (positive), "
+        raise LabValueError("features must be a FlatReviews with labels 0 (negative) / 1 (positive), "
                          "e.g. ngram_features(train, vocabulary) of labelled training reviews")
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0:
-        raise ValueError(f"alpha (the smoothing count) must be a number > 0, got {alpha!r}")
+        raise LabValueError(f"alpha (the smoothing count) must be a number > 0, got {alpha!r}")
     positive = np.repeat(np.asarray(labels) == 1, np.diff(offsets))
     p = np.bincount(tokens[positive], minlength=num_features) + float(alpha)
     q = np.bincount(tokens[~positive], minlength=num_features) + float(alpha)
@@ -238,10 +239,10 @@ def build_ngram_model(num_features, nb_ratio=None, learning_rate=1e-3):
         nb_ratio = np.ones(num_features, dtype=np.float32)
     nb_ratio = np.asarray(nb_ratio, dtype=np.float32)
     if nb_ratio.shape != (num_features,):
-        raise ValueError(f"nb_ratio must hold one number per feature, shape ({num_features},), "
+        raise LabValueError(f"nb_ratio must hold one number per feature, shape ({num_features},), "
                          f"got shape {nb_ratio.shape}")
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
-        raise ValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
+        raise LabValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
     import keras
 
     ids = keras.Input((None,), dtype="int32", name="feature_ids")
@@ -274,7 +275,7 @@ def train_ngram_model(train, test=None, *, num_words, ngrams=2, num_epochs=8, ba
     num_epochs = check_int("num_epochs", num_epochs, 1)
     patience = check_int("patience", patience, 0)
     if not (hasattr(train, "tokens") and hasattr(train, "labels")):
-        raise TypeError("train must be the labelled FlatReviews of imdb_lab.load_flat(num_words=...), "
+        raise LabTypeError("train must be the labelled FlatReviews of imdb_lab.load_flat(num_words=...), "
                         f"got {type(train).__name__}")
     set_seed(seed)
     (fit, y_fit), (val, y_val) = split_validation(train, train.labels, validation_fraction, seed=seed)
@@ -302,7 +303,7 @@ def evaluate_ngram_model(model, reviews, vocabulary):
         vocabulary = NgramVocabulary.from_metadata(vocabulary)
     features = ngram_features(reviews, vocabulary)
     if not np.isin(features.labels, (0, 1)).all():
-        raise ValueError("reviews must be labelled 0/1 to measure accuracy, e.g. the test split of load_flat")
+        raise LabValueError("reviews must be labelled 0/1 to measure accuracy, e.g. the test split of load_flat")
     from imdb_lab.evaluation import accuracy_from_predictions
 
     feed = ngram_feed(features, num_features=vocabulary.num_features, batch_size=512)

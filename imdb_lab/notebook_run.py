@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from imdb_lab import processes
+from imdb_lab.errors import error_name
 from imdb_lab.files import atomic_write
 from imdb_lab.processes import TIMED_OUT
 
@@ -125,7 +126,7 @@ def _export(client, nb, export_dir, deadline):
     except DeadKernelError:
         return "kernel died while exporting the model"
     except (OSError, ValueError, KeyError, TypeError) as error:
-        return f"{NOT_EXPORTABLE}: {type(error).__name__}: {one_line(error)}"
+        return f"{NOT_EXPORTABLE}: {error_name(error)}: {one_line(error)}"
     return status if status in (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL) else f"{NOT_EXPORTABLE}: {one_line(status)}"
 
 
@@ -155,7 +156,7 @@ def run_notebook(notebook, workdir, export_dir, cells_seconds, export_seconds):
                 deadline["at"] = time.monotonic() + export_seconds
                 status = _export(client, nb, export_dir, deadline["at"])
     except (RuntimeError, TimeoutError) as error:
-        status = f"kernel error: {type(error).__name__}: {one_line(error)}"
+        status = f"kernel error: {error_name(error)}: {one_line(error)}"
     return status
 
 

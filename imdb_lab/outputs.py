@@ -8,6 +8,8 @@ class with ``positive_probability``.
 
 import numpy as np
 
+from imdb_lab.errors import LabValueError
+
 SIGMOID, LOGIT, SOFTMAX, SOFTMAX_LOGITS = "sigmoid", "logit", "softmax", "softmax logits"
 
 
@@ -31,11 +33,11 @@ def output_kind(model):
     try:
         units = model.output_shape[-1]
     except (AttributeError, ValueError, TypeError, IndexError) as error:
-        raise ValueError(f"cannot tell the model's output shape ({error}): build or fit it first") from None
+        raise LabValueError(f"cannot tell the model's output shape ({error}): build or fit it first") from None
     activation = output_activation(model)
     kinds = {(1, "sigmoid"): SIGMOID, (1, "linear"): LOGIT, (2, "softmax"): SOFTMAX, (2, "linear"): SOFTMAX_LOGITS}
     if (units, activation) not in kinds:
-        raise ValueError(f"the model ends in {units} unit(s) with activation {activation}: a binary classifier ends "
+        raise LabValueError(f"the model ends in {units} unit(s) with activation {activation}: a binary classifier ends "
                          "in Dense(1, activation='sigmoid') (or a logit: no activation) or Dense(2, "
                          "activation='softmax')")
     return kinds[(units, activation)]

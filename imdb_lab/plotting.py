@@ -1,5 +1,7 @@
 """Learning curves of a training run."""
 
+from imdb_lab.errors import LabTypeError, LabValueError
+
 __all__ = ["plot_history", "accuracy_key"]
 
 # the names Keras logs an accuracy metric under, as compiled with metrics=[...]
@@ -15,11 +17,11 @@ def plot_history(history, title="Training and validation"):
     """Return a matplotlib Figure with loss and accuracy per epoch, training vs validation."""
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict):
-        raise TypeError(f"history must be a keras History or its .history dict, got {type(history).__name__}")
+        raise LabTypeError(f"history must be a keras History or its .history dict, got {type(history).__name__}")
     accuracy = accuracy_key(logs)
     if "loss" not in logs or accuracy is None:
         missing = " and ".join(name for name, ok in (("loss", "loss" in logs), ("accuracy", accuracy)) if not ok)
-        raise ValueError(
+        raise LabValueError(
             f"the history has no {missing}: compile the model with metrics=['accuracy'] "
             f"(it holds {sorted(logs)})"
         )

@@ -3,6 +3,7 @@
 import math
 
 from imdb_lab.arguments import check_int
+from imdb_lab.errors import LabTypeError, LabValueError
 
 # feature kinds this module knows how to build: the lab's model, and the n-gram model of imdb_lab.ngrams
 SUPPORTED_KINDS = ("multi_hot", "ngrams")
@@ -13,11 +14,11 @@ EMPTY = "empty -"
 def feature_kind(metadata):
     """Return the feature kind of a saved model's ``metadata`` ("multi_hot" when it does not say)."""
     if not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be the dict load_trained_model returns, not {type(metadata).__name__}")
+        raise LabTypeError(f"metadata must be the dict load_trained_model returns, not {type(metadata).__name__}")
     features = metadata.get("features") or {"kind": "multi_hot"}
     kind = features.get("kind") if isinstance(features, dict) else features
     if kind not in SUPPORTED_KINDS:
-        raise ValueError(
+        raise LabValueError(
             f"unsupported model kind {kind!r}: this version of imdb-lab predicts with "
             f"{', '.join(SUPPORTED_KINDS)} models only (upgrade imdb-lab or retrain the model)"
         )
@@ -35,10 +36,10 @@ def input_width(model, metadata):
         width = None
     if num_words is None:
         if width is None:
-            raise ValueError("the model's metadata has no num_words and its input size is unknown: retrain it")
+            raise LabValueError("the model's metadata has no num_words and its input size is unknown: retrain it")
         return width
     if width is not None and width != num_words:
-        raise ValueError(f"the model takes {width} inputs but its metadata says num_words={num_words}")
+        raise LabValueError(f"the model takes {width} inputs but its metadata says num_words={num_words}")
     return int(num_words)
 
 
@@ -61,11 +62,11 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
     from imdb_lab.text import encode_review
 
     if isinstance(texts, str):
-        raise TypeError("texts must be a list of strings; wrap a single review in a list")
+        raise LabTypeError("texts must be a list of strings; wrap a single review in a list")
     texts = list(texts)
     for text in texts:
         if not isinstance(text, str):
-            raise TypeError(f"each text must be a str, not {type(text).__name__}")
+            raise LabTypeError(f"each text must be a str, not {type(text).__name__}")
     check_int("batch_size", batch_size, minimum=1)
     kind = feature_kind(metadata)
     # the n-gram model reads padded feature ids, not a multi-hot vector: its width is in the metadata
@@ -74,7 +75,7 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
                    (("skip_top", 0), ("start_char", 1), ("oov_char", 2), ("index_from", 3))}
     word_index = metadata.get("word_index")
     if not isinstance(word_index, dict):
-        raise ValueError("the model's metadata has no word index: save it with save_trained_model")
+        raise LabValueError("the model's metadata has no word index: save it with save_trained_model")
 
     probabilities = np.full(len(texts), np.nan)
     wanted = [i for i, text in enumerate(texts) if not is_blank(text)]

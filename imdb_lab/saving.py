@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 from imdb_lab.arguments import check_int
+from imdb_lab.errors import LabFileNotFoundError, LabTypeError, LabValueError
 from imdb_lab.files import atomic_path
 
 __all__ = ["save_trained_model", "load_trained_model", "FORMAT_VERSION", "METADATA_NAME"]
@@ -21,16 +22,16 @@ def _metadata(num_words, skip_top, start_char, oov_char, index_from, word_index,
     num_words = check_int("num_words", num_words, 1)
     skip_top = check_int("skip_top", skip_top, 0)
     if skip_top >= num_words:
-        raise ValueError(f"skip_top ({skip_top}) must be smaller than num_words ({num_words})")
+        raise LabValueError(f"skip_top ({skip_top}) must be smaller than num_words ({num_words})")
     if not isinstance(word_index, dict) or not word_index:
-        raise TypeError("word_index must be the non-empty {word: rank} dict of imdb_lab.get_word_index()")
+        raise LabTypeError("word_index must be the non-empty {word: rank} dict of imdb_lab.get_word_index()")
     if not all(isinstance(w, str) and isinstance(r, numbers.Integral) and not isinstance(r, bool)
                for w, r in word_index.items()):
-        raise TypeError("word_index must map words (str) to integer ranks, as imdb_lab.get_word_index() does")
+        raise LabTypeError("word_index must map words (str) to integer ranks, as imdb_lab.get_word_index() does")
     if features is None:
         features = {"kind": "multi_hot"}
     if not isinstance(features, dict) or not isinstance(features.get("kind"), str):
-        raise TypeError(f"features must be a dict with a 'kind' string, e.g. {{'kind': 'multi_hot'}}, got {features!r}")
+        raise LabTypeError(f"features must be a dict with a 'kind' string, e.g. {{'kind': 'multi_hot'}}, got {features!r}")
     return {
         "format_version": FORMAT_VERSION,
         "num_words": num_words,
@@ -48,13 +49,13 @@ def save_trained_model(model, path, *, num_words, skip_top=0, start_char=1, oov_
     """Write ``model`` and its text-encoding metadata to the ``.keras`` file ``path`` atomically; return the Path."""
     path = Path(path)
     if path.suffix != ".keras":
-        raise ValueError(f"the model file must end in .keras, got {str(path)!r}")
+        raise LabValueError(f"the model file must end in .keras, got {str(path)!r}")
     metadata = _metadata(num_words, skip_top, start_char, oov_char, index_from, word_index, features)
     # fails early (before the slow save) if the metadata cannot be written as JSON
     payload = json.dumps(metadata, ensure_ascii=False)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise FileNotFoundError(f"cannot save the model: the folder {str(folder)!r} does not exist")
+        raise LabFileNotFoundError(f"cannot save the model: the folder {str(folder)!r} does not exist")
     with atomic_path(path, suffix=".tmp.keras") as temporary:  # Keras insists on the .keras suffix
         model.save(temporary)
         with zipfile.ZipFile(temporary, "a", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -66,20 +67,20 @@ def read_metadata(path):
     """Return the metadata dict stored in the ``.keras`` file ``path`` without loading the model."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no model file at {str(path)!r}: train one with `imdb-lab train --output {path}`")
+        raise LabFileNotFoundError(f"no model file at {str(path)!r}: train one with `imdb-lab train --output {path}`")
     if path.is_dir() or not zipfile.is_zipfile(path):
-        raise ValueError(f"{str(path)!r} is not a .keras model file: it {_NOT_OURS}")
+        raise LabValueError(f"{str(path)!r} is not a .keras model file: it {_NOT_OURS}")
     with zipfile.ZipFile(path) as archive:
         if METADATA_NAME not in archive.namelist():
-            raise ValueError(f"{str(path)!r} has no {METADATA_NAME}: it {_NOT_OURS}")
+            raise LabValueError(f"{str(path)!r} has no {METADATA_NAME}: it {_NOT_OURS}")
         try:
             metadata = json.loads(archive.read(METADATA_NAME).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{str(path)!r} holds a damaged {METADATA_NAME} ({error}): train the model again") from error
+            raise LabValueError(f"{str(path)!r} holds a damaged {METADATA_NAME} ({error}): train the model again") from error
     if not isinstance(metadata, dict) or not isinstance(metadata.get("format_version"), int):
-        raise ValueError(f"{str(path)!r} holds an unreadable {METADATA_NAME}: it {_NOT_OURS}")
+        raise LabValueError(f"{str(path)!r} holds an unreadable {METADATA_NAME}: it {_NOT_OURS}")
     if metadata["format_version"] > FORMAT_VERSION:
-        raise ValueError(
+        raise LabValueError(
             f"{str(path)!r} was saved by a newer imdb-lab (format {metadata['format_version']}): upgrade imdb-lab"
         )
     metadata.setdefault("features", {"kind": "multi_hot"})

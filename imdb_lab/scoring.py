@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imdb_lab.errors import LabValueError, error_name
 from imdb_lab.files import atomic_write
 
 SCORED = "scored"
@@ -46,7 +47,7 @@ def read_test_data(path, sha256):
     with open(path, "rb") as file:
         content = file.read()
     if hashlib.sha256(content).hexdigest() != sha256:
-        raise ValueError(f"{path} is not the file the grader wrote (its SHA-256 differs)")
+        raise LabValueError(f"{path} is not the file the grader wrote (its SHA-256 differs)")
     with np.load(io.BytesIO(content), allow_pickle=False) as npz:
         return FlatReviews(npz["tokens"], npz["offsets"], npz["labels"])
 
@@ -72,10 +73,10 @@ def score(model, test, num_words=None, skip_top=0, *, batch_size=512):
     width = input_width(model)
     num_words = width if num_words is None else num_words
     if not 0 <= skip_top < num_words <= width:
-        raise ValueError(f"the notebook's num_words={num_words} and skip_top={skip_top} do not fit the model's "
+        raise LabValueError(f"the notebook's num_words={num_words} and skip_top={skip_top} do not fit the model's "
                          f"{width} inputs (0 <= skip_top < num_words <= inputs)")
     if len(test) == 0:
-        raise ValueError("the test split is empty")
+        raise LabValueError("the test split is empty")
     reviews = _limit_vocabulary(test, num_words, skip_top, _OOV_CHAR)
     return multi_hot_accuracy(model, reviews, test.labels, width, batch_size=batch_size)
 
@@ -83,7 +84,7 @@ def score(model, test, num_words=None, skip_top=0, *, batch_size=512):
 def _one_line(error):
     from imdb_lab.notebook_run import one_line
 
-    return f"{type(error).__name__}: {one_line(error)}"
+    return f"{error_name(error)}: {one_line(error)}"
 
 
 def evaluate_export(model_path, settings_path, test_path, test_sha256):

@@ -23,6 +23,7 @@ ids are numbered, so the same solutions always give the same bytes.
 import re
 from pathlib import Path
 
+from imdb_lab.errors import LabFileNotFoundError, LabValueError
 from imdb_lab.files import atomic_write
 
 BEGIN = "### BEGIN SOLUTION"
@@ -70,16 +71,16 @@ def find_regions(source, cell_index=0):
         text = line.strip()
         if text.startswith(BEGIN):
             if start is not None:
-                raise ValueError(f"{_where(cell_index, i)}: {BEGIN!r} inside the region opened at line "
+                raise LabValueError(f"{_where(cell_index, i)}: {BEGIN!r} inside the region opened at line "
                                  f"{start + 1}: close that one with {END!r} first")
             start = i
         elif text.startswith(END):
             if start is None:
-                raise ValueError(f"{_where(cell_index, i)}: {END!r} without a {BEGIN!r} before it")
+                raise LabValueError(f"{_where(cell_index, i)}: {END!r} without a {BEGIN!r} before it")
             regions.append(_region(lines, start, i, cell_index))
             start = None
     if start is not None:
-        raise ValueError(f"{_where(cell_index, start)}: {BEGIN!r} is never closed: add {END!r} after the solution")
+        raise LabValueError(f"{_where(cell_index, start)}: {BEGIN!r} is never closed: add {END!r} after the solution")
     return regions
 
 
@@ -96,7 +97,7 @@ def _region(lines, start, stop, cell_index):
         else:
             break
     if not todo or not todo[0]:
-        raise ValueError(f"{_where(cell_index, start)}: the solution region has no '{TODO} ...' line saying what "
+        raise LabValueError(f"{_where(cell_index, start)}: the solution region has no '{TODO} ...' line saying what "
                          f"to write: add one right after {BEGIN!r} (it becomes the learner's instructions)")
     return Region(start, stop, indent, todo)
 
@@ -137,7 +138,7 @@ def make_student(solutions, solutions_name=SOLUTIONS_NAME):
             new = nbformat.v4.new_code_cell(source)
         else:
             if BEGIN in source or END in source:
-                raise ValueError(f"cell {index} is a {cell.cell_type} cell with solution markers: solution "
+                raise LabValueError(f"cell {index} is a {cell.cell_type} cell with solution markers: solution "
                                  "regions work in code cells only (tag the cell solution_only instead)")
             new = (nbformat.v4.new_markdown_cell if cell.cell_type == "markdown" else nbformat.v4.new_raw_cell)(source)
         tags = [tag for tag in cell.get("metadata", {}).get("tags", []) if tag != SOLUTION_ONLY_TAG]
@@ -173,10 +174,10 @@ def make_student_notebook(solutions_path=SOLUTIONS_NAME, student_path=STUDENT_NA
     """Write the learner's notebook made from the solutions notebook at ``solutions_path``; return its Path."""
     solutions_path, student_path = Path(solutions_path), Path(student_path)
     if not solutions_path.is_file():
-        raise FileNotFoundError(f"no solutions notebook at {solutions_path}: pass the path of "
+        raise LabFileNotFoundError(f"no solutions notebook at {solutions_path}: pass the path of "
                                 f"{SOLUTIONS_NAME} (or run from the folder that holds it)")
     if solutions_path.resolve() == student_path.resolve():
-        raise ValueError("the learner's notebook would overwrite the solutions notebook: choose another output path")
+        raise LabValueError("the learner's notebook would overwrite the solutions notebook: choose another output path")
     text = student_text(solutions_path)
     student_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(student_path, "w", encoding="utf-8", newline="\n") as handle:
@@ -219,13 +220,13 @@ def fill_in_solutions(student, solutions):
                 out.append(line)
                 continue
             if used == len(regions):
-                raise ValueError(f"cell {index}: more TODO stubs than the solutions notebook has regions: "
+                raise LabValueError(f"cell {index}: more TODO stubs than the solutions notebook has regions: "
                                  "regenerate the learner's notebook with `imdb-lab make-student`")
             todo, region_lines = regions[used]
             stub = Region(0, 0, match["indent"], todo).stub_lines()
             comments = len(stub) - 1
             if out[max(0, len(out) - comments):] + [line] != stub:
-                raise ValueError(f"cell {index}: the stub {line.strip()!r} does not match solution region "
+                raise LabValueError(f"cell {index}: the stub {line.strip()!r} does not match solution region "
                                  f"{used + 1} ({todo_message(todo)!r}): regenerate the learner's notebook "
                                  "with `imdb-lab make-student`")
             del out[len(out) - comments:]
@@ -233,6 +234,6 @@ def fill_in_solutions(student, solutions):
             used += 1
         cell.source = "\n".join(out)
     if used != len(regions):
-        raise ValueError(f"the learner's notebook has {used} TODO stubs but the solutions have {len(regions)} "
+        raise LabValueError(f"the learner's notebook has {used} TODO stubs but the solutions have {len(regions)} "
                          "regions: regenerate it with `imdb-lab make-student`")
     return filled

@@ -3,6 +3,7 @@
 import numbers
 
 from imdb_lab.arguments import check_index_conventions, check_int
+from imdb_lab.errors import LabTypeError
 from imdb_lab.tokenizer import FILTERS, tokenize  # noqa: F401 - part of this module's interface
 
 PAD, START, OOV, UNKNOWN = "[PAD]", "[START]", "[OOV]", "[UNK]"
@@ -18,7 +19,7 @@ def encode_review(text, word_index, num_words=None, skip_top=0, start_char=1, oo
     that never occur in the training reviews. ``num_words=None`` keeps every word.
     """
     if not isinstance(word_index, dict):
-        raise TypeError("word_index must be a dict word -> rank, e.g. imdb_lab.get_word_index()")
+        raise LabTypeError("word_index must be a dict word -> rank, e.g. imdb_lab.get_word_index()")
     if num_words is not None:
         check_int("num_words", num_words, minimum=1, hint="or None")
     check_int("skip_top", skip_top, minimum=0)
@@ -41,14 +42,14 @@ def decode_review(sequence, word_index=None, index_from=3, start_char=1, oov_cha
 
         word_index = get_word_index()
     if not isinstance(word_index, dict):
-        raise TypeError("word_index must be a dict word -> rank, e.g. imdb_lab.get_word_index()")
+        raise LabTypeError("word_index must be a dict word -> rank, e.g. imdb_lab.get_word_index()")
     check_index_conventions(start_char, oov_char, index_from)
     marks = {pad_char: PAD, start_char: START, oov_char: OOV}
     words = {rank + index_from: word for word, rank in word_index.items()}
     out = []
     for i in sequence:
         if isinstance(i, bool) or not isinstance(i, numbers.Integral):
-            raise TypeError(f"sequence must hold ints, found {i!r} ({type(i).__name__})")
+            raise LabTypeError(f"sequence must hold ints, found {i!r} ({type(i).__name__})")
         # below index_from only the marks mean something; above it, words do
         out.append(marks.get(i, UNKNOWN) if i < index_from else words.get(i, UNKNOWN))
     return " ".join(out)

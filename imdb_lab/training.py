@@ -3,6 +3,7 @@
 import numpy as np
 
 from imdb_lab.arguments import check_int
+from imdb_lab.errors import LabValueError
 
 __all__ = ["set_seed", "train", "evaluate", "best_epoch"]
 
@@ -96,7 +97,7 @@ def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, 
     check_int("num_epochs", num_epochs, minimum=1)
     check_int("patience", patience, minimum=0)
     if monitor not in ("val_loss", "val_accuracy"):
-        raise ValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
+        raise LabValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
     fitted, feed = _fitting(model, feed, num_words)
     (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, validation_fraction, seed=seed)
     train_feed = feed(x_fit, y_fit, num_words=num_words, batch_size=batch_size, shuffle=True, seed=seed)
@@ -119,6 +120,6 @@ def best_epoch(history, monitor="val_loss"):
     """Return the 0-based epoch whose weights early stopping restored (lowest val_loss / highest val_accuracy)."""
     logs = getattr(history, "history", history)
     if monitor not in logs:
-        raise ValueError(f"the history has no {monitor!r}: train with validation data")
+        raise LabValueError(f"the history has no {monitor!r}: train with validation data")
     values = np.asarray(logs[monitor], dtype=float)
     return int(np.argmax(values) if "acc" in monitor else np.argmin(values))

@@ -16,6 +16,7 @@ import numpy as np
 from imdb_lab.arguments import check_int
 from imdb_lab.data import FlatReviews, as_flat
 from imdb_lab.encoding import PaddedIdBatches, _check_indices
+from imdb_lab.errors import LabValueError
 
 
 def distinct_word_ids(reviews, num_words):
@@ -50,7 +51,7 @@ def word_id_twin(model):
     import keras
 
     if not can_twin(model):
-        raise ValueError("the word-id twin needs a keras.Sequential whose first layer is Dense on the multi-hot "
+        raise LabValueError("the word-id twin needs a keras.Sequential whose first layer is Dense on the multi-hot "
                          "input (as imdb_lab.build_model builds): train other models on MultiHotSequence feeds")
     ids = keras.Input((None,), dtype="int32", name="word_ids_plus_one")
     hidden = _dense_from_word_ids(model.layers[0])(ids)

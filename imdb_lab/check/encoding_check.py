@@ -1,9 +1,9 @@
 """The multi-hot encoding exercise: ``check.encoding()``, against a naive loop."""
 
-from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
-
-
 import numpy as np
+
+from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
+from imdb_lab.errors import error_name
 
 
 def reference_multi_hot(sequences, num_words):
@@ -66,7 +66,7 @@ def check_encoding(multi_hot):
         except NotImplementedError:
             return not_attempted("multi_hot still raises NotImplementedError: replace the TODO stub with your code")
         except Exception as error:  # any bug in the learner's code is a verdict, not a crash
-            return incorrect(f"on {description}, multi_hot raised {type(error).__name__}: {error}",
+            return incorrect(f"on {description}, multi_hot raised {error_name(error)}: {error}",
                               "sequences is a list (or object array) of reviews, each a list of word indices")
         expected = reference_multi_hot(sequences, num_words)
         try:

@@ -5,10 +5,11 @@ import math
 import numpy as np
 
 from imdb_lab.check.core import (
-    CORRECT, TARGET_ACCURACY, MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted,
-    report,
+    CORRECT, MISSING, TARGET_ACCURACY, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted,
+    report
 )
-from imdb_lab.check.model_check import _CATEGORICAL_LOSSES, _name, check_model
+from imdb_lab.check.model_check import check_model, expects_one_hot_labels
+from imdb_lab.errors import error_name
 
 
 def _logs(history):
@@ -31,7 +32,7 @@ def _model_inputs(x, num_words):
 def _model_targets(model, y):
     """Return labels ``y`` as the model's loss reads them: one-hot for a categorical cross-entropy."""
     y = np.asarray(y)
-    if _name(getattr(model, "loss", None)) in _CATEGORICAL_LOSSES and y.ndim == 1 and model.output_shape[-1] == 2:
+    if y.ndim == 1 and expects_one_hot_labels(model):
         return np.eye(2, dtype="float32")[y.astype(int)]
     return y
 
@@ -124,7 +125,7 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
             where, epoch = find_validation(history, model, num_words, x_train, y_train, x_test, y_test, x_val, y_val)
         except Exception as error:  # data of another shape than the lab's: judge by the history alone
             where = epoch = None
-            print(f"(could not recompute the validation loss: {type(error).__name__}: {error})")
+            print(f"(could not recompute the validation loss: {error_name(error)}: {error})")
     if where == "test":
         return incorrect("the validation scores are the test reviews' scores: the test set leaked into training "
                           "decisions", "validate on part of the TRAINING reviews (validation_split=0.2); the test "

@@ -2,8 +2,6 @@
 
 from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
 
-
-
 _BINARY_LOSSES = ("binarycrossentropy", "bce", "binaryfocalcrossentropy")
 _CATEGORICAL_LOSSES = ("categoricalcrossentropy", "cce", "categoricalfocalcrossentropy")
 _SPARSE_LOSSES = ("sparsecategoricalcrossentropy",)
@@ -19,6 +17,11 @@ def _name(thing):
         name = (getattr(getattr(thing, "fn", None), "__name__", None) or getattr(thing, "__name__", None)
                 or type(thing).__name__)
     return name.lower().replace("_", "")
+
+
+def expects_one_hot_labels(model):
+    """Return True when ``model``'s loss reads one-hot labels (a categorical cross-entropy on 2 outputs)."""
+    return _name(getattr(model, "loss", None)) in _CATEGORICAL_LOSSES and model.output_shape[-1] == 2
 
 
 def _loss_label(name):

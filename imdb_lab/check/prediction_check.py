@@ -1,10 +1,9 @@
 """The new-reviews exercise: ``check.prediction()`` probes ``predict_sentiment`` with fixed and rare texts."""
 
-from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
-
-
 import numpy as np
 
+from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
+from imdb_lab.errors import error_name
 
 PROBE_TEXTS = (
     "A wonderful film: I loved the story and the acting was superb.",
@@ -53,7 +52,7 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
         sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
         expected = positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))
     except Exception as error:  # an unusual model: say so, don't crash the notebook
-        return incorrect(f"the model cannot predict new texts ({type(error).__name__}: {error})",
+        return incorrect(f"the model cannot predict new texts ({error_name(error)}: {error})",
                           "check.model() says what the model needs")
     try:
         result = predict_sentiment(texts)
@@ -65,7 +64,7 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
             hint = ("a rare word got an index beyond num_words: encode with encode_review(text, word_index, "
                     "num_words=num_words), which turns rare words into the out-of-vocabulary mark 2")
         return incorrect(f"on new texts with rare and unknown words, predict_sentiment raised "
-                          f"{type(error).__name__}: {error}", hint)
+                          f"{error_name(error)}: {error}", hint)
     try:
         result = np.asarray(result, dtype=np.float64)
     except (TypeError, ValueError):
