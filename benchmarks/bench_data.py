@@ -50,8 +50,8 @@ def write_keras_npz(path, env):
     """Write the cached encoding as Keras's imdb.npz (pickled object arrays, as Keras ships it)."""
     code = f"""
 import numpy as np
-from imdb_lab import data
-encoded, _ = data._encoded(data.resolve_source())
+from imdb_lab import sources
+encoded, _ = sources.load_encoded(sources.resolve_source())
 arrays = {{}}
 for split in ("train", "test"):
     tokens, offsets = encoded.tokens[split], encoded.offsets[split]

@@ -14,10 +14,3 @@ def check_int(name, value, minimum=None, hint=""):
         raise LabValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
-
-def check_index_conventions(start_char=1, oov_char=2, index_from=3):
-    """Raise TypeError/ValueError unless the three index conventions of ``load_data`` are usable."""
-    for name, value in (("start_char", start_char), ("oov_char", oov_char)):
-        if value is not None:
-            check_int(name, value, minimum=0, hint="or None")
-    check_int("index_from", index_from, minimum=0)

@@ -13,8 +13,8 @@ import keras
 import numpy as np
 
 from imdb_lab.arguments import check_int
-from imdb_lab.data import FlatReviews, as_flat
 from imdb_lab.errors import LabTypeError, LabValueError
+from imdb_lab.reviews import FlatReviews, as_flat
 
 __all__ = ["multi_hot_encode", "MultiHotSequence", "split_validation"]
 

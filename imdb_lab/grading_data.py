@@ -66,11 +66,11 @@ class GradingData:
 
     def check_unchanged(self, notebook):
         """Raise GradingDataError if the archive or the scorer's code changed (while ``notebook`` ran)."""
-        from imdb_lab import archive, data
+        from imdb_lab import archive, sources
 
         if self.source is not None:
             try:
-                changed = data.cache_key(*archive.find_dataset(self.source)) != self.source_key
+                changed = sources.cache_key(*archive.find_dataset(self.source)) != self.source_key
             except (OSError, ValueError):
                 changed = True
             if changed:
@@ -86,19 +86,19 @@ def prepare_grading_data(folder, *, check_scorer=True):
     ``check_scorer``: also score a model of our own in the clean process, to
     know it works and which files it runs from (a few seconds: it imports Keras).
     """
-    from imdb_lab import archive, cache, data
+    from imdb_lab import archive, cache, data, sources
     from imdb_lab.scoring import write_test_data
 
     folder = Path(folder)
-    source = data.resolve_source()
+    source = sources.resolve_source()
     if source is None:  # Keras's download, which keras.utils.get_file checks against its published hash
-        npz = data.prepare()
+        npz = sources.prepare()
         kernel_file = Path(shutil.copyfile(npz, folder / "imdb.npz"))
         _, test = data.load_flat(num_words=_ALL_WORDS)
         key = None
     else:
         kind, dataset = archive.find_dataset(source)
-        key = data.cache_key(kind, dataset)
+        key = sources.cache_key(kind, dataset)
         encoded = archive.encode_dataset(kind, dataset)
         kernel_file = cache.cache_path(dataset, folder / "cache")
         cache.save(kernel_file, encoded, key)

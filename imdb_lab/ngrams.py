@@ -14,9 +14,9 @@ from typing import NamedTuple
 import numpy as np
 
 from imdb_lab.arguments import check_int
-from imdb_lab.data import as_flat
 from imdb_lab.encoding import PaddedIdBatches
 from imdb_lab.errors import LabTypeError, LabValueError
+from imdb_lab.reviews import as_flat
 
 __all__ = [
     "NgramVocabulary",
@@ -158,7 +158,7 @@ def bigram_vocabulary(train, num_words, *, min_count=2, max_bigrams=None):
 
 def ngram_features(reviews, vocabulary):
     """Return a ``FlatReviews`` of feature ids: each review's unigrams plus its known n-grams, sorted, once each."""
-    from imdb_lab.data import FlatReviews
+    from imdb_lab.reviews import FlatReviews
 
     if not isinstance(vocabulary, NgramVocabulary):
         raise LabTypeError("vocabulary must be the NgramVocabulary that ngram_vocabulary(train, ...) returns, "

@@ -59,6 +59,7 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
 
     from imdb_lab.encoding import multi_hot_encode
     from imdb_lab.outputs import positive_probability
+    from imdb_lab.reviews import IndexConventions
     from imdb_lab.text import encode_review
 
     if isinstance(texts, str):
@@ -72,7 +73,7 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
     # the n-gram model reads padded feature ids, not a multi-hot vector: its width is in the metadata
     num_words = metadata.get("num_words") if kind == "ngrams" else input_width(model, metadata)
     conventions = {key: metadata.get(key, default) for key, default in
-                   (("skip_top", 0), ("start_char", 1), ("oov_char", 2), ("index_from", 3))}
+                   {"skip_top": 0, **IndexConventions()._asdict()}.items()}
     word_index = metadata.get("word_index")
     if not isinstance(word_index, dict):
         raise LabValueError("the model's metadata has no word index: save it with save_trained_model")

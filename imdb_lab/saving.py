@@ -8,6 +8,7 @@ from pathlib import Path
 from imdb_lab.arguments import check_int
 from imdb_lab.errors import LabFileNotFoundError, LabTypeError, LabValueError
 from imdb_lab.files import atomic_path
+from imdb_lab.reviews import INDEX_FROM, OOV_CHAR, START_CHAR, IndexConventions
 
 __all__ = ["save_trained_model", "load_trained_model", "FORMAT_VERSION", "METADATA_NAME"]
 
@@ -17,7 +18,7 @@ FORMAT_VERSION = 1
 _NOT_OURS = "was not saved by `imdb-lab train` (imdb_lab.saving.save_trained_model)"
 
 
-def _metadata(num_words, skip_top, start_char, oov_char, index_from, word_index, features):
+def _metadata(num_words, skip_top, conventions, word_index, features):
     """Return the checked metadata dict that ``save_trained_model`` stores."""
     num_words = check_int("num_words", num_words, 1)
     skip_top = check_int("skip_top", skip_top, 0)
@@ -36,21 +37,20 @@ def _metadata(num_words, skip_top, start_char, oov_char, index_from, word_index,
         "format_version": FORMAT_VERSION,
         "num_words": num_words,
         "skip_top": skip_top,
-        "start_char": check_int("start_char", start_char, 0),
-        "oov_char": check_int("oov_char", oov_char, 0),
-        "index_from": check_int("index_from", index_from, 0),
+        **conventions.checked()._asdict(),  # start_char, oov_char, index_from
         "word_index": {word: int(rank) for word, rank in word_index.items()},
         "features": features,
     }
 
 
-def save_trained_model(model, path, *, num_words, skip_top=0, start_char=1, oov_char=2, index_from=3,
-                       word_index, features=None):
+def save_trained_model(model, path, *, num_words, skip_top=0, start_char=START_CHAR, oov_char=OOV_CHAR,
+                       index_from=INDEX_FROM, word_index, features=None):
     """Write ``model`` and its text-encoding metadata to the ``.keras`` file ``path`` atomically; return the Path."""
     path = Path(path)
     if path.suffix != ".keras":
         raise LabValueError(f"the model file must end in .keras, got {str(path)!r}")
-    metadata = _metadata(num_words, skip_top, start_char, oov_char, index_from, word_index, features)
+    metadata = _metadata(num_words, skip_top, IndexConventions(start_char, oov_char, index_from), word_index,
+                         features)
     # fails early (before the slow save) if the metadata cannot be written as JSON
     payload = json.dumps(metadata, ensure_ascii=False)
     folder = path.parent if str(path.parent) else Path(".")

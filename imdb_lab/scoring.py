@@ -27,8 +27,6 @@ NOT_LOADABLE = "model not loadable safely"
 NOT_SCORABLE = "model cannot be scored"
 TAMPERED = "grading data was altered"
 RESULT_PREFIX = "IMDB_LAB_SCORE "
-# the index conventions of load_data's defaults, which the lab uses
-_OOV_CHAR = 2
 
 
 def write_test_data(reviews, path):
@@ -42,7 +40,7 @@ def write_test_data(reviews, path):
 
 def read_test_data(path, sha256):
     """Return the ``FlatReviews`` at ``path``; ValueError unless the file's SHA-256 is ``sha256``."""
-    from imdb_lab.data import FlatReviews
+    from imdb_lab.reviews import FlatReviews
 
     with open(path, "rb") as file:
         content = file.read()
@@ -66,9 +64,9 @@ def read_settings(path):
 
 def score(model, test, num_words=None, skip_top=0, *, batch_size=512):
     """Return the accuracy of ``model`` on ``test`` encoded with the notebook's ``num_words`` and ``skip_top``."""
-    from imdb_lab.data import _limit_vocabulary
     from imdb_lab.evaluation import multi_hot_accuracy
     from imdb_lab.model import input_width
+    from imdb_lab.reviews import OOV_CHAR, limit_vocabulary
 
     width = input_width(model)
     num_words = width if num_words is None else num_words
@@ -77,7 +75,7 @@ def score(model, test, num_words=None, skip_top=0, *, batch_size=512):
                          f"{width} inputs (0 <= skip_top < num_words <= inputs)")
     if len(test) == 0:
         raise LabValueError("the test split is empty")
-    reviews = _limit_vocabulary(test, num_words, skip_top, _OOV_CHAR)
+    reviews = limit_vocabulary(test, num_words, skip_top, OOV_CHAR)  # the lab's conventions: load_data's defaults
     return multi_hot_accuracy(model, reviews, test.labels, width, batch_size=batch_size)
 
 

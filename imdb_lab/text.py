@@ -2,14 +2,16 @@
 
 import numbers
 
-from imdb_lab.arguments import check_index_conventions, check_int
+from imdb_lab.arguments import check_int
 from imdb_lab.errors import LabTypeError
+from imdb_lab.reviews import INDEX_FROM, OOV_CHAR, START_CHAR, IndexConventions
 from imdb_lab.tokenizer import FILTERS, tokenize  # noqa: F401 - part of this module's interface
 
 PAD, START, OOV, UNKNOWN = "[PAD]", "[START]", "[OOV]", "[UNK]"
 
 
-def encode_review(text, word_index, num_words=None, skip_top=0, start_char=1, oov_char=2, index_from=3):
+def encode_review(text, word_index, num_words=None, skip_top=0, start_char=START_CHAR, oov_char=OOV_CHAR,
+                  index_from=INDEX_FROM):
     """Return the integer sequence a model trained on ``load_data`` sees for new ``text``.
 
     The conventions are those of ``load_data``: word ``w`` of rank ``r`` becomes
@@ -23,7 +25,7 @@ def encode_review(text, word_index, num_words=None, skip_top=0, start_char=1, oo
     if num_words is not None:
         check_int("num_words", num_words, minimum=1, hint="or None")
     check_int("skip_top", skip_top, minimum=0)
-    check_index_conventions(start_char, oov_char, index_from)
+    start_char, oov_char, index_from = IndexConventions(start_char, oov_char, index_from).checked()
     sequence = [] if start_char is None else [start_char]
     sequence += [word_index[word] + index_from for word in tokenize(text) if word in word_index]
     limit = float("inf") if num_words is None else num_words
@@ -32,18 +34,19 @@ def encode_review(text, word_index, num_words=None, skip_top=0, start_char=1, oo
     return [i if skip_top <= i < limit else oov_char for i in sequence]
 
 
-def decode_review(sequence, word_index=None, index_from=3, start_char=1, oov_char=2, pad_char=0):
+def decode_review(sequence, word_index=None, index_from=INDEX_FROM, start_char=START_CHAR, oov_char=OOV_CHAR,
+                  pad_char=0):
     """Return ``sequence`` as text, with ``[START]``, ``[OOV]``, ``[PAD]`` (and ``[UNK]`` for unused indices).
 
     ``word_index`` defaults to ``imdb_lab.get_word_index()`` of the default data source.
     """
     if word_index is None:
-        from imdb_lab.data import get_word_index
+        from imdb_lab.sources import get_word_index
 
         word_index = get_word_index()
     if not isinstance(word_index, dict):
         raise LabTypeError("word_index must be a dict word -> rank, e.g. imdb_lab.get_word_index()")
-    check_index_conventions(start_char, oov_char, index_from)
+    start_char, oov_char, index_from = IndexConventions(start_char, oov_char, index_from).checked()
     marks = {pad_char: PAD, start_char: START, oov_char: OOV}
     words = {rank + index_from: word for word, rank in word_index.items()}
     out = []

@@ -14,9 +14,9 @@ plain ``Dense`` network that is saved, checked and graded.
 import numpy as np
 
 from imdb_lab.arguments import check_int
-from imdb_lab.data import FlatReviews, as_flat
 from imdb_lab.encoding import PaddedIdBatches, _check_indices
 from imdb_lab.errors import LabValueError
+from imdb_lab.reviews import FlatReviews, as_flat
 
 
 def distinct_word_ids(reviews, num_words):

@@ -135,10 +135,10 @@ def prepared_data(tiny_archive, monkeypatch, tmp_path):
 
 def pytest_collection_modifyitems(config, items):
     """Skip the solutions notebook (nbval) when no local copy of the data is there to run it on."""
-    from imdb_lab import data
+    from imdb_lab import sources
 
     try:
-        if data.resolve_source() is not None:
+        if sources.resolve_source() is not None:
             return
     except FileNotFoundError:
         return  # IMDB_LAB_DATA names a missing file: let the notebook fail and say so

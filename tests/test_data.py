@@ -1,4 +1,4 @@
-"""Tests of imdb_lab/data.py: parity with keras.datasets.imdb, argument checks, sources, the real archive."""
+"""Tests of imdb_lab/data.py: parity with keras.datasets.imdb, argument checks, the real archive."""
 
 import itertools
 
@@ -7,7 +7,7 @@ import pytest
 from keras.datasets import imdb as keras_imdb
 
 import imdb_lab
-from imdb_lab import archive, data
+from imdb_lab import archive, sources
 
 
 @pytest.fixture(scope="module")
@@ -79,21 +79,6 @@ def test_load_flat_holds_the_same_reviews(tiny_archive):
         np.testing.assert_array_equal(flat.lengths(), [len(r) for r in x])
 
 
-def test_flat_reviews_round_trip_and_take():
-    sequences = [[1, 2, 3], [], [4], [5, 6]]
-    flat = imdb_lab.FlatReviews.from_sequences(sequences, [0, 1, 0, 1])
-    assert [list(r) for r in flat.sequences()] == sequences
-    taken = flat.take([3, 1, 0])
-    assert [list(r) for r in taken.sequences()] == [[5, 6], [], [1, 2, 3]]
-    assert taken.labels.tolist() == [1, 1, 0]
-
-
-def test_sequences_stay_one_dimensional_when_all_lengths_are_equal():
-    # Keras's np.array(..., dtype="object") would make this a 2-D array
-    x = imdb_lab.FlatReviews.from_sequences([[1, 2], [3, 4]], [0, 1]).sequences()
-    assert x.shape == (2,) and x[1] == [3, 4]
-
-
 def test_maxlen_drops_reviews_whose_length_reaches_maxlen(tiny_archive):
     (x_all, _), _ = imdb_lab.load_data(source=tiny_archive)
     maxlen = int(np.median([len(r) for r in x_all]))
@@ -162,62 +147,6 @@ def test_bad_arguments_are_rejected_with_a_clear_message(tiny_archive, kwargs, e
 def test_maxlen_that_keeps_nothing_is_reported(tiny_archive):
     with pytest.raises(ValueError, match="increase maxlen"):
         imdb_lab.load_data(maxlen=2, source=tiny_archive)
-
-
-def test_source_from_environment(monkeypatch, tiny_archive):
-    monkeypatch.setenv("IMDB_LAB_DATA", str(tiny_archive))
-    assert data.resolve_source() == tiny_archive
-    assert len(imdb_lab.load_data()[0][0]) == 12
-
-
-def test_missing_environment_source_names_the_variable(monkeypatch, tmp_path):
-    monkeypatch.setenv("IMDB_LAB_DATA", str(tmp_path / "gone.tar.gz"))
-    with pytest.raises(FileNotFoundError, match="IMDB_LAB_DATA=.*gone.tar.gz does not exist"):
-        imdb_lab.load_data()
-
-
-def test_missing_source_argument_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere.*does not exist"):
-        imdb_lab.load_data(source=tmp_path / "nowhere")
-
-
-@pytest.mark.parametrize("name", ["aclImdb_v1.tar.gz", "aclImdb"])
-def test_copy_in_keras_cache_folder_is_found(tmp_path, tiny_archive, tiny_reviews, name):
-    from conftest import write_folder
-
-    datasets = tmp_path / "keras_home" / "datasets"
-    datasets.mkdir(parents=True)
-    if name.endswith(".tar.gz"):
-        (datasets / name).write_bytes(tiny_archive.read_bytes())
-    else:
-        write_folder(datasets, tiny_reviews)
-    assert data.resolve_source() == datasets / name
-    assert len(imdb_lab.load_data()[1][0]) == 12
-
-
-def test_without_a_local_copy_keras_download_is_used(monkeypatch):
-    calls = []
-    monkeypatch.setattr(keras_imdb, "load_data", lambda **kwargs: calls.append(kwargs) or "from keras")
-    monkeypatch.setattr(keras_imdb, "get_word_index", lambda: {"the": 1})
-    assert data.resolve_source() is None
-    assert imdb_lab.load_data(num_words=100, skip_top=2) == "from keras"
-    assert calls == [{"num_words": 100, "skip_top": 2, "maxlen": None, "seed": 113,
-                      "start_char": 1, "oov_char": 2, "index_from": 3}]
-    assert imdb_lab.get_word_index() == {"the": 1}
-
-
-def test_failed_download_says_how_to_work_offline(monkeypatch):
-    def offline(**kwargs):
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3]")
-
-    monkeypatch.setattr(keras_imdb, "load_data", offline)
-    with pytest.raises(ConnectionError, match="IMDB_LAB_DATA=/path/to/aclImdb_v1.tar.gz"):
-        imdb_lab.load_data(num_words=10)
-
-
-def test_prepare_builds_the_cache_and_returns_it(tiny_archive):
-    path = data.prepare(source=tiny_archive)
-    assert path.exists() and path.suffix == ".npz"
 
 
 def test_real_archive_counts(real_data):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from imdb_lab.data import FlatReviews
 from imdb_lab.encoding import MultiHotSequence, PaddedIdBatches, multi_hot_encode, split_validation
+from imdb_lab.reviews import FlatReviews
 
 
 def naive_multi_hot(sequences, num_words):

@@ -6,8 +6,8 @@ from imdb_lab import errors
 from imdb_lab.backend import BackendError
 from imdb_lab.cache import CacheError
 from imdb_lab.commands import CommandError
-from imdb_lab.data import DownloadError
 from imdb_lab.grading_data import GradingDataError
+from imdb_lab.sources import DownloadError
 
 
 @pytest.mark.parametrize("kind, builtin", [

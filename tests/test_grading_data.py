@@ -18,13 +18,13 @@ def test_prepared_test_reviews_are_load_datas_with_every_word(prepared_data):
 
 
 def test_prepared_data_ignores_a_poisoned_shared_cache(tiny_archive, monkeypatch, tmp_path):
-    from imdb_lab import archive, cache, data
+    from imdb_lab import archive, cache, data, sources
 
     monkeypatch.setenv("IMDB_LAB_DATA", str(tiny_archive))
     kind, dataset = archive.find_dataset(tiny_archive)
-    encoded, _ = data._encoded(tiny_archive)
+    encoded, _ = sources.load_encoded(tiny_archive)
     encoded.labels["test"] = np.ones_like(encoded.labels["test"])
-    cache.save(cache.cache_path(dataset), encoded, data.cache_key(kind, dataset))  # with a checksum that matches
+    cache.save(cache.cache_path(dataset), encoded, sources.cache_key(kind, dataset))  # with a checksum that matches
     assert (data.load_flat()[1].labels == 1).all()
     (tmp_path / "grader").mkdir()
     prepared = grading_data.prepare_grading_data(tmp_path / "grader", check_scorer=False)

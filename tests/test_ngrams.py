@@ -5,19 +5,20 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from imdb_lab.data import FlatReviews, load_flat
+from imdb_lab.data import load_flat
 from imdb_lab.ngrams import (
     NgramVocabulary,
     bigram_vocabulary,
     build_ngram_model,
     evaluate_ngram_model,
     nb_log_count_ratio,
-    ngram_feed,
     ngram_features,
+    ngram_feed,
     ngram_vocabulary,
     predict_ngram_model,
     train_ngram_model,
 )
+from imdb_lab.reviews import FlatReviews
 
 
 def flat(sequences, labels=None):

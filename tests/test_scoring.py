@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from imdb_lab import scoring
-from imdb_lab.data import FlatReviews
+from imdb_lab.reviews import FlatReviews
 
 ALL_WORDS = 2**31 - 1
 

@@ -21,7 +21,7 @@ def run(args):
     if args.source is not None and not Path(args.source).exists():
         raise CommandError(f"no such file or folder: {args.source}")
     from imdb_lab.cache import CacheError
-    from imdb_lab.data import prepare
+    from imdb_lab.sources import prepare
 
     try:
         path = Path(prepare(args.source))

@@ -127,8 +127,8 @@ def fit_ngram_model(args, train, test):
 
 def save(args, model, features=None):
     """Save ``model`` with the word index, encoding settings and features ``imdb-lab predict`` needs."""
-    from imdb_lab.data import get_word_index
     from imdb_lab.saving import save_trained_model
+    from imdb_lab.sources import get_word_index
 
     return save_trained_model(model, args.output, num_words=args.num_words, skip_top=args.skip_top,
                               word_index=get_word_index(args.source), features=features)

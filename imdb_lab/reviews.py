@@ -1,0 +1,165 @@
+"""Reviews as NumPy arrays: the flat container, Keras's index conventions, and Keras's rules on word indices.
+
+NumPy only: no Keras, no files. ``data`` reads the reviews and applies
+``keras_transform``; the encoders, feeds and the grader work on ``FlatReviews``.
+"""
+
+import itertools
+import operator
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from imdb_lab.arguments import check_int
+from imdb_lab.errors import LabTypeError, LabValueError
+
+# Keras's IMDB conventions (keras.datasets.imdb.load_data's defaults): every review starts with index 1, a word
+# outside the vocabulary becomes 2, and the word of rank r (1 = most frequent) is r + 3 (0 is left for padding).
+START_CHAR, OOV_CHAR, INDEX_FROM = 1, 2, 3
+
+
+class IndexConventions(NamedTuple):
+    """How word ranks become indices, as in Keras: ``start_char``, ``oov_char`` (None: no mark), ``index_from``.
+
+    ``start_char`` opens every review; a word outside the vocabulary becomes
+    ``oov_char`` (or is dropped when it is None); the word of rank ``r`` becomes
+    ``r + index_from``.
+    """
+
+    start_char: Optional[int] = START_CHAR
+    oov_char: Optional[int] = OOV_CHAR
+    index_from: int = INDEX_FROM
+
+    def checked(self):
+        """Return these conventions as ints (None kept); raise TypeError/ValueError unless they are usable."""
+        marks = [None if value is None else check_int(name, value, minimum=0, hint="or None")
+                 for name, value in (("start_char", self.start_char), ("oov_char", self.oov_char))]
+        return IndexConventions(*marks, check_int("index_from", self.index_from, minimum=0))
+
+
+class FlatReviews(NamedTuple):
+    """Reviews as one flat int32 array plus offsets: review i is ``tokens[offsets[i]:offsets[i + 1]]``."""
+
+    tokens: np.ndarray
+    offsets: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self):
+        """Return the number of reviews."""
+        return len(self.offsets) - 1
+
+    def lengths(self):
+        """Return the length of every review."""
+        return np.diff(self.offsets)
+
+    def sequences(self):
+        """Return the reviews as Keras returns them: a 1-D object array of lists of ints."""
+        values = self.tokens.tolist()
+        bounds = self.offsets.tolist()
+        out = np.empty(len(self), dtype=object)
+        for i in range(len(self)):
+            out[i] = values[bounds[i]:bounds[i + 1]]
+        return out
+
+    @classmethod
+    def from_sequences(cls, sequences, labels):
+        """Return the ``FlatReviews`` of a list (or object array) of integer sequences."""
+        flat = as_flat(sequences)
+        return cls(flat.tokens.astype(np.int32), flat.offsets, np.asarray(labels, dtype=np.int64))
+
+    def take(self, indices):
+        """Return the reviews at ``indices``, in that order (labels None stay None)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        lengths = self.lengths()[indices]
+        offsets = np.zeros(len(indices) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        # position j of new review k reads tokens[old_start[k] + j]
+        positions = np.arange(offsets[-1], dtype=np.int64) + np.repeat(self.offsets[indices] - offsets[:-1], lengths)
+        labels = None if self.labels is None else self.labels[indices]
+        return FlatReviews(self.tokens[positions], offsets, labels)
+
+
+def as_flat(reviews, name="sequences"):
+    """Return ``reviews`` (a FlatReviews, or a list or object array of integer sequences) as checked FlatReviews.
+
+    Labels are those of a FlatReviews, else None. Raises TypeError for anything
+    but integer word indices, ValueError for offsets that do not fit the tokens.
+    """
+    if hasattr(reviews, "tokens") and hasattr(reviews, "offsets"):
+        tokens = np.asarray(reviews.tokens)
+        offsets = np.asarray(reviews.offsets, dtype=np.int64)
+        if (tokens.ndim != 1 or offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0
+                or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0)):
+            raise LabValueError(f"{name} is not a valid FlatReviews (offsets must rise from 0 to len(tokens)): "
+                             "build it with imdb_lab.load_flat or FlatReviews.from_sequences")
+        labels = getattr(reviews, "labels", None)
+    else:
+        if isinstance(reviews, (str, bytes, dict)) or not hasattr(reviews, "__len__"):
+            raise LabTypeError(f"{name} must be a list or object array of integer sequences, or a FlatReviews "
+                            f"(imdb_lab.load_flat), not {type(reviews).__name__}")
+        if isinstance(reviews, np.ndarray) and reviews.dtype != object and reviews.ndim != 2:
+            raise LabTypeError(f"{name} must be a list of reviews (lists of word indices), not a flat array")
+        try:
+            lengths = np.fromiter((len(s) for s in reviews), dtype=np.int64, count=len(reviews))
+        except TypeError as error:
+            raise LabTypeError(f"each review of {name} must be a sequence of integer word indices") from error
+        offsets = np.zeros(len(reviews) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        try:
+            # operator.index rejects floats, which np.fromiter would silently truncate
+            tokens = np.fromiter(map(operator.index, itertools.chain.from_iterable(reviews)), dtype=np.int64,
+                                 count=int(offsets[-1]))
+        except (TypeError, ValueError) as error:
+            raise LabTypeError(f"each review of {name} must hold integer word indices: {error}") from error
+        labels = None
+    if tokens.size and tokens.dtype.kind not in "iu":
+        raise LabTypeError(f"{name} must hold integer word indices, not dtype {tokens.dtype}")
+    return FlatReviews(tokens, offsets, labels)
+
+
+def keras_transform(splits, num_words, skip_top, maxlen, seed, conventions):
+    """Return the ``(train, test)`` FlatReviews of word ranks after Keras's shuffle, shift, ``maxlen`` and vocabulary rules."""
+    rng = np.random.RandomState(seed)
+    shuffled = []
+    for reviews in splits:  # one generator for both splits, train first, as in Keras
+        indices = np.arange(len(reviews))
+        rng.shuffle(indices)
+        shuffled.append(reviews.take(indices))
+
+    shifted = [shift_ranks(reviews, conventions) for reviews in shuffled]
+    if maxlen is not None:
+        shifted = [reviews.take(np.flatnonzero(reviews.lengths() < maxlen)) for reviews in shifted]
+        if not all(len(reviews) for reviews in shifted):
+            raise LabValueError(
+                f"no review is shorter than maxlen={maxlen} in one of the splits: increase maxlen"
+            )
+    if num_words is None:
+        num_words = max((int(r.tokens.max()) for r in shifted if len(r.tokens)), default=0)
+    return tuple(limit_vocabulary(reviews, num_words, skip_top, conventions.oov_char) for reviews in shifted)
+
+
+def shift_ranks(reviews, conventions):
+    """Return reviews of word ranks as indices: ``index_from`` added, ``start_char`` (unless None) in front of each."""
+    start_char = conventions.start_char
+    tokens = reviews.tokens.astype(np.int64) + conventions.index_from
+    if start_char is None:
+        return FlatReviews(tokens, reviews.offsets, reviews.labels)
+    n = len(reviews)
+    offsets = reviews.offsets + np.arange(n + 1)
+    out = np.empty(len(tokens) + n, dtype=np.int64)
+    starts = offsets[:-1]
+    out[starts] = start_char
+    mask = np.ones(len(out), dtype=bool)
+    mask[starts] = False
+    out[mask] = tokens
+    return FlatReviews(out, offsets, reviews.labels)
+
+
+def limit_vocabulary(reviews, num_words, skip_top, oov_char):
+    """Return the reviews with indices outside ``skip_top <= i < num_words`` made ``oov_char`` or dropped."""
+    tokens = reviews.tokens
+    inside = (tokens >= skip_top) & (tokens < num_words)
+    if oov_char is not None:
+        return FlatReviews(np.where(inside, tokens, oov_char).astype(np.int32), reviews.offsets, reviews.labels)
+    cumulative = np.concatenate([[0], np.cumsum(inside)])
+    return FlatReviews(tokens[inside].astype(np.int32), cumulative[reviews.offsets].astype(np.int64), reviews.labels)
