@@ -1,5 +1,6 @@
 """Argument checks shared by the package, with messages that say what to pass instead."""
 
+import math
 import numbers
 
 from imdb_lab.errors import LabTypeError, LabValueError
@@ -14,3 +15,26 @@ def check_int(name, value, minimum=None, hint=""):
         raise LabValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
+
+
+def check_number(name, value, *, low=None, high=None, include_low=True, include_high=True, hint=""):
+    """Return ``value`` as a float; raise TypeError unless it is a real number (not a bool), ValueError outside range.
+
+    The range is ``low`` to ``high`` (either may be None), each end included
+    unless ``include_low`` / ``include_high`` is False; NaN and infinities are
+    never in it.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        extra = f" {hint}" if hint else ""
+        raise LabTypeError(f"{name} must be a number{extra}, not {value!r} ({type(value).__name__})")
+    value = float(value)
+    too_low = low is not None and (value < low or (value == low and not include_low))
+    too_high = high is not None and (value > high or (value == high and not include_high))
+    if not math.isfinite(value):
+        raise LabValueError(f"{name} must be a finite number, got {value}")
+    if too_low or too_high:
+        left = "" if low is None else f"{'>=' if include_low else '>'} {low:g}"
+        right = "" if high is None else f"{'<=' if include_high else '<'} {high:g}"
+        wanted = " and ".join(part for part in (left, right) if part) or "a number"
+        raise LabValueError(f"{name} must be {wanted}, got {value:g}")
+    return value

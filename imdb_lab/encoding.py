@@ -7,12 +7,11 @@ current batch's rows.
 """
 
 import math
-import numbers
 
 import keras
 import numpy as np
 
-from imdb_lab.arguments import check_int
+from imdb_lab.arguments import check_int, check_number
 from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.reviews import FlatReviews, as_flat
 
@@ -91,10 +90,8 @@ def split_validation(x_train, y_train, validation_fraction=0.2, *, num_validatio
     if y_train is None:
         raise LabValueError("y_train is needed to split off validation labels")
     if num_validation is None:
-        if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, numbers.Real):
-            raise LabTypeError(f"validation_fraction must be a number between 0 and 1, got {validation_fraction!r}")
-        if not 0 < validation_fraction < 1:
-            raise LabValueError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}")
+        check_number("validation_fraction", validation_fraction, low=0, high=1, include_low=False,
+                     include_high=False)
         num_validation = int(round(n * validation_fraction))
     else:
         num_validation = check_int("num_validation", num_validation)

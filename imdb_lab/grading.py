@@ -22,8 +22,6 @@ Nothing a notebook computes, prints or changes is believed. For each notebook:
 
 import dataclasses
 import json
-import math
-import numbers
 import os
 import shutil
 import sys
@@ -33,7 +31,7 @@ import time
 from pathlib import Path
 
 from imdb_lab import processes
-from imdb_lab.errors import LabValueError
+from imdb_lab.arguments import check_int, check_number
 from imdb_lab.evaluation import TARGET
 from imdb_lab.grading_data import GradingDataError, SharedCache, prepare_grading_data
 from imdb_lab.notebook_run import EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL, one_line
@@ -69,12 +67,9 @@ class GradeResult:
 
 
 def _check_limits(timeout, memory, target):
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0 or math.isinf(timeout):
-        raise LabValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if isinstance(memory, bool) or not isinstance(memory, numbers.Integral) or memory < 2**20:
-        raise LabValueError(f"memory must be a number of bytes (at least 1 MiB), got {memory!r}")
-    if isinstance(target, bool) or not isinstance(target, numbers.Real) or not 0 <= target <= 1:
-        raise LabValueError(f"target must be an accuracy between 0 and 1, got {target!r}")
+    check_number("timeout (seconds)", timeout, low=0, include_low=False)
+    check_int("memory (bytes)", memory, minimum=2**20, hint="of bytes, at least 1 MiB")
+    check_number("target (an accuracy)", target, low=0, high=1)
 
 
 def _private_folder(notebook, scratch, others):
@@ -184,8 +179,7 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), **limits):
     paths = [Path(path) for path in paths]
     _check_limits(limits.get("timeout", DEFAULT_TIMEOUT), limits.get("memory", DEFAULT_MEMORY),
                   limits.get("target", TARGET))
-    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
-        raise LabValueError(f"jobs must be a positive int, got {jobs!r}")
+    check_int("jobs", jobs, minimum=1)
     processes.become_subreaper()
     sys.dont_write_bytecode = True  # a .pyc this process wrote would look like a change to the scorer's code
     results = [None] * len(paths)

@@ -2,19 +2,10 @@
 
 import numbers
 
-from imdb_lab.arguments import check_int
+from imdb_lab.arguments import check_int, check_number
 from imdb_lab.errors import LabTypeError, LabValueError
 
 __all__ = ["build_model", "input_width"]
-
-
-def _check_number(name, value, *, allow_none=False):
-    """Return ``value`` as a float, or raise if it is not a real number."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise LabTypeError(f"{name} must be a number, got {value!r}")
-    return float(value)
 
 
 def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=1e-4, learning_rate=1e-3):
@@ -29,15 +20,10 @@ def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=1e-4, learning
     hidden_units = [check_int("each of hidden_units", units, minimum=1) for units in hidden_units]
     if not hidden_units:
         raise LabValueError("hidden_units must name at least one hidden layer, e.g. (16, 16)")
-    dropout = _check_number("dropout", dropout)
-    if not 0 <= dropout < 1:
-        raise LabValueError(f"dropout must be in [0, 1), got {dropout}")
-    l2 = _check_number("l2", l2, allow_none=True)
-    if l2 is not None and l2 < 0:
-        raise LabValueError(f"l2 must be >= 0 (or None for no weight penalty), got {l2}")
-    learning_rate = _check_number("learning_rate", learning_rate)
-    if learning_rate <= 0:
-        raise LabValueError(f"learning_rate must be > 0, got {learning_rate}")
+    dropout = check_number("dropout", dropout, low=0, high=1, include_high=False)
+    if l2 is not None:
+        l2 = check_number("l2", l2, low=0, hint="(or None for no weight penalty)")
+    learning_rate = check_number("learning_rate", learning_rate, low=0, include_low=False)
 
     import keras
 

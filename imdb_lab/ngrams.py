@@ -8,12 +8,11 @@ multi-hot batch would be huge, so ``NgramFeed`` (a ``ReviewBatches`` feed, as
 ``MultiHotSequence`` is) hands the model each review's feature ids, padded.
 """
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from imdb_lab.arguments import check_int
+from imdb_lab.arguments import check_int, check_number
 from imdb_lab.encoding import PaddedIdBatches
 from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.reviews import as_flat
@@ -194,8 +193,7 @@ def nb_log_count_ratio(features, num_features, alpha=1.0):
     if labels is None or not np.isin(np.asarray(labels), (0, 1)).all():
         raise LabValueError("features must be a FlatReviews with labels 0 (negative) / 1 (positive), "
                          "e.g. ngram_features(train, vocabulary) of labelled training reviews")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0:
-        raise LabValueError(f"alpha (the smoothing count) must be a number > 0, got {alpha!r}")
+    alpha = check_number("alpha (the smoothing count)", alpha, low=0, include_low=False)
     positive = np.repeat(np.asarray(labels) == 1, np.diff(offsets))
     p = np.bincount(tokens[positive], minlength=num_features) + float(alpha)
     q = np.bincount(tokens[~positive], minlength=num_features) + float(alpha)
@@ -241,8 +239,7 @@ def build_ngram_model(num_features, nb_ratio=None, learning_rate=1e-3):
     if nb_ratio.shape != (num_features,):
         raise LabValueError(f"nb_ratio must hold one number per feature, shape ({num_features},), "
                          f"got shape {nb_ratio.shape}")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
-        raise LabValueError(f"learning_rate must be a number > 0, got {learning_rate!r}")
+    learning_rate = check_number("learning_rate", learning_rate, low=0, include_low=False)
     import keras
 
     ids = keras.Input((None,), dtype="int32", name="feature_ids")

@@ -7,7 +7,7 @@ import pytest
 from keras.datasets import imdb as keras_imdb
 
 import imdb_lab
-from imdb_lab import archive, sources
+from imdb_lab import archive
 
 
 @pytest.fixture(scope="module")

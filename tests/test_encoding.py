@@ -160,8 +160,8 @@ def test_validation_split_is_a_disjoint_part_of_the_training_data(as_flat, seed)
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"validation_fraction": 0}, r"validation_fraction must be between 0 and 1 \(exclusive\), got 0"),
-    ({"validation_fraction": 1.0}, r"validation_fraction must be between 0 and 1 \(exclusive\), got 1.0"),
+    ({"validation_fraction": 0}, "validation_fraction must be > 0 and < 1, got 0"),
+    ({"validation_fraction": 1.0}, "validation_fraction must be > 0 and < 1, got 1"),
     ({"num_validation": 20}, "must keep at least one review on each side: got 20 of 20 training reviews"),
     ({"num_validation": 0}, "must keep at least one review on each side: got 0 of 20 training reviews"),
 ])

@@ -39,22 +39,22 @@ def test_private_folder_copies_the_notebooks_folder_without_classmates(tmp_path)
     assert names == ["alice.ipynb", "data", "data/words.txt", "notes.ipynb"]
 
 
-@pytest.mark.parametrize("limits, message", [
-    ({"timeout": 0}, "timeout must be a positive number of seconds"),
-    ({"timeout": float("inf")}, "timeout must be a positive number of seconds"),
-    ({"timeout": "10"}, "timeout must be a positive number of seconds"),
-    ({"timeout": True}, "timeout must be a positive number of seconds"),
-    ({"memory": 1000}, "memory must be a number of bytes"),
-    ({"memory": 2.5e9}, "memory must be a number of bytes"),
-    ({"target": 85}, "target must be an accuracy between 0 and 1"),
+@pytest.mark.parametrize("limits, error, message", [
+    ({"timeout": 0}, ValueError, r"timeout \(seconds\) must be > 0, got 0"),
+    ({"timeout": float("inf")}, ValueError, r"timeout \(seconds\) must be a finite number, got inf"),
+    ({"timeout": "10"}, TypeError, r"timeout \(seconds\) must be a number, not '10'"),
+    ({"timeout": True}, TypeError, r"timeout \(seconds\) must be a number, not True"),
+    ({"memory": 1000}, ValueError, r"memory \(bytes\) must be >= 1048576, got 1000"),
+    ({"memory": 2.5e9}, TypeError, r"memory \(bytes\) must be an int of bytes"),
+    ({"target": 85}, ValueError, r"target \(an accuracy\) must be >= 0 and <= 1, got 85"),
 ])
-def test_grade_notebook_rejects_bad_limits(limits, message, tmp_path):
-    with pytest.raises(ValueError, match=message):
+def test_grade_notebook_rejects_bad_limits(limits, error, message, tmp_path):
+    with pytest.raises(error, match=message):
         grading.grade_notebook(tmp_path / "x.ipynb", **limits)
 
 
 def test_grade_notebooks_rejects_bad_jobs(tmp_path):
-    with pytest.raises(ValueError, match="jobs must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="jobs must be >= 1, got 0"):
         grading.grade_notebooks([tmp_path / "x.ipynb"], jobs=0)
 
 

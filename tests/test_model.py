@@ -49,11 +49,13 @@ def test_defaults_and_no_regularization():
     ({"hidden_units": (16, 0)}, ValueError, "each of hidden_units must be >= 1, got 0"),
     ({"hidden_units": 16}, TypeError, "hidden_units must be a sequence of positive integers .* got 16"),
     ({"hidden_units": "16"}, TypeError, "hidden_units must be a sequence of positive integers .* got '16'"),
-    ({"dropout": 1.0}, ValueError, r"dropout must be in \[0, 1\), got 1.0"),
-    ({"dropout": -0.1}, ValueError, r"dropout must be in \[0, 1\), got -0.1"),
+    ({"dropout": 1.0}, ValueError, "dropout must be >= 0 and < 1, got 1"),
+    ({"dropout": -0.1}, ValueError, "dropout must be >= 0 and < 1, got -0.1"),
+    ({"dropout": float("nan")}, ValueError, "dropout must be a finite number, got nan"),
     ({"l2": -1e-4}, ValueError, "l2 must be >= 0"),
+    ({"l2": "1e-4"}, TypeError, r"l2 must be a number \(or None for no weight penalty\), not '1e-4'"),
     ({"learning_rate": 0}, ValueError, "learning_rate must be > 0, got 0"),
-    ({"learning_rate": "fast"}, TypeError, "learning_rate must be a number, got 'fast'"),
+    ({"learning_rate": "fast"}, TypeError, r"learning_rate must be a number, not 'fast' \(str\)"),
 ])
 def test_bad_arguments_are_rejected(kwargs, error, message):
     arguments = {"num_words": 10, **kwargs}

@@ -102,7 +102,7 @@ def test_bad_arguments_are_rejected():
         train(model, x_train, y_train, num_words=30, num_epochs=0)
     with pytest.raises(ValueError, match="monitor must be 'val_loss' or 'val_accuracy', got 'loss'"):
         train(model, x_train, y_train, num_words=30, monitor="loss")
-    with pytest.raises(ValueError, match=r"validation_fraction must be between 0 and 1 \(exclusive\), got 1.5"):
+    with pytest.raises(ValueError, match="validation_fraction must be > 0 and < 1, got 1.5"):
         train(model, x_train, y_train, num_words=30, validation_fraction=1.5)
     with pytest.raises(TypeError, match=r"seed must be an int, not 1.5 \(float\)"):
         set_seed(1.5)
