@@ -48,7 +48,7 @@ def run_unigram(args):
 def run_ngrams(args):
     """Train the n-gram model (``args.ngrams``); return its test accuracy."""
     from imdb_lab.data import load_flat
-    from imdb_lab.ngrams import train_ngram_model
+    from imdb_lab.ngram_model import train_ngram_model
 
     train_reviews, test_reviews = load_flat(num_words=args.num_words)
     _, _, accuracy, _ = train_ngram_model(train_reviews, test_reviews, num_words=args.num_words,

@@ -13,7 +13,7 @@ subprocess, so that each peak RSS (getrusage ru_maxrss of the child) is its own:
   at a time) and at 88,000 (the word-id twin: batches of each review's word ids, padded to a length bucket),
   on each backend asked for;
 - nb:    the going-further unigram variant (``imdb-lab train --nb``): naive-Bayes log-count ratios on the
-  10,000 words, logistic regression (imdb_lab.ngrams with ngrams=1), on each backend;
+  10,000 words, logistic regression (imdb_lab.ngram_model with ngrams=1), on each backend;
 - naive: load_data lists + Deep Learning with Python's ``vectorize_sequences``
   (np.zeros((n, num_words)) float64 for train, validation and test) + model.fit on
   the arrays, with the same validation split, model, seed and early stopping (on
@@ -96,7 +96,7 @@ def run_naive(args):
 def run_nb(args):
     """The going-further unigram variant: naive-Bayes-weighted words, logistic regression (``imdb-lab train --nb``)."""
     from imdb_lab.data import load_flat
-    from imdb_lab.ngrams import train_ngram_model
+    from imdb_lab.ngram_model import train_ngram_model
     from imdb_lab.training import best_epoch
 
     train_reviews, test_reviews = load_flat(num_words=args.num_words)

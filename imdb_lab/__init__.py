@@ -32,12 +32,12 @@ _EXPORTS = {
     "positive_probability": "outputs",
     "grade_notebook": "grading",
     "grade_notebooks": "grading",
-    "ngram_vocabulary": "ngrams",
-    "bigram_vocabulary": "ngrams",
-    "ngram_features": "ngrams",
-    "NgramVocabulary": "ngrams",
-    "build_ngram_model": "ngrams",
-    "train_ngram_model": "ngrams",
+    "ngram_vocabulary": "ngram_features",
+    "bigram_vocabulary": "ngram_features",
+    "ngram_features": "ngram_features",
+    "NgramVocabulary": "ngram_features",
+    "build_ngram_model": "ngram_model",
+    "train_ngram_model": "ngram_model",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

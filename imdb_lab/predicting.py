@@ -5,7 +5,7 @@ import math
 from imdb_lab.arguments import check_int
 from imdb_lab.errors import LabTypeError, LabValueError
 
-# feature kinds this module knows how to build: the lab's model, and the n-gram model of imdb_lab.ngrams
+# feature kinds this module knows how to build: the lab's model, and the n-gram model of imdb_lab.ngram_model
 SUPPORTED_KINDS = ("multi_hot", "ngrams")
 THRESHOLD = 0.5
 EMPTY = "empty -"
@@ -84,7 +84,7 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
         rows = wanted[start:start + batch_size]
         sequences = [encode_review(texts[i], word_index, num_words=num_words, **conventions) for i in rows]
         if kind == "ngrams":
-            from imdb_lab.ngrams import predict_ngram_model
+            from imdb_lab.ngram_model import predict_ngram_model
 
             probabilities[rows] = predict_ngram_model(model, sequences, metadata["features"])
             continue

@@ -5,7 +5,7 @@ import numpy as np
 from imdb_lab.arguments import check_int
 from imdb_lab.errors import LabValueError
 
-__all__ = ["set_seed", "train", "evaluate", "best_epoch"]
+__all__ = ["set_seed", "train", "fit_with_early_stopping", "evaluate", "best_epoch"]
 
 
 def set_seed(seed):
@@ -63,12 +63,10 @@ def _word_id_feed(sequences, labels, *, num_words, batch_size, shuffle=False, se
 WORD_IDS_FROM = 20000
 
 
-def _fitting(model, feed, num_words):
+def _fitting(model, num_words):
     """Return ``(the model to fit, its feed)``: a Dense model's word-id twin for a large vocabulary."""
     from imdb_lab.word_ids import can_twin, word_id_twin
 
-    if feed is not None:
-        return model, feed
     if num_words >= WORD_IDS_FROM and can_twin(model):
         # the same model computed from each review's word ids: the cost follows the words a review holds, not
         # num_words (at 88,000 words a multi-hot batch is 512 x 88,000); it shares the model's weights
@@ -76,8 +74,28 @@ def _fitting(model, feed, num_words):
     return model, _multi_hot_feed
 
 
+def fit_with_early_stopping(model, train_feed, validation_feed, *, num_epochs, patience, monitor="val_loss",
+                            verbose=2):
+    """Fit ``model`` on ``train_feed`` (a Keras input that shuffles itself); keep the best epoch; return the History.
+
+    The one fit loop of the package (the Dense model and the n-gram model):
+    early stopping watches ``monitor`` on ``validation_feed`` and restores the
+    weights of the best epoch at the end.
+    """
+    import keras
+
+    check_int("num_epochs", num_epochs, minimum=1)
+    check_int("patience", patience, minimum=0)
+    if monitor not in ("val_loss", "val_accuracy"):
+        raise LabValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
+    stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
+    # shuffle=False: the feed shuffles the reviews itself, from its own seeded generator
+    return model.fit(train_feed, validation_data=validation_feed, epochs=num_epochs, shuffle=False,
+                     callbacks=[stop], verbose=verbose)
+
+
 def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, validation_fraction=0.2,
-          seed=None, patience=3, monitor="val_loss", verbose=2, feed=None):
+          seed=None, patience=3, monitor="val_loss", verbose=2):
     """Fit ``model`` on the training reviews with early stopping on a validation split of them; return the History.
 
     The validation reviews come from ``x_train`` (``split_validation``), never
@@ -86,31 +104,22 @@ def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, 
     ``keras.Sequential`` that starts with ``Dense`` (as ``build_model``'s) is
     fitted through its word-id twin (``imdb_lab.word_ids``), which trains the
     model's own weights at a cost that follows the words a review holds; below
-    that, and for any other model, on ``MultiHotSequence`` batches. ``feed(sequences, labels,
-    num_words=, batch_size=, shuffle=, seed=)`` builds another Keras input,
-    e.g. n-grams, for ``model`` itself.
+    that, and for any other model, on ``MultiHotSequence`` batches.
     """
-    import keras
-
     from imdb_lab.encoding import split_validation
 
-    check_int("num_epochs", num_epochs, minimum=1)
-    check_int("patience", patience, minimum=0)
-    if monitor not in ("val_loss", "val_accuracy"):
-        raise LabValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
-    fitted, feed = _fitting(model, feed, num_words)
+    check_int("num_epochs", num_epochs, minimum=1)  # before the (slower) split and feeds
+    fitted, feed = _fitting(model, num_words)
     (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, validation_fraction, seed=seed)
     train_feed = feed(x_fit, y_fit, num_words=num_words, batch_size=batch_size, shuffle=True, seed=seed)
     val_feed = feed(x_val, y_val, num_words=num_words, batch_size=batch_size)
-    stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
-    # shuffle=False: the feed shuffles the reviews itself, from its own seeded generator
-    return fitted.fit(train_feed, validation_data=val_feed, epochs=num_epochs, shuffle=False,
-                      callbacks=[stop], verbose=verbose)
+    return fit_with_early_stopping(fitted, train_feed, val_feed, num_epochs=num_epochs, patience=patience,
+                                   monitor=monitor, verbose=verbose)
 
 
-def evaluate(model, x_test, y_test, *, num_words, batch_size=512, feed=None):
+def evaluate(model, x_test, y_test, *, num_words, batch_size=512):
     """Return ``(loss, accuracy)`` of ``model`` on the given reviews, fed batch by batch (as ``train`` feeds them)."""
-    fitted, feed = _fitting(model, feed, num_words)
+    fitted, feed = _fitting(model, num_words)
     results = fitted.evaluate(feed(x_test, y_test, num_words=num_words, batch_size=batch_size),
                               verbose=0, return_dict=True)
     return float(results["loss"]), float(results["accuracy"])

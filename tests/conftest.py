@@ -76,6 +76,13 @@ def write_folder(root, reviews):
     return Path(root) / "aclImdb"
 
 
+def flat(sequences, labels=None):
+    """Return the FlatReviews of ``sequences`` (labels 0 unless given)."""
+    from imdb_lab.reviews import FlatReviews
+
+    return FlatReviews.from_sequences(sequences, labels if labels is not None else [0] * len(sequences))
+
+
 @pytest.fixture(scope="session")
 def tiny_reviews():
     """Texts of a tiny data set: 6 reviews in each of the four folders."""

@@ -71,8 +71,6 @@ def path(request, monkeypatch):
 
 @pytest.mark.slow
 def test_training_learns_a_separable_task_and_restores_the_best_epoch(deterministic, path):
-    from imdb_lab.training import _multi_hot_feed
-
     set_seed(0)
     x_train, y_train = separable(400, seed=1)
     x_test, y_test = separable(200, seed=2)
@@ -88,7 +86,7 @@ def test_training_learns_a_separable_task_and_restores_the_best_epoch(determinis
 
     _, (x_val, y_val) = split_validation(x_train, y_train, 0.2, seed=0)
     # the model itself on multi-hot rows, however it was trained
-    val_loss, val_accuracy = evaluate(model, x_val, y_val, num_words=30, feed=_multi_hot_feed)
+    val_loss, val_accuracy = evaluate(model, x_val, y_val, num_words=30)
     assert val_loss == pytest.approx(logs["val_loss"][best], rel=1e-4)
     assert val_accuracy == pytest.approx(logs["val_accuracy"][best])
     _, test_accuracy = evaluate(model, x_test, y_test, num_words=30, batch_size=64)

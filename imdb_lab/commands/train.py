@@ -115,7 +115,7 @@ def fit_model(args, train, test):
 
 def fit_ngram_model(args, train, test):
     """Train the n-gram model; return what ``fit_model`` returns."""
-    from imdb_lab.ngrams import train_ngram_model
+    from imdb_lab.ngram_model import train_ngram_model
     from imdb_lab.training import best_epoch
 
     model, history, test_accuracy, features = train_ngram_model(

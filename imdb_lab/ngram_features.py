@@ -1,11 +1,10 @@
-"""Going further: n-gram (bigram) features of the reviews and a wide Keras model on them that beats NBSVM.
+"""Going further: n-gram features of the reviews (NumPy only), and the naive-Bayes ratios that weight them.
 
 A review becomes a ``FlatReviews`` of *feature ids*: its word indices below
 ``num_words`` (the unigrams) plus, for every n-gram of consecutive indices
 found in the vocabulary, ``num_words + rank`` of that n-gram. The vocabulary
-is built from the training reviews only. With some 360,000 features a dense
-multi-hot batch would be huge, so ``NgramFeed`` (a ``ReviewBatches`` feed, as
-``MultiHotSequence`` is) hands the model each review's feature ids, padded.
+is built from the training reviews only. ``ngram_model`` trains a Keras model
+on these ids.
 """
 
 from typing import NamedTuple
@@ -13,22 +12,10 @@ from typing import NamedTuple
 import numpy as np
 
 from imdb_lab.arguments import check_int, check_number
-from imdb_lab.encoding import PaddedIdBatches
 from imdb_lab.errors import LabTypeError, LabValueError
-from imdb_lab.reviews import as_flat
+from imdb_lab.reviews import FlatReviews, as_flat
 
-__all__ = [
-    "NgramVocabulary",
-    "ngram_vocabulary",
-    "bigram_vocabulary",
-    "ngram_features",
-    "nb_log_count_ratio",
-    "build_ngram_model",
-    "ngram_feed",
-    "train_ngram_model",
-    "evaluate_ngram_model",
-    "predict_ngram_model",
-]
+__all__ = ["NgramVocabulary", "ngram_vocabulary", "bigram_vocabulary", "ngram_features", "nb_log_count_ratio"]
 
 MAX_ORDER = 3  # trigram codes of a 88,000-word vocabulary still fit an int64
 
@@ -157,8 +144,6 @@ def bigram_vocabulary(train, num_words, *, min_count=2, max_bigrams=None):
 
 def ngram_features(reviews, vocabulary):
     """Return a ``FlatReviews`` of feature ids: each review's unigrams plus its known n-grams, sorted, once each."""
-    from imdb_lab.reviews import FlatReviews
-
     if not isinstance(vocabulary, NgramVocabulary):
         raise LabTypeError("vocabulary must be the NgramVocabulary that ngram_vocabulary(train, ...) returns, "
                         f"got {type(vocabulary).__name__}")
@@ -198,119 +183,3 @@ def nb_log_count_ratio(features, num_features, alpha=1.0):
     p = np.bincount(tokens[positive], minlength=num_features) + float(alpha)
     q = np.bincount(tokens[~positive], minlength=num_features) + float(alpha)
     return (np.log(p / p.sum()) - np.log(q / q.sum())).astype(np.float32)
-
-
-def _ngram_width(length):
-    # few distinct widths, so the backend compiles the step only a few times
-    return max(128, -(-length // 128) * 128)
-
-
-class NgramFeed(PaddedIdBatches):
-    """Batches of feature ids, ``id + 1`` padded with 0 to a multiple of 128 columns (see ``ngram_feed``)."""
-
-    def width_for(self, length):
-        """Return ``length`` rounded up to a multiple of 128 (at least 128)."""
-        return _ngram_width(length)
-
-
-def ngram_feed(features, labels=None, *, num_features, batch_size=64, shuffle=False, seed=None):
-    """Return a Keras ``PyDataset`` of padded feature-id batches (``(x,)`` or ``(x, y)``) for the n-gram model.
-
-    Not ``MultiHotSequence``: with hundreds of thousands of n-grams a dense
-    multi-hot batch is huge (361,094 features: about 60 s an epoch and 10 GB of
-    memory on 2 cores), while a review holds only a few hundred of them.
-    """
-    return NgramFeed(features, labels, num_features=num_features, batch_size=batch_size, shuffle=shuffle, seed=seed)
-
-
-def build_ngram_model(num_features, nb_ratio=None, learning_rate=1e-3):
-    """Return a compiled NBSVM-style Keras model: logistic regression on binary n-gram features scaled by ``nb_ratio``.
-
-    Input: padded feature ids + 1 (``ngram_feed``). The logit is
-    ``a * sum_i w[i] * r[i] + b`` over the review's features, with ``w`` trained
-    (from 0) and ``r`` the fixed naive-Bayes log-count ratio (all ones: plain
-    logistic regression). Built from Keras layers only (two Embeddings, Dot),
-    so ``keras.saving.load_model`` reads it back without custom objects.
-    """
-    num_features = check_int("num_features", num_features, 1)
-    if nb_ratio is None:
-        nb_ratio = np.ones(num_features, dtype=np.float32)
-    nb_ratio = np.asarray(nb_ratio, dtype=np.float32)
-    if nb_ratio.shape != (num_features,):
-        raise LabValueError(f"nb_ratio must hold one number per feature, shape ({num_features},), "
-                         f"got shape {nb_ratio.shape}")
-    learning_rate = check_number("learning_rate", learning_rate, low=0, include_low=False)
-    import keras
-
-    ids = keras.Input((None,), dtype="int32", name="feature_ids")
-    # row 0 is the padding: ratio 0, so padding adds nothing to the sum
-    ratio = np.concatenate([[0.0], nb_ratio]).astype(np.float32)[:, None]
-    weights = keras.layers.Embedding(num_features + 1, 1, embeddings_initializer="zeros", name="weights")(ids)
-    scales = keras.layers.Embedding(num_features + 1, 1, embeddings_initializer=keras.initializers.Constant(ratio),
-                                    trainable=False, name="nb_ratio")(ids)
-    logit = keras.layers.Flatten()(keras.layers.Dot(axes=1, name="weighted_sum")([weights, scales]))
-    output = keras.layers.Dense(1, activation="sigmoid", name="logistic")(logit)
-    model = keras.Model(ids, output, name="imdb_nbsvm")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def train_ngram_model(train, test=None, *, num_words, ngrams=2, num_epochs=8, batch_size=64, seed=0, verbose=2,
-                      min_count=2, validation_fraction=0.2, patience=2):
-    """Train the n-gram model; return ``(model, history, test_accuracy or None, features_metadata)``.
-
-    ``train``/``test`` are ``FlatReviews`` from ``load_flat(num_words=num_words)``.
-    A ``validation_fraction`` of the TRAINING reviews is held out (the test
-    split is only evaluated at the end); the n-gram vocabulary and the
-    naive-Bayes ratios come from the rest, the fitted part, and early stopping
-    on the validation loss restores the best epoch, so the final model never
-    saw the validation reviews.
-    """
-    from imdb_lab.encoding import split_validation
-    from imdb_lab.training import set_seed
-
-    num_epochs = check_int("num_epochs", num_epochs, 1)
-    patience = check_int("patience", patience, 0)
-    if not (hasattr(train, "tokens") and hasattr(train, "labels")):
-        raise LabTypeError("train must be the labelled FlatReviews of imdb_lab.load_flat(num_words=...), "
-                        f"got {type(train).__name__}")
-    set_seed(seed)
-    (fit, y_fit), (val, y_val) = split_validation(train, train.labels, validation_fraction, seed=seed)
-    vocabulary = ngram_vocabulary(fit, num_words, ngrams, min_count=min_count)
-    num_features = vocabulary.num_features
-    fit_features = ngram_features(fit, vocabulary)
-    model = build_ngram_model(num_features, nb_log_count_ratio(fit_features, num_features))
-    import keras
-
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    history = model.fit(
-        ngram_feed(fit_features, y_fit, num_features=num_features, batch_size=batch_size, shuffle=True, seed=seed),
-        validation_data=ngram_feed(ngram_features(val, vocabulary), y_val, num_features=num_features,
-                                   batch_size=512),
-        epochs=num_epochs, shuffle=False, callbacks=[stop], verbose=verbose)
-    test_accuracy = None
-    if test is not None:
-        test_accuracy = evaluate_ngram_model(model, test, vocabulary)
-    return model, history, test_accuracy, vocabulary.to_metadata()
-
-
-def evaluate_ngram_model(model, reviews, vocabulary):
-    """Return the accuracy of the n-gram ``model`` on labelled ``reviews`` (FlatReviews of word indices)."""
-    if isinstance(vocabulary, dict):
-        vocabulary = NgramVocabulary.from_metadata(vocabulary)
-    features = ngram_features(reviews, vocabulary)
-    if not np.isin(features.labels, (0, 1)).all():
-        raise LabValueError("reviews must be labelled 0/1 to measure accuracy, e.g. the test split of load_flat")
-    from imdb_lab.evaluation import accuracy_from_predictions
-
-    feed = ngram_feed(features, num_features=vocabulary.num_features, batch_size=512)
-    return accuracy_from_predictions(model.predict(feed, verbose=0), features.labels)
-
-
-def predict_ngram_model(model, sequences, vocabulary):
-    """Return the positive-class probabilities (1-D float array) of the n-gram ``model`` for ``sequences``."""
-    if isinstance(vocabulary, dict):
-        vocabulary = NgramVocabulary.from_metadata(vocabulary)
-    features = ngram_features(sequences, vocabulary)
-    feed = ngram_feed(features, num_features=vocabulary.num_features, batch_size=512)
-    return np.asarray(model.predict(feed, verbose=0)).reshape(-1)

@@ -1,29 +1,14 @@
-"""Tests of imdb_lab.ngrams: n-gram vocabulary and features against naive loops, and a tiny training run."""
+"""Tests of imdb_lab/ngram_features.py: the n-gram vocabulary, features and NB ratios against naive loops."""
 
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from imdb_lab.data import load_flat
-from imdb_lab.ngrams import (
-    NgramVocabulary,
-    bigram_vocabulary,
-    build_ngram_model,
-    evaluate_ngram_model,
-    nb_log_count_ratio,
-    ngram_features,
-    ngram_feed,
-    ngram_vocabulary,
-    predict_ngram_model,
-    train_ngram_model,
+from imdb_lab.ngram_features import (
+    NgramVocabulary, bigram_vocabulary, nb_log_count_ratio, ngram_features, ngram_vocabulary,
 )
-from imdb_lab.reviews import FlatReviews
-
-
-def flat(sequences, labels=None):
-    """Return the FlatReviews of ``sequences`` (labels 0 unless given)."""
-    return FlatReviews.from_sequences(sequences, labels if labels is not None else [0] * len(sequences))
+from conftest import flat
 
 
 def naive_vocabulary(sequences, num_words, ngrams, min_count):
@@ -138,8 +123,6 @@ def test_metadata_round_trip_is_json():
     (lambda: ngram_vocabulary([[1, 2]], 10**7, 3), ValueError, "too large"),
     (lambda: ngram_features([[1, 2]], {"kind": "ngrams"}), TypeError, "NgramVocabulary"),
     (lambda: nb_log_count_ratio(flat([[1]], [2]), 5), ValueError, "labels 0"),
-    (lambda: build_ngram_model(5, np.ones(4)), ValueError, "one number per feature"),
-    (lambda: ngram_feed(flat([[1]]), [0, 1], num_features=5), ValueError, "one label per review"),
 ])
 def test_bad_arguments_are_rejected(call, error, match):
     with pytest.raises(error, match=match):
@@ -152,41 +135,3 @@ def test_nb_log_count_ratio_matches_formula():
     q = np.array([0, 0, 1, 0]) + 1.0
     expected = np.log(p / p.sum()) - np.log(q / q.sum())
     np.testing.assert_allclose(nb_log_count_ratio(features, 4), expected, rtol=1e-6)
-
-
-def test_feed_pads_ids_plus_one():
-    feed = ngram_feed(flat([[3], [0, 2, 4]], [1, 0]), [1, 0], num_features=5, batch_size=2)
-    x, y = feed[0]
-    assert x.shape == (2, 128) and y.tolist() == [1, 0]
-    assert x[:, :3].tolist() == [[4, 0, 0], [1, 3, 5]] and not x[:, 3:].any()
-
-
-def test_model_is_logistic_regression_on_scaled_features():
-    import keras
-
-    ratio = np.array([0.5, -2.0, 1.0], dtype=np.float32)
-    model = build_ngram_model(3, ratio)
-    model.get_layer("weights").set_weights([np.array([[9.0], [1.0], [2.0], [3.0]], dtype=np.float32)])
-    model.get_layer("logistic").set_weights([np.array([[0.5]], dtype=np.float32), np.array([0.1], np.float32)])
-    x = np.array([[1, 3, 0], [2, 0, 0]], dtype=np.int32)  # features {0, 2} and {1}; 0 is padding
-    logits = 0.5 * np.array([1 * 0.5 + 3 * 1.0, 2 * -2.0]) + 0.1
-    np.testing.assert_allclose(model.predict(x, verbose=0).ravel(), 1 / (1 + np.exp(-logits)), rtol=1e-5)
-    assert len(model.trainable_weights) == 3 and keras.ops.shape(model.get_layer("nb_ratio").weights[0])[0] == 4
-
-
-@pytest.mark.slow
-def test_tiny_training_run_learns_and_reloads(small_archive, tmp_path):
-    import keras
-
-    train, test = load_flat(num_words=200, source=small_archive)
-    model, history, accuracy, metadata = train_ngram_model(
-        train, test, num_words=200, num_epochs=20, batch_size=16, seed=0, verbose=0, patience=3)
-    assert accuracy > 0.9
-    assert "val_loss" in history.history and metadata["kind"] == "ngrams" and metadata["num_words"] == 200
-    path = tmp_path / "ngrams.keras"
-    model.save(path)
-    again = keras.saving.load_model(path)
-    sequences = test.sequences()[:20]
-    np.testing.assert_allclose(predict_ngram_model(again, sequences, metadata),
-                               predict_ngram_model(model, sequences, metadata), rtol=1e-5)
-    assert evaluate_ngram_model(again, test, metadata) == pytest.approx(accuracy)
