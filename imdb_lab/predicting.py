@@ -25,13 +25,13 @@ def feature_kind(metadata):
     return kind
 
 
-def input_width(model, metadata):
-    """Return the multi-hot width the model expects: metadata's num_words, else the model's input size."""
-    from imdb_lab.model import input_width as model_input_width
+def multi_hot_width(model, metadata):
+    """Return the multi-hot width a saved model expects: its metadata's num_words, checked against its input size."""
+    from imdb_lab.model import input_width
 
     num_words = metadata.get("num_words")
     try:
-        width = model_input_width(model)
+        width = input_width(model)
     except ValueError:
         width = None
     if num_words is None:
@@ -71,7 +71,7 @@ def predict_proba(model, metadata, texts, *, batch_size=512):
     check_int("batch_size", batch_size, minimum=1)
     kind = feature_kind(metadata)
     # the n-gram model reads padded feature ids, not a multi-hot vector: its width is in the metadata
-    num_words = metadata.get("num_words") if kind == "ngrams" else input_width(model, metadata)
+    num_words = metadata.get("num_words") if kind == "ngrams" else multi_hot_width(model, metadata)
     conventions = {key: metadata.get(key, default) for key, default in
                    {"skip_top": 0, **IndexConventions()._asdict()}.items()}
     word_index = metadata.get("word_index")
