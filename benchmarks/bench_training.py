@@ -205,7 +205,8 @@ def main(argv=None):
     if args.child:
         return child(args)
 
-    from imdb_lab.data import load_flat, prepare
+    from imdb_lab.data import load_flat
+    from imdb_lab.sources import prepare
 
     prepare()  # build the encoded cache once, outside the timed children
     train_reviews, test_reviews = load_flat(num_words=10)

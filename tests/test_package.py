@@ -60,3 +60,25 @@ def test_no_import_cycle():
 
     for module in sorted(graph):
         visit(module)
+
+
+def test_every_imdb_lab_name_that_the_benchmarks_and_notebooks_import_exists():
+    import importlib
+    import json
+
+    root = PACKAGE.parent
+    sources = {path: path.read_text(encoding="utf-8") for path in (root / "benchmarks").glob("*.py")}
+    for notebook in root.glob("*.ipynb"):  # the code cells of both notebooks
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        sources[notebook] = "\n".join(line for cell in code for line in cell.splitlines()
+                                      if not line.lstrip().startswith(("%", "!")))
+    missing = []
+    for path, text in sources.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("imdb_lab"):
+                module = importlib.import_module(node.module)
+                missing += [f"{path.name}: {node.module}.{a.name}" for a in node.names
+                            if not hasattr(module, a.name)
+                            and importlib.util.find_spec(f"{node.module}.{a.name}") is None]
+    assert len(sources) >= 4 and not missing, missing
