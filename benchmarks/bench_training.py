@@ -75,7 +75,7 @@ def run_naive(args):
     import keras
 
     from imdb_lab.data import load_data
-    from imdb_lab.encoding import split_validation
+    from imdb_lab.reviews import split_validation
     from imdb_lab.model import build_model
     from imdb_lab.training import best_epoch, set_seed
 

@@ -29,7 +29,7 @@ def accuracy_from_predictions(predictions, labels):
 
 def multi_hot_accuracy(model, sequences, labels, num_words, *, batch_size=512):
     """Return the accuracy of ``model.predict`` on multi-hot ``sequences``, fed batch by batch."""
-    from imdb_lab.encoding import MultiHotSequence
+    from imdb_lab.feeds import MultiHotSequence
     from imdb_lab.outputs import positive_probability
 
     feed = MultiHotSequence(sequences, num_words=num_words, batch_size=batch_size)

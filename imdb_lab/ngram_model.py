@@ -8,8 +8,8 @@ model each review's feature ids, padded.
 import numpy as np
 
 from imdb_lab.arguments import check_int, check_number
-from imdb_lab.encoding import PaddedIdBatches
 from imdb_lab.errors import LabTypeError, LabValueError
+from imdb_lab.feeds import PaddedIdBatches
 from imdb_lab.ngram_features import NgramVocabulary, nb_log_count_ratio, ngram_features, ngram_vocabulary
 
 __all__ = ["ngram_feed", "build_ngram_model", "train_ngram_model", "evaluate_ngram_model", "predict_ngram_model"]
@@ -81,7 +81,7 @@ def train_ngram_model(train, test=None, *, num_words, ngrams=2, num_epochs=8, ba
     on the validation loss restores the best epoch, so the final model never
     saw the validation reviews.
     """
-    from imdb_lab.encoding import split_validation
+    from imdb_lab.reviews import split_validation
     from imdb_lab.training import fit_with_early_stopping, set_seed
 
     check_int("num_epochs", num_epochs, 1)  # before the (slower) vocabulary

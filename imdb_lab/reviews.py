@@ -10,7 +10,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from imdb_lab.arguments import check_int
+from imdb_lab.arguments import check_int, check_number
 from imdb_lab.errors import LabTypeError, LabValueError
 
 # Keras's IMDB conventions (keras.datasets.imdb.load_data's defaults): every review starts with index 1, a word
@@ -163,3 +163,56 @@ def limit_vocabulary(reviews, num_words, skip_top, oov_char):
         return FlatReviews(np.where(inside, tokens, oov_char).astype(np.int32), reviews.offsets, reviews.labels)
     cumulative = np.concatenate([[0], np.cumsum(inside)])
     return FlatReviews(tokens[inside].astype(np.int32), cumulative[reviews.offsets].astype(np.int64), reviews.labels)
+
+
+def check_labels(labels, n):
+    """Return ``labels`` as a 1-D array of length ``n`` (or None)."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != n:
+        raise LabValueError(f"labels must be a 1-D array with one label per review ({n}), got shape {labels.shape}")
+    return labels
+
+
+def split_validation(x_train, y_train, validation_fraction=0.2, *, num_validation=None, seed=None):
+    """Split the TRAINING reviews into ``(x_train, y_train), (x_val, y_val)``; never use the test split."""
+    flat = hasattr(x_train, "tokens") and hasattr(x_train, "offsets")
+    if flat:
+        x_train = as_flat(x_train, "x_train")
+    n = len(x_train.offsets) - 1 if flat else len(x_train)
+    y_train = check_labels(y_train, n)
+    if y_train is None:
+        raise LabValueError("y_train is needed to split off validation labels")
+    if num_validation is None:
+        check_number("validation_fraction", validation_fraction, low=0, high=1, include_low=False,
+                     include_high=False)
+        num_validation = int(round(n * validation_fraction))
+    else:
+        num_validation = check_int("num_validation", num_validation)
+    if not 0 < num_validation < n:
+        raise LabValueError(
+            f"the validation split must keep at least one review on each side: got {num_validation} "
+            f"of {n} training reviews; change validation_fraction or num_validation"
+        )
+    if seed is None:
+        # like Keras's validation_split: the last reviews (load_data has shuffled them already)
+        order = np.arange(n)
+    else:
+        order = np.random.default_rng(seed).permutation(n)
+    train_rows, val_rows = order[: n - num_validation], order[n - num_validation:]
+    if flat:
+        subset = x_train.take
+    else:
+        x_array = x_train if isinstance(x_train, np.ndarray) else _object_array(x_train)
+
+        def subset(rows):
+            return x_array[rows]
+    return (subset(train_rows), y_train[train_rows]), (subset(val_rows), y_train[val_rows])
+
+
+def _object_array(sequences):
+    """Return a 1-D object array holding each review (even when all have the same length)."""
+    array = np.empty(len(sequences), dtype=object)
+    array[:] = list(sequences)
+    return array

@@ -44,7 +44,7 @@ def set_seed(seed):
 
 def _multi_hot_feed(sequences, labels, *, num_words, batch_size, shuffle=False, seed=None):
     """Return the default feed: a ``MultiHotSequence`` of ``sequences``."""
-    from imdb_lab.encoding import MultiHotSequence
+    from imdb_lab.feeds import MultiHotSequence
 
     return MultiHotSequence(sequences, labels, num_words=num_words, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
@@ -106,7 +106,7 @@ def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, 
     model's own weights at a cost that follows the words a review holds; below
     that, and for any other model, on ``MultiHotSequence`` batches.
     """
-    from imdb_lab.encoding import split_validation
+    from imdb_lab.reviews import split_validation
 
     check_int("num_epochs", num_epochs, minimum=1)  # before the (slower) split and feeds
     fitted, feed = _fitting(model, num_words)

@@ -14,8 +14,9 @@ plain ``Dense`` network that is saved, checked and graded.
 import numpy as np
 
 from imdb_lab.arguments import check_int
-from imdb_lab.encoding import PaddedIdBatches, _check_indices
+from imdb_lab.encoding import check_indices
 from imdb_lab.errors import LabValueError
+from imdb_lab.feeds import PaddedIdBatches
 from imdb_lab.reviews import FlatReviews, as_flat
 
 
@@ -24,7 +25,7 @@ def distinct_word_ids(reviews, num_words):
     num_words = check_int("num_words", num_words, minimum=1)
     flat = as_flat(reviews)
     tokens = flat.tokens.astype(np.int64, copy=False)
-    _check_indices(tokens, num_words)
+    check_indices(tokens, num_words)
     n = len(flat.offsets) - 1
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(flat.offsets))
     keys = np.unique(rows * num_words + tokens)  # one key per (review, word): sorted, repeats dropped

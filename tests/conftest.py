@@ -6,6 +6,7 @@ import random
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 POSITIVE_WORDS = ["great", "wonderful", "superb", "loved", "brilliant", "moving"]
@@ -74,6 +75,26 @@ def write_folder(root, reviews):
         for i, text in enumerate(texts):
             (Path(root) / review_name(split, label, i)).write_bytes(text.encode("utf-8"))
     return Path(root) / "aclImdb"
+
+
+def naive_multi_hot(sequences, num_words):
+    """The textbook reference: a Python loop over reviews and words."""
+    out = np.zeros((len(sequences), num_words))
+    for i, sequence in enumerate(sequences):
+        for word in sequence:
+            out[i, word] = 1.0
+    return out
+
+
+def random_sequences(n, num_words, seed=0, max_len=30):
+    """Return ``n`` random reviews (with repeated words and some empty ones) as an object array."""
+    rng = np.random.default_rng(seed)
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        out[i] = rng.integers(0, num_words, size=rng.integers(0, max_len)).tolist()
+    out[3] = []
+    out[5] = [7, 7, 7, 1, 7]
+    return out
 
 
 def flat(sequences, labels=None):

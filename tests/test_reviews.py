@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from conftest import random_sequences
 from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.reviews import (
-    FlatReviews, IndexConventions, as_flat, keras_transform, limit_vocabulary, shift_ranks,
+    FlatReviews, IndexConventions, as_flat, keras_transform, limit_vocabulary, shift_ranks, split_validation,
 )
 
 
@@ -85,3 +86,37 @@ def test_keras_transform_shuffles_train_then_test_with_one_generator():
     assert [r[0] for r in out_train.sequences()] == [1 + i for i in order_train]
     # num_words=None: the highest index (7) is the limit, so that one word becomes oov_char, as in Keras
     assert [r[0] for r in out_test.sequences()] == [2 if 5 + i == 7 else 5 + i for i in order_test]
+
+
+@pytest.mark.parametrize("as_flat", [False, True])
+@pytest.mark.parametrize("seed", [None, 0])
+def test_validation_split_is_a_disjoint_part_of_the_training_data(as_flat, seed):
+    sequences = random_sequences(20, 10, seed=6)
+    y_train = np.arange(20) * 10  # distinct labels tell which review is which
+    x_train = FlatReviews.from_sequences(sequences, y_train) if as_flat else sequences
+    (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, 0.25, seed=seed)
+    assert len(y_fit) == 15 and len(y_val) == 5
+    assert set(y_fit.tolist()).isdisjoint(y_val.tolist())
+    assert sorted(y_fit.tolist() + y_val.tolist()) == y_train.tolist()
+    if seed is None:
+        assert y_val.tolist() == y_train[15:].tolist()
+    # every review travels with its own label
+    fit_rows = x_fit.sequences() if as_flat else x_fit
+    for review, label in zip(fit_rows, y_fit):
+        assert list(review) == list(sequences[label // 10])
+    if as_flat:
+        assert isinstance(x_val, FlatReviews) and x_val.labels.tolist() == y_val.tolist()
+    (_, y_a), _ = split_validation(x_train, y_train, num_validation=4, seed=1)
+    (_, y_b), _ = split_validation(x_train, y_train, num_validation=4, seed=1)
+    assert len(y_a) == 16 and y_a.tolist() == y_b.tolist()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"validation_fraction": 0}, "validation_fraction must be > 0 and < 1, got 0"),
+    ({"validation_fraction": 1.0}, "validation_fraction must be > 0 and < 1, got 1"),
+    ({"num_validation": 20}, "must keep at least one review on each side: got 20 of 20 training reviews"),
+    ({"num_validation": 0}, "must keep at least one review on each side: got 0 of 20 training reviews"),
+])
+def test_validation_split_rejects_empty_sides(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        split_validation(random_sequences(20, 10), np.zeros(20), **kwargs)

@@ -82,7 +82,7 @@ def test_training_learns_a_separable_task_and_restores_the_best_epoch(determinis
     best = best_epoch(history)
     assert logs["val_loss"][best] == min(logs["val_loss"])
     # early stopping restored the best epoch: evaluating the validation split again gives its loss
-    from imdb_lab.encoding import split_validation
+    from imdb_lab.reviews import split_validation
 
     _, (x_val, y_val) = split_validation(x_train, y_train, 0.2, seed=0)
     # the model itself on multi-hot rows, however it was trained
