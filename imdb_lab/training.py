@@ -80,7 +80,9 @@ def fit_with_early_stopping(model, train_feed, validation_feed, *, num_epochs, p
 
     The one fit loop of the package (the Dense model and the n-gram model):
     early stopping watches ``monitor`` on ``validation_feed`` and restores the
-    weights of the best epoch at the end.
+    weights of the best epoch at the end. With ``validation_feed=None`` (a
+    final fit on all the training reviews, for an epoch count chosen before)
+    it trains for ``num_epochs`` exactly.
     """
     import keras
 
@@ -88,10 +90,13 @@ def fit_with_early_stopping(model, train_feed, validation_feed, *, num_epochs, p
     check_int("patience", patience, minimum=0)
     if monitor not in ("val_loss", "val_accuracy"):
         raise LabValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
-    stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
+    callbacks = []
+    if validation_feed is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
+                                                       restore_best_weights=True))
     # shuffle=False: the feed shuffles the reviews itself, from its own seeded generator
     return model.fit(train_feed, validation_data=validation_feed, epochs=num_epochs, shuffle=False,
-                     callbacks=[stop], verbose=verbose)
+                     callbacks=callbacks, verbose=verbose)
 
 
 def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, validation_fraction=0.2,

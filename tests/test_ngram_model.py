@@ -57,3 +57,23 @@ def test_tiny_training_run_learns_and_reloads(small_archive, tmp_path):
     np.testing.assert_allclose(predict_ngram_model(again, sequences, metadata),
                                predict_ngram_model(model, sequences, metadata), rtol=1e-5)
     assert evaluate_ngram_model(again, test, metadata) == pytest.approx(accuracy)
+
+
+@pytest.mark.slow
+def test_refit_trains_on_every_training_review_for_the_best_epoch_count(small_archive):
+    import math
+
+    from imdb_lab.ngram_features import NgramVocabulary, nb_log_count_ratio, ngram_features
+    from imdb_lab.training import best_epoch
+
+    train, test = load_flat(num_words=200, source=small_archive)
+    model, history, accuracy, metadata = train_ngram_model(
+        train, test, num_words=200, ngrams=2, num_epochs=6, batch_size=16, seed=0, verbose=0, patience=1,
+        refit=True)
+    vocabulary = NgramVocabulary.from_metadata(metadata)
+    # the ratios (and the vocabulary) of ALL the training reviews, not of the 80 % the first run fitted
+    expected = nb_log_count_ratio(ngram_features(train, vocabulary), vocabulary.num_features)
+    np.testing.assert_allclose(model.get_layer("nb_ratio").get_weights()[0][1:, 0], expected, rtol=1e-6)
+    # trained for the best epoch count of the validation run, on every training review
+    steps = (best_epoch(history) + 1) * math.ceil(len(train) / 16)
+    assert int(model.optimizer.iterations) == steps and accuracy > 0.9
