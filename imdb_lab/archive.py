@@ -197,7 +197,7 @@ def iter_reviews(kind, path):
                     continue
                 if key in seen:
                     raise LabValueError(f"archive {str(path)!r} holds the same review twice: {seen[key]!r} and "
-                                     f"{member.name!r}; remove one of them, or re-download aclImdb_v1.tar.gz")
+                                        f"{member.name!r}; remove one of them, or re-download aclImdb_v1.tar.gz")
                 seen[key] = member.name
                 if member.size > MAX_REVIEW_BYTES:
                     raise _too_large(member.name, member.size, path)

@@ -119,7 +119,7 @@ class ResultsLog:
                 raise LabValueError("not a list of grade rows with their notebook_sha256")
         except (ValueError, UnicodeDecodeError) as error:
             raise LabValueError(f"cannot resume from {self.path}: {error}; give another --json file, or grade "
-                             "without --resume to start again") from None
+                                "without --resume to start again") from None
         by_path = {Path(row["notebook"]).resolve(): row for row in rows}
         finished = {}
         for notebook in self.notebooks:

@@ -16,7 +16,8 @@ def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=1e-4, learning
     """
     num_words = check_int("num_words", num_words, minimum=1)
     if isinstance(hidden_units, (str, bytes)) or not hasattr(hidden_units, "__iter__"):
-        raise LabTypeError(f"hidden_units must be a sequence of positive integers such as (16, 16), got {hidden_units!r}")
+        raise LabTypeError("hidden_units must be a sequence of positive integers such as (16, 16), "
+                           f"got {hidden_units!r}")
     hidden_units = [check_int("each of hidden_units", units, minimum=1) for units in hidden_units]
     if not hidden_units:
         raise LabValueError("hidden_units must name at least one hidden layer, e.g. (16, 16)")

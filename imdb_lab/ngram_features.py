@@ -146,7 +146,7 @@ def ngram_features(reviews, vocabulary):
     """Return a ``FlatReviews`` of feature ids: each review's unigrams plus its known n-grams, sorted, once each."""
     if not isinstance(vocabulary, NgramVocabulary):
         raise LabTypeError("vocabulary must be the NgramVocabulary that ngram_vocabulary(train, ...) returns, "
-                        f"got {type(vocabulary).__name__}")
+                           f"got {type(vocabulary).__name__}")
     tokens, offsets, labels = _as_flat(reviews)
     num_words = vocabulary.num_words
     _check_tokens(tokens, num_words, "reviews")
@@ -177,7 +177,7 @@ def nb_log_count_ratio(features, num_features, alpha=1.0):
     _check_tokens(tokens, num_features, "features")
     if labels is None or not np.isin(np.asarray(labels), (0, 1)).all():
         raise LabValueError("features must be a FlatReviews with labels 0 (negative) / 1 (positive), "
-                         "e.g. ngram_features(train, vocabulary) of labelled training reviews")
+                            "e.g. ngram_features(train, vocabulary) of labelled training reviews")
     alpha = check_number("alpha (the smoothing count)", alpha, low=0, include_low=False)
     positive = np.repeat(np.asarray(labels) == 1, np.diff(offsets))
     p = np.bincount(tokens[positive], minlength=num_features) + float(alpha)

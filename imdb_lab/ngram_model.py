@@ -53,7 +53,7 @@ def build_ngram_model(num_features, nb_ratio=None, learning_rate=1e-3):
     nb_ratio = np.asarray(nb_ratio, dtype=np.float32)
     if nb_ratio.shape != (num_features,):
         raise LabValueError(f"nb_ratio must hold one number per feature, shape ({num_features},), "
-                         f"got shape {nb_ratio.shape}")
+                            f"got shape {nb_ratio.shape}")
     learning_rate = check_number("learning_rate", learning_rate, low=0, include_low=False)
     import keras
 

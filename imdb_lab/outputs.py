@@ -38,8 +38,8 @@ def output_kind(model):
     kinds = {(1, "sigmoid"): SIGMOID, (1, "linear"): LOGIT, (2, "softmax"): SOFTMAX, (2, "linear"): SOFTMAX_LOGITS}
     if (units, activation) not in kinds:
         raise LabValueError(f"the model ends in {units} unit(s) with activation {activation}: a binary classifier ends "
-                         "in Dense(1, activation='sigmoid') (or a logit: no activation) or Dense(2, "
-                         "activation='softmax')")
+                            "in Dense(1, activation='sigmoid') (or a logit: no activation) or Dense(2, "
+                            "activation='softmax')")
     return kinds[(units, activation)]
 
 

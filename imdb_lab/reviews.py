@@ -91,12 +91,12 @@ def as_flat(reviews, name="sequences"):
         if (tokens.ndim != 1 or offsets.ndim != 1 or len(offsets) < 1 or offsets[0] != 0
                 or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0)):
             raise LabValueError(f"{name} is not a valid FlatReviews (offsets must rise from 0 to len(tokens)): "
-                             "build it with imdb_lab.load_flat or FlatReviews.from_sequences")
+                                "build it with imdb_lab.load_flat or FlatReviews.from_sequences")
         labels = getattr(reviews, "labels", None)
     else:
         if isinstance(reviews, (str, bytes, dict)) or not hasattr(reviews, "__len__"):
             raise LabTypeError(f"{name} must be a list or object array of integer sequences, or a FlatReviews "
-                            f"(imdb_lab.load_flat), not {type(reviews).__name__}")
+                               f"(imdb_lab.load_flat), not {type(reviews).__name__}")
         if isinstance(reviews, np.ndarray) and reviews.dtype != object and reviews.ndim != 2:
             raise LabTypeError(f"{name} must be a list of reviews (lists of word indices), not a flat array")
         try:
@@ -118,7 +118,7 @@ def as_flat(reviews, name="sequences"):
 
 
 def keras_transform(splits, num_words, skip_top, maxlen, seed, conventions):
-    """Return the ``(train, test)`` FlatReviews of word ranks after Keras's shuffle, shift, ``maxlen`` and vocabulary rules."""
+    """Return the ``(train, test)`` FlatReviews that Keras's shuffle, shift, maxlen and vocabulary rules make of ranks."""
     rng = np.random.RandomState(seed)
     shuffled = []
     for reviews in splits:  # one generator for both splits, train first, as in Keras

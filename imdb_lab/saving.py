@@ -32,7 +32,8 @@ def _metadata(num_words, skip_top, conventions, word_index, features):
     if features is None:
         features = {"kind": "multi_hot"}
     if not isinstance(features, dict) or not isinstance(features.get("kind"), str):
-        raise LabTypeError(f"features must be a dict with a 'kind' string, e.g. {{'kind': 'multi_hot'}}, got {features!r}")
+        raise LabTypeError("features must be a dict with a 'kind' string, e.g. {'kind': 'multi_hot'}, "
+                           f"got {features!r}")
     return {
         "format_version": FORMAT_VERSION,
         "num_words": num_words,
@@ -76,7 +77,8 @@ def read_metadata(path):
         try:
             metadata = json.loads(archive.read(METADATA_NAME).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise LabValueError(f"{str(path)!r} holds a damaged {METADATA_NAME} ({error}): train the model again") from error
+            raise LabValueError(f"{str(path)!r} holds a damaged {METADATA_NAME} ({error}): "
+                                "train the model again") from error
     if not isinstance(metadata, dict) or not isinstance(metadata.get("format_version"), int):
         raise LabValueError(f"{str(path)!r} holds an unreadable {METADATA_NAME}: it {_NOT_OURS}")
     if metadata["format_version"] > FORMAT_VERSION:

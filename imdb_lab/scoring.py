@@ -72,7 +72,7 @@ def score(model, test, num_words=None, skip_top=0, *, batch_size=512):
     num_words = width if num_words is None else num_words
     if not 0 <= skip_top < num_words <= width:
         raise LabValueError(f"the notebook's num_words={num_words} and skip_top={skip_top} do not fit the model's "
-                         f"{width} inputs (0 <= skip_top < num_words <= inputs)")
+                            f"{width} inputs (0 <= skip_top < num_words <= inputs)")
     if len(test) == 0:
         raise LabValueError("the test split is empty")
     reviews = limit_vocabulary(test, num_words, skip_top, OOV_CHAR)  # the lab's conventions: load_data's defaults

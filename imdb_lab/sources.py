@@ -10,7 +10,8 @@ from imdb_lab.errors import LabError, LabFileNotFoundError, LabTypeError
 ENV_DATA = "IMDB_LAB_DATA"
 # Where learners already keep the raw archive: Keras's datasets/ folder, under
 # the names that keras.utils.get_file (as in TensorFlow's text tutorial) gives it.
-KERAS_CACHE_NAMES = ("aclImdb", "aclImdb_v1.tar.gz", "aclImdb_v1", "aclImdb_v1_extracted", "aclImdb_v1.tar.gz_extracted")
+KERAS_CACHE_NAMES = ("aclImdb", "aclImdb_v1.tar.gz", "aclImdb_v1", "aclImdb_v1_extracted",
+                     "aclImdb_v1.tar.gz_extracted")
 HOW_TO_GO_OFFLINE = (
     "To work offline, download aclImdb_v1.tar.gz (https://ai.stanford.edu/~amaas/data/sentiment/) once, "
     "then set the environment variable IMDB_LAB_DATA=/path/to/aclImdb_v1.tar.gz or pass "

@@ -72,7 +72,7 @@ def find_regions(source, cell_index=0):
         if text.startswith(BEGIN):
             if start is not None:
                 raise LabValueError(f"{_where(cell_index, i)}: {BEGIN!r} inside the region opened at line "
-                                 f"{start + 1}: close that one with {END!r} first")
+                                    f"{start + 1}: close that one with {END!r} first")
             start = i
         elif text.startswith(END):
             if start is None:
@@ -98,7 +98,7 @@ def _region(lines, start, stop, cell_index):
             break
     if not todo or not todo[0]:
         raise LabValueError(f"{_where(cell_index, start)}: the solution region has no '{TODO} ...' line saying what "
-                         f"to write: add one right after {BEGIN!r} (it becomes the learner's instructions)")
+                            f"to write: add one right after {BEGIN!r} (it becomes the learner's instructions)")
     return Region(start, stop, indent, todo)
 
 
@@ -139,7 +139,7 @@ def make_student(solutions, solutions_name=SOLUTIONS_NAME):
         else:
             if BEGIN in source or END in source:
                 raise LabValueError(f"cell {index} is a {cell.cell_type} cell with solution markers: solution "
-                                 "regions work in code cells only (tag the cell solution_only instead)")
+                                    "regions work in code cells only (tag the cell solution_only instead)")
             new = (nbformat.v4.new_markdown_cell if cell.cell_type == "markdown" else nbformat.v4.new_raw_cell)(source)
         tags = [tag for tag in cell.get("metadata", {}).get("tags", []) if tag != SOLUTION_ONLY_TAG]
         if tags:
@@ -175,7 +175,7 @@ def make_student_notebook(solutions_path=SOLUTIONS_NAME, student_path=STUDENT_NA
     solutions_path, student_path = Path(solutions_path), Path(student_path)
     if not solutions_path.is_file():
         raise LabFileNotFoundError(f"no solutions notebook at {solutions_path}: pass the path of "
-                                f"{SOLUTIONS_NAME} (or run from the folder that holds it)")
+                                   f"{SOLUTIONS_NAME} (or run from the folder that holds it)")
     if solutions_path.resolve() == student_path.resolve():
         raise LabValueError("the learner's notebook would overwrite the solutions notebook: choose another output path")
     text = student_text(solutions_path)
@@ -221,19 +221,19 @@ def fill_in_solutions(student, solutions):
                 continue
             if used == len(regions):
                 raise LabValueError(f"cell {index}: more TODO stubs than the solutions notebook has regions: "
-                                 "regenerate the learner's notebook with `imdb-lab make-student`")
+                                    "regenerate the learner's notebook with `imdb-lab make-student`")
             todo, region_lines = regions[used]
             stub = Region(0, 0, match["indent"], todo).stub_lines()
             comments = len(stub) - 1
             if out[max(0, len(out) - comments):] + [line] != stub:
                 raise LabValueError(f"cell {index}: the stub {line.strip()!r} does not match solution region "
-                                 f"{used + 1} ({todo_message(todo)!r}): regenerate the learner's notebook "
-                                 "with `imdb-lab make-student`")
+                                    f"{used + 1} ({todo_message(todo)!r}): regenerate the learner's notebook "
+                                    "with `imdb-lab make-student`")
             del out[len(out) - comments:]
             out.extend(region_lines)
             used += 1
         cell.source = "\n".join(out)
     if used != len(regions):
         raise LabValueError(f"the learner's notebook has {used} TODO stubs but the solutions have {len(regions)} "
-                         "regions: regenerate it with `imdb-lab make-student`")
+                            "regions: regenerate it with `imdb-lab make-student`")
     return filled

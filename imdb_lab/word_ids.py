@@ -53,7 +53,7 @@ def word_id_twin(model):
 
     if not can_twin(model):
         raise LabValueError("the word-id twin needs a keras.Sequential whose first layer is Dense on the multi-hot "
-                         "input (as imdb_lab.build_model builds): train other models on MultiHotSequence feeds")
+                            "input (as imdb_lab.build_model builds): train other models on MultiHotSequence feeds")
     ids = keras.Input((None,), dtype="int32", name="word_ids_plus_one")
     hidden = _dense_from_word_ids(model.layers[0])(ids)
     for layer in model.layers[1:]:
