@@ -13,7 +13,7 @@ import numpy as np
 
 from imdb_lab.arguments import check_int, check_number
 from imdb_lab.errors import LabTypeError, LabValueError
-from imdb_lab.reviews import FlatReviews, as_flat
+from imdb_lab.reviews import FlatReviews, as_flat, sorted_unique
 
 __all__ = ["NgramVocabulary", "ngram_vocabulary", "bigram_vocabulary", "ngram_features", "nb_log_count_ratio"]
 
@@ -82,14 +82,6 @@ def _ngram_codes(tokens, offsets, num_words, order):
     return codes, rows[:count][inside]
 
 
-def _sorted_unique(values):
-    """Return the sorted distinct values (a sort plus a mask: faster than np.unique on large int64 arrays)."""
-    values = np.sort(values)
-    keep = np.ones(len(values), dtype=bool)
-    keep[1:] = values[1:] != values[:-1]
-    return values[keep]
-
-
 def ngram_vocabulary(train, num_words, ngrams=2, *, min_count=2, max_ngrams=None):
     """Return the ``NgramVocabulary`` of n-grams (orders 2..ngrams) found in >= min_count TRAIN reviews."""
     num_words = check_int("num_words", num_words, 1)
@@ -109,7 +101,7 @@ def ngram_vocabulary(train, num_words, ngrams=2, *, min_count=2, max_ngrams=None
         # document frequency: count each n-gram once per review
         span = num_words ** order
         if span < 2 ** 63 // max(len(offsets), 1):
-            distinct = _sorted_unique(rows * span + codes) % span
+            distinct = sorted_unique(rows * span + codes) % span
         else:  # (review, code) does not fit one int64 key
             distinct = _per_review_unique(codes, rows)
         distinct.sort()
@@ -163,7 +155,7 @@ def ngram_features(reviews, vocabulary):
             rows.append(code_rows[found])
         first_id += len(known)
     # one key per (review, feature): sorting groups each review's features, in order, and drops repeats
-    keys = _sorted_unique(np.concatenate(rows) * first_id + np.concatenate(ids))
+    keys = sorted_unique(np.concatenate(rows) * first_id + np.concatenate(ids))
     feature_rows, feature_ids = np.divmod(keys, first_id)
     new_offsets = np.searchsorted(feature_rows, np.arange(n + 1, dtype=np.int64)).astype(np.int64)
     labels = np.full(n, -1, dtype=np.int64) if labels is None else np.asarray(labels, dtype=np.int64)

@@ -17,7 +17,7 @@ from imdb_lab.arguments import check_int
 from imdb_lab.encoding import check_indices
 from imdb_lab.errors import LabValueError
 from imdb_lab.feeds import PaddedIdBatches
-from imdb_lab.reviews import FlatReviews, as_flat
+from imdb_lab.reviews import FlatReviews, as_flat, sorted_unique
 
 
 def distinct_word_ids(reviews, num_words):
@@ -28,7 +28,7 @@ def distinct_word_ids(reviews, num_words):
     check_indices(tokens, num_words)
     n = len(flat.offsets) - 1
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(flat.offsets))
-    keys = np.unique(rows * num_words + tokens)  # one key per (review, word): sorted, repeats dropped
+    keys = sorted_unique(rows * num_words + tokens)  # one key per (review, word): sorted, repeats dropped
     key_rows, ids = np.divmod(keys, num_words)
     offsets = np.searchsorted(key_rows, np.arange(n + 1, dtype=np.int64)).astype(np.int64)
     return FlatReviews(ids.astype(np.int32), offsets, flat.labels)

@@ -6,7 +6,8 @@ import pytest
 from conftest import random_sequences
 from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.reviews import (
-    FlatReviews, IndexConventions, as_flat, keras_transform, limit_vocabulary, shift_ranks, split_validation,
+    FlatReviews, IndexConventions, as_flat, keras_transform, limit_vocabulary, shift_ranks, sorted_unique,
+    split_validation,
 )
 
 
@@ -120,3 +121,9 @@ def test_validation_split_is_a_disjoint_part_of_the_training_data(as_flat, seed)
 def test_validation_split_rejects_empty_sides(kwargs, message):
     with pytest.raises(ValueError, match=message):
         split_validation(random_sequences(20, 10), np.zeros(20), **kwargs)
+
+
+@pytest.mark.parametrize("values", [np.array([], dtype=np.int64), np.array([5, 1, 5, 3, 1, 1]),
+                                    np.random.default_rng(0).integers(0, 2**40, size=10_000)])
+def test_sorted_unique_is_np_unique(values):
+    np.testing.assert_array_equal(sorted_unique(values), np.unique(values))
