@@ -58,8 +58,8 @@ def _word_id_feed(sequences, labels, *, num_words, batch_size, shuffle=False, se
 
 
 # From this many words up, a Dense model trains through its word-id twin. Measured (train + early stopping, seed
-# 42, 2 cores), multi-hot / twin seconds: 10,000 words TF 8.7 / 13.5, JAX 5.2 / 7.5, PyTorch 5.8 / 11.6;
-# 30,000 words TF 18.4 / 13.2, PyTorch 16.0 / 13.8; 88,000 words TF ~60 / 23, JAX ~43 / 9, PyTorch ~49 / 14.
+# 42, 2 cores), multi-hot / twin seconds: 10,000 words TF 12.6 / 16.3, JAX 5.9 / 7.3; 88,000 words TF ~60 / 20.6,
+# JAX ~43 / 7.8 (earlier, before the twin's feed dropped np.unique: 30,000 words TF 18.4 / 13.2, PyTorch 16.0 / 13.8).
 WORD_IDS_FROM = 20000
 
 
