@@ -96,27 +96,27 @@ def train_ngram_model(train, test=None, *, num_words, ngrams=2, num_epochs=8, ba
     if not (hasattr(train, "tokens") and hasattr(train, "labels")):
         raise LabTypeError("train must be the labelled FlatReviews of imdb_lab.load_flat(num_words=...), "
                            f"got {type(train).__name__}")
-    set_seed(seed)
-    (fit, y_fit), (val, y_val) = split_validation(train, train.labels, validation_fraction, seed=seed)
-    vocabulary = ngram_vocabulary(fit, num_words, ngrams, min_count=min_count)
-    num_features = vocabulary.num_features
-    fit_features = ngram_features(fit, vocabulary)
-    model = build_ngram_model(num_features, nb_log_count_ratio(fit_features, num_features), learning_rate)
-    history = fit_with_early_stopping(
-        model, ngram_feed(fit_features, y_fit, num_features=num_features, batch_size=batch_size, shuffle=True,
-                          seed=seed),
-        ngram_feed(ngram_features(val, vocabulary), y_val, num_features=num_features, batch_size=512),
-        num_epochs=num_epochs, patience=patience, verbose=verbose)
-    if refit:
+    def model_of(reviews, labels):
+        """Return ``(vocabulary, model, training feed)`` built from ``reviews`` alone, seeded."""
         set_seed(seed)
-        vocabulary = ngram_vocabulary(train, num_words, ngrams, min_count=min_count)
-        features = ngram_features(train, vocabulary)
-        model = build_ngram_model(vocabulary.num_features, nb_log_count_ratio(features, vocabulary.num_features),
-                                  learning_rate)
-        fit_with_early_stopping(
-            model, ngram_feed(features, train.labels, num_features=vocabulary.num_features, batch_size=batch_size,
-                              shuffle=True, seed=seed),
-            None, num_epochs=best_epoch(history) + 1, patience=patience, verbose=verbose)
+        vocabulary = ngram_vocabulary(reviews, num_words, ngrams, min_count=min_count)
+        features = ngram_features(reviews, vocabulary)
+        num_features = vocabulary.num_features
+        model = build_ngram_model(num_features, nb_log_count_ratio(features, num_features), learning_rate)
+        feed = ngram_feed(features, labels, num_features=num_features, batch_size=batch_size, shuffle=True,
+                          seed=seed)
+        return vocabulary, model, feed
+
+    (fit, y_fit), (val, y_val) = split_validation(train, train.labels, validation_fraction, seed=seed)
+    vocabulary, model, fit_feed = model_of(fit, y_fit)
+    val_feed = ngram_feed(ngram_features(val, vocabulary), y_val, num_features=vocabulary.num_features,
+                          batch_size=512)
+    history = fit_with_early_stopping(model, fit_feed, val_feed, num_epochs=num_epochs, patience=patience,
+                                      verbose=verbose)
+    if refit:
+        vocabulary, model, train_feed = model_of(train, train.labels)
+        fit_with_early_stopping(model, train_feed, None, num_epochs=best_epoch(history) + 1, patience=patience,
+                                verbose=verbose)
     test_accuracy = None
     if test is not None:
         test_accuracy = evaluate_ngram_model(model, test, vocabulary)

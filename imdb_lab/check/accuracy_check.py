@@ -6,15 +6,7 @@ import numbers
 import numpy as np
 
 from imdb_lab.check.core import (
-    MISSING,
-    TARGET_ACCURACY,
-    caller_namespace,
-    correct,
-    incorrect,
-    is_missing,
-    lookup,
-    not_attempted,
-    report,
+    MISSING, TARGET_ACCURACY, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report,
 )
 
 

@@ -5,15 +5,7 @@ import math
 import numpy as np
 
 from imdb_lab.check.core import (
-    CORRECT,
-    MISSING,
-    TARGET_ACCURACY,
-    caller_namespace,
-    correct,
-    incorrect,
-    is_missing,
-    lookup,
-    not_attempted,
+    CORRECT, MISSING, TARGET_ACCURACY, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted,
     report,
 )
 from imdb_lab.check.model_check import check_model, expects_one_hot_labels
