@@ -57,20 +57,20 @@ def _word_id_feed(sequences, labels, *, num_words, batch_size, shuffle=False, se
                         sort=not shuffle)
 
 
-# From this many words up, a Dense model trains through its word-id twin. Measured (train + early stopping, seed
-# 42, 2 cores), multi-hot / twin seconds: 10,000 words TF 12.6 / 16.3, JAX 5.9 / 7.3; 88,000 words TF ~60 / 20.6,
-# JAX ~43 / 7.8 (earlier, before the twin's feed dropped np.unique: 30,000 words TF 18.4 / 13.2, PyTorch 16.0 / 13.8).
+# From this many words up, a Dense model trains through its word-id twin. Measured (train + evaluate, seed 42,
+# 2 cores), multi-hot / twin seconds: 10,000 words TF 6.2 / 6.7, JAX 4.9 / 7.5, PyTorch 4.9 / 3.9; 88,000 words
+# TF ~60 / 11.5, JAX ~43 / 9.1, PyTorch 57.2 / 5.5.
 WORD_IDS_FROM = 20000
 
 
 def _fitting(model, num_words):
     """Return ``(the model to fit, its feed)``: a Dense model's word-id twin for a large vocabulary."""
-    from imdb_lab.word_ids import can_twin, word_id_twin
+    from imdb_lab.word_ids import can_twin, twin_of
 
     if num_words >= WORD_IDS_FROM and can_twin(model):
         # the same model computed from each review's word ids: the cost follows the words a review holds, not
         # num_words (at 88,000 words a multi-hot batch is 512 x 88,000); it shares the model's weights
-        return word_id_twin(model), _word_id_feed
+        return twin_of(model), _word_id_feed
     return model, _multi_hot_feed
 
 

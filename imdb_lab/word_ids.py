@@ -11,6 +11,8 @@ kernel and the dropout included) is the same, and the model itself stays the
 plain ``Dense`` network that is saved, checked and graded.
 """
 
+import weakref
+
 import numpy as np
 
 from imdb_lab.arguments import check_int
@@ -47,6 +49,23 @@ def can_twin(model):
             and len(shape) == 2 and isinstance(shape[1], int))
 
 
+# each model's twin, kept as long as the model lives: evaluate after train then reuses the compiled twin (and the
+# functions Keras compiled for it) instead of building and compiling another (evaluating at 88,000 words on JAX:
+# 1.2 s with a new twin, 0.6 to 0.8 s with this one)
+_TWINS = weakref.WeakKeyDictionary()
+
+
+def twin_of(model):
+    """Return ``word_id_twin(model)``: the one made before, while the model's layers and compile settings hold."""
+    key = (tuple(id(layer) for layer in model.layers), model.get_compile_config())
+    known = _TWINS.get(model)
+    if known is not None and known[0] == key:
+        return known[1]
+    twin = word_id_twin(model)
+    _TWINS[model] = (key, twin)
+    return twin
+
+
 def word_id_twin(model):
     """Return a compiled model that computes ``model`` from padded word ids + 1 (0 pads), sharing its weights."""
     import keras
@@ -63,23 +82,37 @@ def word_id_twin(model):
     return twin
 
 
-# the widths a batch of word ids is padded to: few shapes, so that JAX compiles few programs (measured on JAX at
-# 10,000 words: 8.0 s with these three, 10.5 s with the eight powers of two from 32 to 4096)
+# the widths a batch of word ids is padded to on JAX, which compiles a program per input shape: few shapes (at
+# 10,000 words: 8.0 s with these three, 10.5 s with the eight powers of two from 32 to 4096; at 88,000 words 9.5 s,
+# and 16.6 s with every multiple of 32)
 BUCKET_WIDTHS = (256, 1024, 4096)
+# on TensorFlow and PyTorch, which run any shape without compiling again, a batch is padded only to the next multiple
+# of this: the padding costs as much as words in the gather and its gradient (88,000 words, train + evaluate, seed
+# 42: TensorFlow 12.2 s -> 10.4 s, PyTorch 9.6 s -> 5.9 s)
+TIGHT_MULTIPLE = 8
 # a pool of this many batches is sorted by length before it is cut into batches
 _POOL_BATCHES = 16
 
 
-def bucket_width(length):
+def bucket_width(length, few_shapes=True):
     """Return the width a batch whose longest review holds ``length`` distinct words is padded to."""
+    if not few_shapes:
+        return -(-max(length, 1) // TIGHT_MULTIPLE) * TIGHT_MULTIPLE
     for width in BUCKET_WIDTHS:
         if length <= width:
             return width
     return -(-length // BUCKET_WIDTHS[-1]) * BUCKET_WIDTHS[-1]
 
 
+def compiles_per_shape():
+    """Return True on JAX, whose Keras backend compiles the step for each input shape (TF and PyTorch do not here)."""
+    import keras
+
+    return keras.backend.backend() == "jax"
+
+
 class WordIdBatches(PaddedIdBatches):
-    """Batches of each review's distinct word ids + 1, padded with 0 only to the batch's bucket width.
+    """Batches of each review's distinct word ids + 1, padded with 0 only to the batch's ``bucket_width``.
 
     Training (``shuffle=True``): at each epoch the reviews are shuffled, each
     pool of 16 batches is sorted by length and cut into batches, and the
@@ -89,10 +122,12 @@ class WordIdBatches(PaddedIdBatches):
     otherwise (``predict``, whose outputs must keep the reviews' order) every
     batch has the width of the longest review. TensorFlow fixes a feed's shapes
     from its first two batches, so the second is padded wider when they would
-    otherwise be alike and a later one differs.
+    otherwise be alike and a later one differs. ``few_shapes``: pad to the
+    three ``BUCKET_WIDTHS`` (for JAX) rather than to the next multiple of 8.
     """
 
-    def __init__(self, ids, labels=None, *, sort=False, **kwargs):
+    def __init__(self, ids, labels=None, *, sort=False, few_shapes=True, **kwargs):
+        self.few_shapes = bool(few_shapes)  # before the base class sizes the batches
         super().__init__(ids, labels, **kwargs)
         self.lengths = self.reviews.lengths()
         self.sort = bool(sort) and not self.shuffle
@@ -100,12 +135,12 @@ class WordIdBatches(PaddedIdBatches):
 
     def width_for(self, length):
         """Return the bucket width of a batch whose longest review holds ``length`` distinct words."""
-        return bucket_width(length)
+        return bucket_width(length, self.few_shapes)
 
     def batch_widths(self):
         """Return each batch's width: its bucket, or for ``predict`` (the reviews' own order) the longest's."""
         if self._order is None:
-            return [bucket_width(int(self.reviews.lengths().max(initial=1)))] * len(self)
+            return [self.width_for(int(self.reviews.lengths().max(initial=1)))] * len(self)
         return super().batch_widths()
 
     def _draw(self):
@@ -133,10 +168,17 @@ class WordIdBatches(PaddedIdBatches):
             self._draw()
 
 
-def word_id_feed(reviews, labels=None, *, num_words, batch_size, shuffle=False, seed=None, sort=False):
-    """Return a Keras feed of each review's distinct word ids + 1 (``WordIdBatches``), for a ``word_id_twin``."""
+def word_id_feed(reviews, labels=None, *, num_words, batch_size, shuffle=False, seed=None, sort=False,
+                 few_shapes=None):
+    """Return a Keras feed of each review's distinct word ids + 1 (``WordIdBatches``), for a ``word_id_twin``.
+
+    ``few_shapes=None`` pads to the few ``BUCKET_WIDTHS`` on JAX and tightly
+    on the other backends (``compiles_per_shape``).
+    """
+    if few_shapes is None:
+        few_shapes = compiles_per_shape()
     return WordIdBatches(distinct_word_ids(reviews, num_words), labels, num_features=num_words,
-                         batch_size=batch_size, shuffle=shuffle, seed=seed, sort=sort)
+                         batch_size=batch_size, shuffle=shuffle, seed=seed, sort=sort, few_shapes=few_shapes)
 
 
 def _dense_from_word_ids(dense):
@@ -152,7 +194,10 @@ def _dense_from_word_ids(dense):
             self.dense = dense  # a tracked sub-layer: its kernel, bias and L2 penalty are this layer's too
 
         def call(self, ids):
-            rows = ops.take(self.dense.kernel, ops.maximum(ids - 1, 0), axis=0)  # (batch, width, units)
+            # axis=-2 is the 2-D kernel's axis 0, written so because Keras's torch backend sends axis=0 to
+            # torch.nn.functional.embedding, whose CPU backward is slow: 88,000 words, PyTorch 2.13, a training
+            # step of the twin 29 ms with axis=0, 18 ms with axis=-2 (index_select); TF and JAX alike either way
+            rows = ops.take(self.dense.kernel, ops.maximum(ids - 1, 0), axis=-2)  # (batch, width, units)
             present = ops.expand_dims(ops.cast(ids > 0, rows.dtype), -1)
             outputs = ops.sum(rows * present, axis=1)
             if self.dense.use_bias:

@@ -5,7 +5,8 @@ import pytest
 
 from imdb_lab.encoding import multi_hot_encode
 from imdb_lab.model import build_model
-from imdb_lab.word_ids import BUCKET_WIDTHS, bucket_width, can_twin, distinct_word_ids, word_id_feed, word_id_twin
+from imdb_lab.word_ids import (BUCKET_WIDTHS, bucket_width, can_twin, distinct_word_ids, twin_of, word_id_feed,
+                               word_id_twin)
 
 NUM_WORDS = 40
 
@@ -87,15 +88,22 @@ def test_bucket_width(length, width):
     assert bucket_width(length) == width
 
 
-def test_training_batches_hold_every_review_once_as_its_distinct_ids_padded_to_a_bucket():
+@pytest.mark.parametrize("length, width", [(0, 8), (1, 8), (8, 8), (9, 16), (130, 136), (5000, 5000)])
+def test_tight_width(length, width):
+    assert bucket_width(length, few_shapes=False) == width
+
+
+@pytest.mark.parametrize("few_shapes", [True, False])
+def test_training_batches_hold_every_review_once_as_its_distinct_ids_padded_to_a_bucket(few_shapes):
     reviews, labels = varied_reviews(1000, 4)
-    feed = word_id_feed(reviews, labels, num_words=1000, batch_size=32, shuffle=True, seed=7)
+    feed = word_id_feed(reviews, labels, num_words=1000, batch_size=32, shuffle=True, seed=7, few_shapes=few_shapes)
     for _ in range(2):  # two epochs, each drawn anew
         seen = []
         for number, (x, y, rows) in enumerate(epoch(feed)):
-            needed = bucket_width(max(len(set(reviews[r])) for r in rows))
+            needed = bucket_width(max(len(set(reviews[r])) for r in rows), few_shapes)
             # the second batch may be padded wider (see the next assertion)
-            assert x.shape[1] in BUCKET_WIDTHS and (x.shape[1] == needed or number == 1 and x.shape[1] > needed)
+            assert x.shape[1] == needed or number == 1 and x.shape[1] > needed
+            assert x.shape[1] in BUCKET_WIDTHS if few_shapes else x.shape[1] % 8 == 0
             for row, review in zip(x, rows):  # reference: a set per review, then zeros
                 ids = sorted(set(reviews[review]))
                 assert row[:len(ids)].tolist() == [i + 1 for i in ids] and not row[len(ids):].any()
@@ -107,6 +115,17 @@ def test_training_batches_hold_every_review_once_as_its_distinct_ids_padded_to_a
     assert widths[0] != widths[1]  # TensorFlow takes the feed's shape from its first two batches
     # padded to buckets of similar reviews: far fewer ids than padding every batch to the longest review
     assert sum(widths) < 0.6 * len(widths) * max(widths)
+    if not few_shapes:  # and tightly: batches of similar lengths, padded by at most 7 more than the longest
+        assert sum(widths) < 1.1 * sum(bucket_width(max(len(set(reviews[r])) for r in rows), False)
+                                       for _, _, rows in epoch(feed))
+
+
+def test_the_feed_pads_to_few_shapes_on_jax_only():
+    import keras
+
+    reviews, labels = varied_reviews(200, 6)
+    feed = word_id_feed(reviews, labels, num_words=1000, batch_size=32, shuffle=True, seed=1)
+    assert feed.few_shapes == (keras.backend.backend() == "jax")
 
 
 def test_same_seed_same_batches():
@@ -122,10 +141,11 @@ def test_evaluation_batches_are_sorted_and_prediction_keeps_the_order():
     evaluation = word_id_feed(reviews, labels, num_words=1000, batch_size=32, sort=True)
     rows = np.concatenate([r for _, _, r in epoch(evaluation)])
     assert sorted(rows.tolist()) == list(range(200))
-    assert {x.shape[1] for x, _, _ in epoch(evaluation)} != {bucket_width(max(lengths))}
+    longest = bucket_width(max(lengths), evaluation.few_shapes)
+    assert {x.shape[1] for x, _, _ in epoch(evaluation)} != {longest}
     prediction = word_id_feed(reviews, num_words=1000, batch_size=32)
     assert prediction._order is None
-    assert {prediction[i][0].shape[1] for i in range(len(prediction))} == {bucket_width(max(lengths))}
+    assert {prediction[i][0].shape[1] for i in range(len(prediction))} == {longest}
 
 
 @pytest.mark.slow
@@ -152,3 +172,27 @@ def test_weights_set_on_the_twin_are_the_models():
     twin = word_id_twin(model)
     twin.set_weights([np.full_like(w, 0.5) for w in twin.get_weights()])  # what EarlyStopping's restore does
     assert all((w == 0.5).all() for w in model.get_weights())
+
+
+def test_a_model_keeps_its_twin_until_its_layers_or_compile_settings_change():
+    import gc
+    import weakref
+
+    import keras
+
+    model = build_model(NUM_WORDS, hidden_units=(4,))
+    twin = twin_of(model)
+    assert twin_of(model) is twin  # evaluate after train reuses the twin that train compiled
+    assert twin_of(build_model(NUM_WORDS, hidden_units=(4,))) is not twin
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy", metrics=["accuracy"])
+    recompiled = twin_of(model)
+    assert recompiled is not twin and isinstance(recompiled.optimizer, keras.optimizers.SGD)
+    model.pop()
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    assert twin_of(model) is not recompiled
+    assert twin_of(model).layers[-1] is model.layers[-1]
+    # the cache does not keep a model alive
+    model_ref = weakref.ref(model)
+    del model, twin, recompiled
+    gc.collect()
+    assert model_ref() is None
