@@ -10,7 +10,7 @@ early stopping on a validation split of the training reviews) in its own
 subprocess, so that each peak RSS (getrusage ru_maxrss of the child) is its own:
 
 - ours:  load_flat + imdb_lab.training.train, at 10,000 words (MultiHotSequence: one batch of multi-hot rows
-  at a time) and at 88,000 (the word-id twin: batches of each review's word ids, padded to a length bucket),
+  at a time) and at 88,000 (the word-id twin: batches of each review's distinct word ids, packed end to end),
   on each backend asked for;
 - nb:    the going-further unigram variant (``imdb-lab train --nb``): naive-Bayes log-count ratios on the
   10,000 words, logistic regression (imdb_lab.ngram_model with ngrams=1 and UNIGRAM_SETTINGS: early stopping

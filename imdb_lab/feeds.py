@@ -2,7 +2,7 @@
 
 ``MultiHotSequence`` keeps the reviews as one flat int32 token array plus
 offsets and fills only the current batch's multi-hot rows; ``PaddedIdBatches``
-hands a model each review's ids, padded (the word-id twin and the n-gram model).
+hands a model each review's ids, padded (the n-gram model).
 """
 
 import math
@@ -14,7 +14,22 @@ from imdb_lab.arguments import check_int
 from imdb_lab.encoding import check_dtype, check_indices, fill_multi_hot, pad_ids
 from imdb_lab.reviews import FlatReviews, as_flat, check_labels
 
-__all__ = ["ReviewBatches", "PaddedIdBatches", "MultiHotSequence"]
+__all__ = ["ReviewBatches", "PaddedIdBatches", "MultiHotSequence", "free_second_width"]
+
+
+def free_second_width(widths, wider):
+    """Return a feed's batch ``widths``, the second made ``wider(it)`` on TensorFlow when the first two are alike.
+
+    TensorFlow fixes a feed's input shapes from its first two batches, at the
+    first epoch: were they alike, it would fix the width, and a batch of
+    another width, then or at a later epoch, would fail. Two different widths
+    leave it free. Other backends take any width (and JAX compiles each one,
+    so there the widths stay as they are).
+    """
+    widths = list(widths)
+    if len(widths) > 1 and widths[0] == widths[1] and keras.backend.backend() == "tensorflow":
+        widths[1] = wider(widths[1])
+    return widths
 
 
 class ReviewBatches(keras.utils.PyDataset):
@@ -84,10 +99,9 @@ class PaddedIdBatches(ReviewBatches):
     """Batches of ids + 1, one row per review, padded with 0 to a width per batch: ``width_for`` of its longest.
 
     Subclasses define ``width_for(length)``, a few widths only, so that a
-    backend compiles its step a few times. TensorFlow fixes a feed's shapes
-    from its first two batches: when they would be alike and another batch
-    differs, the second is padded wider (``width_for(its width + 1)``), which
-    leaves the width free.
+    backend compiles its step a few times. On TensorFlow, when the first two
+    batches would be alike, the second is padded wider (``width_for(its width
+    + 1)``; see ``free_second_width``).
     """
 
     def __init__(self, *args, **kwargs):
@@ -105,9 +119,7 @@ class PaddedIdBatches(ReviewBatches):
         size = self.batch_size
         widths = [self.width_for(int(lengths[order[b * size:(b + 1) * size]].max(initial=0)))
                   for b in range(len(self))]
-        if len(widths) > 2 and widths[0] == widths[1] and len(set(widths)) > 1:
-            widths[1] = self.width_for(widths[1] + 1)
-        return widths
+        return free_second_width(widths, lambda width: self.width_for(width + 1))
 
     def on_epoch_end(self):
         """Reshuffle (when ``shuffle=True``) and size the next epoch's batches."""

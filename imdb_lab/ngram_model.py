@@ -1,8 +1,8 @@
 """Going further: an NBSVM-style Keras model on n-gram feature ids (``ngram_features``), trained and evaluated.
 
 With some 360,000 features a dense multi-hot batch would be huge, so
-``NgramFeed`` (a ``PaddedIdBatches`` feed, as the word-id twin's is) hands the
-model each review's feature ids, padded.
+``NgramFeed`` (a ``PaddedIdBatches`` feed) hands the model each review's
+feature ids, padded.
 """
 
 import numpy as np

@@ -9,6 +9,13 @@ of the **same** kernel variable. Its other layers are the model's own layer
 objects: training the twin trains the model, whose loss (the L2 penalty on that
 kernel and the dropout included) is the same, and the model itself stays the
 plain ``Dense`` network that is saved, checked and graded.
+
+The twin's feed (``word_id_feed``) batches the reviews as ``MultiHotSequence``
+does, and lays each batch's ids end to end with the review each id belongs to
+(``pack_word_ids``): a batch holds about as many ids as its reviews hold
+words, padded at its end only, not every review to the longest. The twin
+gathers one kernel row per id and sums the rows of each review
+(``sum_by_review``).
 """
 
 import weakref
@@ -18,7 +25,7 @@ import numpy as np
 from imdb_lab.arguments import check_int
 from imdb_lab.encoding import check_indices
 from imdb_lab.errors import LabValueError
-from imdb_lab.feeds import PaddedIdBatches
+from imdb_lab.feeds import ReviewBatches, free_second_width
 from imdb_lab.reviews import FlatReviews, as_flat, sorted_unique
 
 
@@ -67,144 +74,140 @@ def twin_of(model):
 
 
 def word_id_twin(model):
-    """Return a compiled model that computes ``model`` from padded word ids + 1 (0 pads), sharing its weights."""
+    """Return a compiled model that computes ``model`` from packed word ids (``word_id_feed``), sharing its weights."""
     import keras
 
     if not can_twin(model):
         raise LabValueError("the word-id twin needs a keras.Sequential whose first layer is Dense on the multi-hot "
                             "input (as imdb_lab.build_model builds): train other models on MultiHotSequence feeds")
-    ids = keras.Input((None,), dtype="int32", name="word_ids_plus_one")
-    hidden = _dense_from_word_ids(model.layers[0])(ids)
+    inputs = (keras.Input((None,), dtype="int32", name="word_ids"),
+              keras.Input((None,), dtype="int32", name="review_of"))
+    hidden = _dense_from_word_ids(model.layers[0])(inputs)
     for layer in model.layers[1:]:
         hidden = layer(hidden)
-    twin = keras.Model(ids, hidden, name=f"{model.name}_from_word_ids")
+    twin = keras.Model(inputs, hidden, name=f"{model.name}_from_word_ids")
     twin.compile_from_config(model.get_compile_config())
     return twin
 
 
-# the widths a batch of word ids is padded to on JAX, which compiles a program per input shape: few shapes (at
-# 10,000 words: 8.0 s with these three, 10.5 s with the eight powers of two from 32 to 4096; at 88,000 words 9.5 s,
-# and 16.6 s with every multiple of 32)
-BUCKET_WIDTHS = (256, 1024, 4096)
-# on TensorFlow and PyTorch, which run any shape without compiling again, a batch is padded only to the next multiple
-# of this: the padding costs as much as words in the gather and its gradient (88,000 words, train + evaluate, seed
-# 42: TensorFlow 12.2 s -> 10.4 s, PyTorch 9.6 s -> 5.9 s)
-TIGHT_MULTIPLE = 8
-# a pool of this many batches is sorted by length before it is cut into batches
-_POOL_BATCHES = 16
+# a batch's rows are this many ids wide, or a multiple of it: JAX compiles the step for each input shape, and the
+# ids of 512 random reviews vary little, so a feed's batches take two or three widths (88,000 words, train +
+# evaluate on JAX, seed 42: multiples of 8 / 16 / 32 / 64: 9.1 / 8.0 / 6.0 / 6.8 s; TensorFlow and PyTorch run any
+# shape without compiling again, and the padding, at most 31 ids a review, costs them little)
+WIDTH_MULTIPLE = 32
 
 
-def bucket_width(length, few_shapes=True):
-    """Return the width a batch whose longest review holds ``length`` distinct words is padded to."""
-    if not few_shapes:
-        return -(-max(length, 1) // TIGHT_MULTIPLE) * TIGHT_MULTIPLE
-    for width in BUCKET_WIDTHS:
-        if length <= width:
-            return width
-    return -(-length // BUCKET_WIDTHS[-1]) * BUCKET_WIDTHS[-1]
+def packed_width(num_ids, num_reviews):
+    """Return the row width of a packed batch: ``num_ids`` + 1 ids over ``num_reviews`` rows, to a WIDTH_MULTIPLE."""
+    num_ids = check_int("num_ids", num_ids, minimum=0)
+    num_reviews = check_int("num_reviews", num_reviews, minimum=1)
+    multiples = -(-(num_ids + 1) // (num_reviews * WIDTH_MULTIPLE))  # + 1: every batch has padding
+    return multiples * WIDTH_MULTIPLE
 
 
-def compiles_per_shape():
-    """Return True on JAX, whose Keras backend compiles the step for each input shape (TF and PyTorch do not here)."""
-    import keras
+def pack_word_ids(batch, width):
+    """Return ``(word_ids, review_of)`` of a ``FlatReviews`` batch: its ids laid end to end, then the review of each.
 
-    return keras.backend.backend() == "jax"
+    Both have shape ``(len(batch), width)`` (Keras wants batch-first inputs) but
+    are read as one flat row: the batch's ids in order, then padding with id
+    0 whose ``review_of`` is ``len(batch)``, a review that is not there.
+    """
+    num_reviews, num_ids = len(batch), len(batch.tokens)
+    if num_reviews * width <= num_ids:
+        raise LabValueError(f"a packed batch of {num_reviews} reviews and {num_ids} ids needs a width of at "
+                            f"least {packed_width(num_ids, num_reviews)}, got {width}")
+    word_ids = np.zeros(num_reviews * width, dtype=np.int32)
+    word_ids[:num_ids] = batch.tokens
+    review_of = np.full(num_reviews * width, num_reviews, dtype=np.int32)
+    review_of[:num_ids] = np.repeat(np.arange(num_reviews, dtype=np.int32), batch.lengths())
+    return word_ids.reshape(num_reviews, width), review_of.reshape(num_reviews, width)
 
 
-class WordIdBatches(PaddedIdBatches):
-    """Batches of each review's distinct word ids + 1, padded with 0 only to the batch's ``bucket_width``.
+class PackedWordIds(ReviewBatches):
+    """Batches of each review's distinct word ids, packed end to end (``pack_word_ids``), for a ``word_id_twin``.
 
-    Training (``shuffle=True``): at each epoch the reviews are shuffled, each
-    pool of 16 batches is sorted by length and cut into batches, and the
-    batches are shuffled, so a batch holds reviews of similar lengths and is
-    padded to ``bucket_width`` of its longest, not to the longest review of the
-    data set. ``sort=True`` (evaluation) orders the reviews by length once;
-    otherwise (``predict``, whose outputs must keep the reviews' order) every
-    batch has the width of the longest review. TensorFlow fixes a feed's shapes
-    from its first two batches, so the second is padded wider when they would
-    otherwise be alike and a later one differs. ``few_shapes``: pad to the
-    three ``BUCKET_WIDTHS`` (for JAX) rather than to the next multiple of 8.
+    The reviews are batched as ``MultiHotSequence`` batches them (reshuffled
+    at every epoch with ``shuffle=True``, else in their order), so the twin
+    sees the very batches the model would. A batch is padded only to
+    ``packed_width`` of the ids it holds, not to its longest review.
     """
 
-    def __init__(self, ids, labels=None, *, sort=False, few_shapes=True, **kwargs):
-        self.few_shapes = bool(few_shapes)  # before the base class sizes the batches
+    def __init__(self, ids, labels=None, **kwargs):
         super().__init__(ids, labels, **kwargs)
         self.lengths = self.reviews.lengths()
-        self.sort = bool(sort) and not self.shuffle
-        self._draw()
-
-    def width_for(self, length):
-        """Return the bucket width of a batch whose longest review holds ``length`` distinct words."""
-        return bucket_width(length, self.few_shapes)
-
-    def batch_widths(self):
-        """Return each batch's width: its bucket, or for ``predict`` (the reviews' own order) the longest's."""
-        if self._order is None:
-            return [self.width_for(int(self.reviews.lengths().max(initial=1)))] * len(self)
-        return super().batch_widths()
-
-    def _draw(self):
-        """Set the order of the reviews for an epoch (None: as given) and each batch's width."""
-        size, count = self.batch_size, self.num_reviews
-        if self.shuffle:
-            order = self._rng.permutation(count)
-            pool = size * _POOL_BATCHES
-            for start in range(0, count, pool):
-                chunk = order[start:start + pool]
-                order[start:start + pool] = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            full = count // size
-            batches = [order[b * size:(b + 1) * size] for b in self._rng.permutation(full)]
-            order = np.concatenate([*batches, order[full * size:]]).astype(np.int64)
-        elif self.sort:
-            order = np.argsort(self.lengths, kind="stable")
-        else:
-            order = None
-        self._order = order
         self._widths = self.batch_widths()
 
+    def batch_widths(self):
+        """Return each batch's row width in the current order (see ``free_second_width`` for TensorFlow)."""
+        order = np.arange(self.num_reviews) if self._order is None else self._order
+        size = self.batch_size
+        widths = []
+        for start in range(0, self.num_reviews, size):
+            rows = order[start:start + size]
+            widths.append(packed_width(int(self.lengths[rows].sum()), len(rows)))
+        return free_second_width(widths, lambda width: width + WIDTH_MULTIPLE)
+
     def on_epoch_end(self):
-        """Draw the next epoch's batches (when ``shuffle=True``)."""
-        if self.shuffle:
-            self._draw()
+        """Reshuffle (when ``shuffle=True``) and size the next epoch's batches."""
+        super().on_epoch_end()
+        self._widths = self.batch_widths()
+
+    def batch_inputs(self, batch, index):
+        """Return batch ``index`` packed: ``(word_ids, review_of)``."""
+        return pack_word_ids(batch, self._widths[index])
 
 
-def word_id_feed(reviews, labels=None, *, num_words, batch_size, shuffle=False, seed=None, sort=False,
-                 few_shapes=None):
-    """Return a Keras feed of each review's distinct word ids + 1 (``WordIdBatches``), for a ``word_id_twin``.
+def word_id_feed(reviews, labels=None, *, num_words, batch_size, shuffle=False, seed=None):
+    """Return a Keras feed of each review's distinct word ids, packed (``PackedWordIds``), for a ``word_id_twin``."""
+    return PackedWordIds(distinct_word_ids(reviews, num_words), labels, num_features=num_words,
+                         batch_size=batch_size, shuffle=shuffle, seed=seed)
 
-    ``few_shapes=None`` pads to the few ``BUCKET_WIDTHS`` on JAX and tightly
-    on the other backends (``compiles_per_shape``).
-    """
-    if few_shapes is None:
-        few_shapes = compiles_per_shape()
-    return WordIdBatches(distinct_word_ids(reviews, num_words), labels, num_features=num_words,
-                         batch_size=batch_size, shuffle=shuffle, seed=seed, sort=sort, few_shapes=few_shapes)
+
+def sum_by_review(rows, review_of, num_reviews):
+    """Return each review's sum of ``rows``: row i is review ``review_of[i]``'s (sorted; ``num_reviews``: padding)."""
+    import keras
+    from keras import ops
+
+    backend = keras.backend.backend()
+    if backend == "torch":
+        # Keras's torch segment_sum scatters through an int64 index the shape of the rows (scatter_reduce): a twin
+        # step at 88,000 words took 39 ms with it, 17 ms with index_add
+        sums = rows.new_zeros((num_reviews + 1, rows.shape[1])).index_add(0, review_of.long(), rows)
+    elif backend == "tensorflow":
+        # TensorFlow's sorted segment sum, faster than the unsorted one Keras runs when given num_segments (88,000
+        # words, train + evaluate: 8.9 s against 10.7 s). Keras takes no num_segments with sorted=True there and
+        # returns max(review_of) + 1 sums: num_reviews + 1, as every packed batch ends with padding
+        sums = ops.segment_sum(rows, review_of, sorted=True)
+    else:
+        sums = ops.segment_sum(rows, review_of, num_segments=num_reviews + 1, sorted=True)
+    return sums[:num_reviews]
 
 
 def _dense_from_word_ids(dense):
-    """Return a layer computing ``dense`` on a multi-hot vector from the padded ids of its 1s (ids + 1, 0 pads)."""
+    """Return a layer computing ``dense`` on a multi-hot vector from its packed word ids (``pack_word_ids``)."""
     import keras
     from keras import ops
 
     class DenseFromWordIds(keras.layers.Layer):
-        """``dense`` applied to the multi-hot vector whose 1s are at ``ids - 1``: a masked sum of kernel rows."""
+        """``dense`` applied to multi-hot vectors given as packed word ids: per review, a sum of kernel rows."""
 
         def __init__(self, dense, **kwargs):
             super().__init__(**kwargs)
             self.dense = dense  # a tracked sub-layer: its kernel, bias and L2 penalty are this layer's too
 
-        def call(self, ids):
+        def call(self, inputs):
+            word_ids, review_of = inputs
+            num_reviews = ops.shape(word_ids)[0]
             # axis=-2 is the 2-D kernel's axis 0, written so because Keras's torch backend sends axis=0 to
             # torch.nn.functional.embedding, whose CPU backward is slow: 88,000 words, PyTorch 2.13, a training
             # step of the twin 29 ms with axis=0, 18 ms with axis=-2 (index_select); TF and JAX alike either way
-            rows = ops.take(self.dense.kernel, ops.maximum(ids - 1, 0), axis=-2)  # (batch, width, units)
-            present = ops.expand_dims(ops.cast(ids > 0, rows.dtype), -1)
-            outputs = ops.sum(rows * present, axis=1)
+            rows = ops.take(self.dense.kernel, ops.reshape(word_ids, (-1,)), axis=-2)  # (ids, units)
+            outputs = sum_by_review(rows, ops.reshape(review_of, (-1,)), num_reviews)
             if self.dense.use_bias:
                 outputs = outputs + self.dense.bias
             return self.dense.activation(outputs)
 
         def compute_output_shape(self, input_shape):
-            return (input_shape[0], self.dense.units)
+            return (input_shape[0][0], self.dense.units)
 
     return DenseFromWordIds(dense, name=f"{dense.name}_from_word_ids")

@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from imdb_lab.encoding import multi_hot_encode
+from imdb_lab.feeds import MultiHotSequence
 from imdb_lab.model import build_model
-from imdb_lab.word_ids import (BUCKET_WIDTHS, bucket_width, can_twin, distinct_word_ids, twin_of, word_id_feed,
-                               word_id_twin)
+from imdb_lab.reviews import as_flat
+from imdb_lab.word_ids import (WIDTH_MULTIPLE, can_twin, distinct_word_ids, pack_word_ids, packed_width,
+                               sum_by_review, twin_of, word_id_feed, word_id_twin)
 
 NUM_WORDS = 40
 
@@ -18,7 +20,7 @@ def random_reviews(n, seed, longest=60):
 
 
 def varied_reviews(n, seed):
-    """Reviews of 1 to 300 distinct words (of 1,000), so that batches fall in several length buckets."""
+    """Reviews of 1 to 300 distinct words (of 1,000), so that batches hold different numbers of ids."""
     rng = np.random.default_rng(seed)
     return ([rng.choice(1000, size=rng.integers(1, 300), replace=False).tolist() for _ in range(n)],
             rng.integers(0, 2, n))
@@ -47,6 +49,7 @@ def test_the_twin_computes_the_dense_model_and_its_loss():
     # non-zero biases, so that a forgotten bias would show
     model.set_weights([w + 0.1 for w in model.get_weights()])
     reviews, labels = random_reviews(100, 1)
+    reviews[31] = reviews[-1] = []  # empty reviews ending a batch and the data: a zero multi-hot row
     twin = word_id_twin(model)
     feed = word_id_feed(reviews, num_words=NUM_WORDS, batch_size=32)
     expected = model.predict(multi_hot_encode(reviews, NUM_WORDS), verbose=0)
@@ -83,49 +86,76 @@ def test_only_a_sequential_starting_with_dense_has_a_twin():
         word_id_twin(functional)
 
 
-@pytest.mark.parametrize("length, width", [(0, 256), (1, 256), (256, 256), (257, 1024), (4096, 4096), (5000, 8192)])
-def test_bucket_width(length, width):
-    assert bucket_width(length) == width
+@pytest.mark.parametrize("num_reviews", [1, 3, 512])
+def test_packed_width_is_the_narrowest_multiple_that_leaves_room_for_padding(num_reviews):
+    for num_ids in [0, 1, 31, 32, 95, 96, 97, 130 * num_reviews, 16383, 16384, 66560]:
+        # reference: a plain search for the narrowest multiple of 32 with more slots than ids
+        width = WIDTH_MULTIPLE
+        while width * num_reviews <= num_ids:
+            width += WIDTH_MULTIPLE
+        assert packed_width(num_ids, num_reviews) == width
 
 
-@pytest.mark.parametrize("length, width", [(0, 8), (1, 8), (8, 8), (9, 16), (130, 136), (5000, 5000)])
-def test_tight_width(length, width):
-    assert bucket_width(length, few_shapes=False) == width
+@pytest.mark.parametrize("num_ids, num_reviews", [(-1, 1), (0, 0)])
+def test_packed_width_rejects_negative_ids_and_no_reviews(num_ids, num_reviews):
+    with pytest.raises(ValueError, match="num_ids|num_reviews"):
+        packed_width(num_ids, num_reviews)
 
 
-@pytest.mark.parametrize("few_shapes", [True, False])
-def test_training_batches_hold_every_review_once_as_its_distinct_ids_padded_to_a_bucket(few_shapes):
+def test_pack_word_ids_lays_the_ids_end_to_end_then_pads():
+    batch = as_flat([[4, 7], [], [1, 2, 3], []])
+    word_ids, review_of = pack_word_ids(batch, 2)
+    assert word_ids.tolist() == [[4, 7], [1, 2], [3, 0], [0, 0]]
+    assert review_of.tolist() == [[0, 0], [2, 2], [2, 4], [4, 4]]  # 4: padding, no review
+    assert word_ids.dtype == review_of.dtype == np.int32
+    with pytest.raises(ValueError, match="needs a width of at least 32, got 1"):
+        pack_word_ids(batch, 1)  # 4 slots for 5 ids, and none left for padding
+
+
+def test_sum_by_review_adds_each_reviews_rows_and_drops_the_padding():
+    from keras import ops
+
+    rows = np.random.default_rng(0).normal(size=(9, 3)).astype("float32")
+    review_of = np.array([0, 0, 2, 2, 2, 3, 5, 5, 5], dtype=np.int32)  # reviews 1 and 4 empty; 5: padding
+    sums = ops.convert_to_numpy(sum_by_review(ops.convert_to_tensor(rows), ops.convert_to_tensor(review_of), 5))
+    expected = np.zeros((5, 3), dtype=np.float32)
+    for row, review in zip(rows, review_of):  # reference: a plain loop
+        if review < 5:
+            expected[review] += row
+    np.testing.assert_allclose(sums, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_training_batches_are_the_multi_hot_batches_packed():
+    import keras
+
     reviews, labels = varied_reviews(1000, 4)
-    feed = word_id_feed(reviews, labels, num_words=1000, batch_size=32, shuffle=True, seed=7, few_shapes=few_shapes)
+    feed = word_id_feed(reviews, labels, num_words=1000, batch_size=32, shuffle=True, seed=7)
+    # the same seed batches the reviews as MultiHotSequence does: the twin sees the very batches the model would
+    multi_hot = MultiHotSequence(reviews, labels, num_words=1000, batch_size=32, shuffle=True, seed=7)
     for _ in range(2):  # two epochs, each drawn anew
+        np.testing.assert_array_equal(feed._order, multi_hot._order)
         seen = []
-        for number, (x, y, rows) in enumerate(epoch(feed)):
-            needed = bucket_width(max(len(set(reviews[r])) for r in rows), few_shapes)
-            # the second batch may be padded wider (see the next assertion)
-            assert x.shape[1] == needed or number == 1 and x.shape[1] > needed
-            assert x.shape[1] in BUCKET_WIDTHS if few_shapes else x.shape[1] % 8 == 0
-            for row, review in zip(x, rows):  # reference: a set per review, then zeros
-                ids = sorted(set(reviews[review]))
-                assert row[:len(ids)].tolist() == [i + 1 for i in ids] and not row[len(ids):].any()
+        for number, ((word_ids, review_of), y, rows) in enumerate(epoch(feed)):
+            needed = packed_width(sum(len(set(reviews[r])) for r in rows), len(rows))
+            assert word_ids.shape == review_of.shape == (len(rows), word_ids.shape[1])
+            # the second batch may be padded wider on TensorFlow (see test_feeds)
+            assert word_ids.shape[1] == needed or number == 1 and word_ids.shape[1] > needed
+            assert word_ids.shape[1] % WIDTH_MULTIPLE == 0
+            flat_ids, flat_reviews = word_ids.ravel(), review_of.ravel()
+            for k, review in enumerate(rows):  # reference: a set per review
+                assert flat_ids[flat_reviews == k].tolist() == sorted(set(reviews[review]))
+            padding = flat_reviews == len(rows)
+            # sorted, with padding at the end: TensorFlow's sorted segment sum then returns len(rows) + 1 sums
+            assert padding.any() and (np.diff(flat_reviews) >= 0).all() and not flat_ids[padding].any()
+            assert padding.sum() <= WIDTH_MULTIPLE * len(rows) or number == 1  # a few ids a review, not a longest
             assert y.tolist() == labels[rows].tolist()
             seen.extend(rows.tolist())
         assert sorted(seen) == list(range(1000))
         feed.on_epoch_end()
-    widths = [x.shape[1] for x, _, _ in epoch(feed)]
-    assert widths[0] != widths[1]  # TensorFlow takes the feed's shape from its first two batches
-    # padded to buckets of similar reviews: far fewer ids than padding every batch to the longest review
-    assert sum(widths) < 0.6 * len(widths) * max(widths)
-    if not few_shapes:  # and tightly: batches of similar lengths, padded by at most 7 more than the longest
-        assert sum(widths) < 1.1 * sum(bucket_width(max(len(set(reviews[r])) for r in rows), False)
-                                       for _, _, rows in epoch(feed))
-
-
-def test_the_feed_pads_to_few_shapes_on_jax_only():
-    import keras
-
-    reviews, labels = varied_reviews(200, 6)
-    feed = word_id_feed(reviews, labels, num_words=1000, batch_size=32, shuffle=True, seed=1)
-    assert feed.few_shapes == (keras.backend.backend() == "jax")
+        multi_hot.on_epoch_end()
+    widths = [x[0].shape[1] for x, _, _ in epoch(feed)]
+    if keras.backend.backend() == "tensorflow":
+        assert widths[0] != widths[1]  # TensorFlow takes the feed's shape from its first two batches
 
 
 def test_same_seed_same_batches():
@@ -135,17 +165,13 @@ def test_same_seed_same_batches():
     assert all(np.array_equal(a[2], b[2]) for a, b in zip(epoch(first), epoch(second)))
 
 
-def test_evaluation_batches_are_sorted_and_prediction_keeps_the_order():
+def test_evaluation_and_prediction_batches_keep_the_reviews_order():
     reviews, labels = varied_reviews(200, 6)
-    lengths = [len(set(review)) for review in reviews]
-    evaluation = word_id_feed(reviews, labels, num_words=1000, batch_size=32, sort=True)
-    rows = np.concatenate([r for _, _, r in epoch(evaluation)])
-    assert sorted(rows.tolist()) == list(range(200))
-    longest = bucket_width(max(lengths), evaluation.few_shapes)
-    assert {x.shape[1] for x, _, _ in epoch(evaluation)} != {longest}
-    prediction = word_id_feed(reviews, num_words=1000, batch_size=32)
-    assert prediction._order is None
-    assert {prediction[i][0].shape[1] for i in range(len(prediction))} == {longest}
+    feed = word_id_feed(reviews, labels, num_words=1000, batch_size=32)
+    assert feed._order is None
+    word_ids, review_of = feed[1][0]
+    ids = word_ids.ravel()[review_of.ravel() == 0]  # the first review of the second batch: review 32
+    assert ids.tolist() == sorted(set(reviews[32]))
 
 
 @pytest.mark.slow
