@@ -1,8 +1,10 @@
 """Memory-bounded Keras feeds (``keras.utils.PyDataset``) that build each batch of reviews when Keras asks for it.
 
 ``MultiHotSequence`` keeps the reviews as one flat int32 token array plus
-offsets and fills only the current batch's multi-hot rows; ``PaddedIdBatches``
-hands a model each review's ids, padded (the n-gram model).
+offsets and fills only the current batch's multi-hot rows. ``IdBatches`` hand
+a model ids instead, each batch as wide as its reviews need:
+``PaddedIdBatches`` one row per review, padded (the n-gram model), and
+``word_ids.PackedWordIds`` a batch's ids end to end (the word-id twin).
 """
 
 import math
@@ -14,22 +16,7 @@ from imdb_lab.arguments import check_int
 from imdb_lab.encoding import check_dtype, check_indices, fill_multi_hot, pad_ids
 from imdb_lab.reviews import FlatReviews, as_flat, check_labels
 
-__all__ = ["ReviewBatches", "PaddedIdBatches", "MultiHotSequence", "free_second_width"]
-
-
-def free_second_width(widths, wider):
-    """Return a feed's batch ``widths``, the second made ``wider(it)`` on TensorFlow when the first two are alike.
-
-    TensorFlow fixes a feed's input shapes from its first two batches, at the
-    first epoch: were they alike, it would fix the width, and a batch of
-    another width, then or at a later epoch, would fail. Two different widths
-    leave it free. Other backends take any width (and JAX compiles each one,
-    so there the widths stay as they are).
-    """
-    widths = list(widths)
-    if len(widths) > 1 and widths[0] == widths[1] and keras.backend.backend() == "tensorflow":
-        widths[1] = wider(widths[1])
-    return widths
+__all__ = ["ReviewBatches", "IdBatches", "PaddedIdBatches", "MultiHotSequence"]
 
 
 class ReviewBatches(keras.utils.PyDataset):
@@ -95,36 +82,64 @@ class ReviewBatches(keras.utils.PyDataset):
             self._order = self._rng.permutation(self.num_reviews)
 
 
-class PaddedIdBatches(ReviewBatches):
-    """Batches of ids + 1, one row per review, padded with 0 to a width per batch: ``width_for`` of its longest.
+class IdBatches(ReviewBatches):
+    """Batches of ids whose width each batch chooses from its reviews' lengths (``batch_width``), at every epoch.
 
-    Subclasses define ``width_for(length)``, a few widths only, so that a
-    backend compiles its step a few times. On TensorFlow, when the first two
-    batches would be alike, the second is padded wider (``width_for(its width
-    + 1)``; see ``free_second_width``).
+    Subclasses define ``batch_width(lengths)``, a few widths only, so that a
+    backend compiles its step a few times; ``wider(width)``, the next width
+    up; and ``batch_inputs``. TensorFlow fixes a feed's input shapes from its
+    first two batches, at the first epoch: were they alike, it would fix the
+    width, and a batch of another width, then or at a later epoch, would fail.
+    So on TensorFlow, when the first two batches would be alike, the second
+    is made ``wider``. Other backends take any width (and JAX compiles each
+    one, so there the widths stay as they are).
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._lengths = self.reviews.lengths()
         self._widths = self.batch_widths()
 
-    def width_for(self, length):
-        """Return the width a batch whose longest review holds ``length`` ids is padded to."""
-        raise NotImplementedError("a PaddedIdBatches subclass defines width_for(length)")
+    def batch_width(self, lengths):
+        """Return the width of a batch whose reviews hold ``lengths`` ids."""
+        raise NotImplementedError("an IdBatches subclass defines batch_width(lengths)")
+
+    def wider(self, width):
+        """Return the next width above ``width``."""
+        raise NotImplementedError("an IdBatches subclass defines wider(width)")
 
     def batch_widths(self):
-        """Return each batch's padded width in the current order."""
-        lengths = self.reviews.lengths()
+        """Return each batch's width in the current order."""
         order = np.arange(self.num_reviews) if self._order is None else self._order
         size = self.batch_size
-        widths = [self.width_for(int(lengths[order[b * size:(b + 1) * size]].max(initial=0)))
-                  for b in range(len(self))]
-        return free_second_width(widths, lambda width: self.width_for(width + 1))
+        widths = [self.batch_width(self._lengths[order[b * size:(b + 1) * size]]) for b in range(len(self))]
+        if len(widths) > 1 and widths[0] == widths[1] and keras.backend.backend() == "tensorflow":
+            widths[1] = self.wider(widths[1])
+        return widths
 
     def on_epoch_end(self):
         """Reshuffle (when ``shuffle=True``) and size the next epoch's batches."""
         super().on_epoch_end()
         self._widths = self.batch_widths()
+
+
+class PaddedIdBatches(IdBatches):
+    """Batches of ids + 1, one row per review, padded with 0 to a width per batch: ``width_for`` of its longest.
+
+    Subclasses define ``width_for(length)`` (see ``IdBatches``).
+    """
+
+    def width_for(self, length):
+        """Return the width a batch whose longest review holds ``length`` ids is padded to."""
+        raise NotImplementedError("a PaddedIdBatches subclass defines width_for(length)")
+
+    def batch_width(self, lengths):
+        """Return ``width_for`` the batch's longest review."""
+        return self.width_for(int(lengths.max(initial=0)))
+
+    def wider(self, width):
+        """Return ``width_for`` one id more than ``width``."""
+        return self.width_for(width + 1)
 
     def batch_inputs(self, batch, index):
         """Return batch ``index``'s ids + 1, one row per review, padded with 0 to its width."""

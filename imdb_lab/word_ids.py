@@ -25,7 +25,7 @@ import numpy as np
 from imdb_lab.arguments import check_int
 from imdb_lab.encoding import check_indices
 from imdb_lab.errors import LabValueError
-from imdb_lab.feeds import ReviewBatches, free_second_width
+from imdb_lab.feeds import IdBatches
 from imdb_lab.reviews import FlatReviews, as_flat, sorted_unique
 
 
@@ -123,7 +123,7 @@ def pack_word_ids(batch, width):
     return word_ids.reshape(num_reviews, width), review_of.reshape(num_reviews, width)
 
 
-class PackedWordIds(ReviewBatches):
+class PackedWordIds(IdBatches):
     """Batches of each review's distinct word ids, packed end to end (``pack_word_ids``), for a ``word_id_twin``.
 
     The reviews are batched as ``MultiHotSequence`` batches them (reshuffled
@@ -132,25 +132,13 @@ class PackedWordIds(ReviewBatches):
     ``packed_width`` of the ids it holds, not to its longest review.
     """
 
-    def __init__(self, ids, labels=None, **kwargs):
-        super().__init__(ids, labels, **kwargs)
-        self.lengths = self.reviews.lengths()
-        self._widths = self.batch_widths()
+    def batch_width(self, lengths):
+        """Return the ``packed_width`` of a batch whose reviews hold ``lengths`` distinct words."""
+        return packed_width(int(lengths.sum()), len(lengths))
 
-    def batch_widths(self):
-        """Return each batch's row width in the current order (see ``free_second_width`` for TensorFlow)."""
-        order = np.arange(self.num_reviews) if self._order is None else self._order
-        size = self.batch_size
-        widths = []
-        for start in range(0, self.num_reviews, size):
-            rows = order[start:start + size]
-            widths.append(packed_width(int(self.lengths[rows].sum()), len(rows)))
-        return free_second_width(widths, lambda width: width + WIDTH_MULTIPLE)
-
-    def on_epoch_end(self):
-        """Reshuffle (when ``shuffle=True``) and size the next epoch's batches."""
-        super().on_epoch_end()
-        self._widths = self.batch_widths()
+    def wider(self, width):
+        """Return the next multiple of ``WIDTH_MULTIPLE`` above ``width``."""
+        return width + WIDTH_MULTIPLE
 
     def batch_inputs(self, batch, index):
         """Return batch ``index`` packed: ``(word_ids, review_of)``."""
