@@ -18,9 +18,9 @@ from pathlib import Path
 
 CHILD = {
     "imdb_lab": """
-import imdb_lab.data
+import imdb_lab.data.loading
 start = time.perf_counter()
-(x_train, y_train), (x_test, y_test) = imdb_lab.data.load_data(num_words=10000)
+(x_train, y_train), (x_test, y_test) = imdb_lab.data.loading.load_data(num_words=10000)
 """,
     "keras": """
 import keras.src.datasets.imdb as keras_imdb
@@ -50,7 +50,7 @@ def write_keras_npz(path, env):
     """Write the cached encoding as Keras's imdb.npz (pickled object arrays, as Keras ships it)."""
     code = f"""
 import numpy as np
-from imdb_lab import sources
+from imdb_lab.data import sources
 encoded, _ = sources.load_encoded(sources.resolve_source())
 arrays = {{}}
 for split in ("train", "test"):

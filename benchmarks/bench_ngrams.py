@@ -33,9 +33,9 @@ def peak_rss_mb():
 
 def run_unigram(args):
     """Train the lab's reference model (10,000-word multi-hot, Dense 16-16); return its test accuracy."""
-    from imdb_lab.data import load_flat
-    from imdb_lab.model import build_model
-    from imdb_lab.training import evaluate, set_seed, train
+    from imdb_lab.data.loading import load_flat
+    from imdb_lab.models.dense import build_model
+    from imdb_lab.models.training import evaluate, set_seed, train
 
     train_reviews, test_reviews = load_flat(num_words=10000)
     set_seed(args.seed)
@@ -47,8 +47,8 @@ def run_unigram(args):
 
 def run_ngrams(args):
     """Train the n-gram model (``args.ngrams``); return its test accuracy."""
-    from imdb_lab.data import load_flat
-    from imdb_lab.ngram_model import train_ngram_model
+    from imdb_lab.data.loading import load_flat
+    from imdb_lab.models.ngram import train_ngram_model
 
     train_reviews, test_reviews = load_flat(num_words=args.num_words)
     _, _, accuracy, _ = train_ngram_model(train_reviews, test_reviews, num_words=args.num_words,

@@ -5,15 +5,15 @@ Run (about 5 minutes a backend on 2 cores; the data cache is built first, ~10 s 
     IMDB_LAB_DATA=../shared/data/aclImdb_v1_labeled.tar.gz python benchmarks/bench_training.py --repeat \\
         --backend tensorflow --backend jax=/path/to/jax-venv/bin/python --backend torch=/path/to/torch-venv/bin/python
 
-Every configuration trains the default model (imdb_lab.model.build_model, seed 42,
+Every configuration trains the default model (imdb_lab.models.dense.build_model, seed 42,
 early stopping on a validation split of the training reviews) in its own
 subprocess, so that each peak RSS (getrusage ru_maxrss of the child) is its own:
 
-- ours:  load_flat + imdb_lab.training.train, at 10,000 words (MultiHotSequence: one batch of multi-hot rows
+- ours:  load_flat + imdb_lab.models.training.train, at 10,000 words (MultiHotSequence: one batch of multi-hot rows
   at a time) and at 88,000 (the word-id twin: batches of each review's distinct word ids, packed end to end),
   on each backend asked for;
 - nb:    the going-further unigram variant (``imdb-lab train --nb``): naive-Bayes log-count ratios on the
-  10,000 words, logistic regression (imdb_lab.ngram_model with ngrams=1 and UNIGRAM_SETTINGS: early stopping
+  10,000 words, logistic regression (imdb_lab.models.ngram with ngrams=1 and UNIGRAM_SETTINGS: early stopping
   on the validation split chooses the epoch count, then a refit on every training review), on each backend;
 - naive: load_data lists + Deep Learning with Python's ``vectorize_sequences``
   (np.zeros((n, num_words)) float64 for train, validation and test) + model.fit on
@@ -61,9 +61,9 @@ def vectorize_sequences(sequences, dimension):
 
 def run_ours(args):
     """Train with load_flat + MultiHotSequence; return the measurements."""
-    from imdb_lab.data import load_flat
-    from imdb_lab.model import build_model
-    from imdb_lab.training import best_epoch, evaluate, set_seed, train
+    from imdb_lab.data.loading import load_flat
+    from imdb_lab.models.dense import build_model
+    from imdb_lab.models.training import best_epoch, evaluate, set_seed, train
 
     train_reviews, test_reviews = load_flat(num_words=args.num_words)
     start = time.perf_counter()
@@ -80,10 +80,10 @@ def run_naive(args):
     """Train with load_data lists + dense float64 matrices; return the measurements."""
     import keras
 
-    from imdb_lab.data import load_data
-    from imdb_lab.reviews import split_validation
-    from imdb_lab.model import build_model
-    from imdb_lab.training import best_epoch, set_seed
+    from imdb_lab.data.loading import load_data
+    from imdb_lab.data.reviews import split_validation
+    from imdb_lab.models.dense import build_model
+    from imdb_lab.models.training import best_epoch, set_seed
 
     (x_train, y_train), (x_test, y_test) = load_data(num_words=args.num_words)
     start = time.perf_counter()
@@ -101,9 +101,9 @@ def run_naive(args):
 
 def run_nb(args):
     """The going-further unigram variant: naive-Bayes-weighted words, logistic regression (``imdb-lab train --nb``)."""
-    from imdb_lab.data import load_flat
-    from imdb_lab.ngram_model import UNIGRAM_SETTINGS, train_ngram_model
-    from imdb_lab.training import best_epoch
+    from imdb_lab.data.loading import load_flat
+    from imdb_lab.models.ngram import UNIGRAM_SETTINGS, train_ngram_model
+    from imdb_lab.models.training import best_epoch
 
     train_reviews, test_reviews = load_flat(num_words=args.num_words)
     start = time.perf_counter()
@@ -123,8 +123,8 @@ def run_tfidf(args):
     from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.linear_model import LogisticRegression
 
-    from imdb_lab.data import load_flat
-    from imdb_lab.reviews import split_validation
+    from imdb_lab.data.loading import load_flat
+    from imdb_lab.data.reviews import split_validation
 
     train_reviews, test_reviews = load_flat(num_words=args.num_words)
     start = time.perf_counter()
@@ -223,8 +223,8 @@ def main(argv=None):
     if args.child:
         return child(args)
 
-    from imdb_lab.data import load_flat
-    from imdb_lab.sources import prepare
+    from imdb_lab.data.loading import load_flat
+    from imdb_lab.data.sources import prepare
 
     prepare()  # build the encoded cache once, outside the timed children
     train_reviews, test_reviews = load_flat(num_words=10)

@@ -6,7 +6,7 @@ import numbers
 from imdb_lab.errors import LabTypeError, LabValueError
 
 
-def check_int(name, value, minimum=None, hint=""):
+def valid_int(name, value, minimum=None, hint=""):
     """Return ``value`` as an int; raise TypeError unless it is an int (not a bool), ValueError below ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         extra = f" {hint}" if hint else ""
@@ -17,7 +17,7 @@ def check_int(name, value, minimum=None, hint=""):
 
 
 
-def check_number(name, value, *, low=None, high=None, include_low=True, include_high=True, hint=""):
+def valid_number(name, value, *, low=None, high=None, include_low=True, include_high=True, hint=""):
     """Return ``value`` as a float; raise TypeError unless it is a real number (not a bool), ValueError outside range.
 
     The range is ``low`` to ``high`` (either may be None), each end included

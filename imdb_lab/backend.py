@@ -10,9 +10,9 @@ import importlib.util
 import json
 import os
 import sys
+from pathlib import Path
 
-from imdb_lab.cache import keras_home
-from imdb_lab.errors import LabValueError
+from imdb_lab.errors import BackendError
 
 # Keras's name -> the module that must be importable for it, in the order we prefer them
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -20,8 +20,9 @@ ENV_BACKEND = "KERAS_BACKEND"
 _INSTALL = {"tensorflow": "pip install tensorflow", "jax": 'pip install "jax[cpu]"', "torch": "pip install torch"}
 
 
-class BackendError(LabValueError):
-    """No usable Keras backend: the message says which are installed and how to pick one."""
+def keras_home():
+    """Return Keras's home folder (``$KERAS_HOME`` or ``~/.keras``) without importing Keras."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
 
 
 def installed_backends():

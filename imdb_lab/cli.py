@@ -4,11 +4,12 @@ import argparse
 import importlib
 import sys
 
-from imdb_lab.errors import LabError
+from imdb_lab.backend import choose_backend
+from imdb_lab.errors import LabError, first_line
 
 # sub-command -> module in imdb_lab.commands; each module defines HELP,
-# add_arguments(parser) and run(args) -> exit code, and imports heavy
-# libraries (TensorFlow) only inside run(), so that --help stays fast.
+# add_arguments(parser) and run(args) -> exit code, and imports Keras (and the
+# grader) only inside run(): --help stays fast, and the backend is chosen first.
 COMMANDS = {
     "train": "train",
     "predict": "predict",
@@ -38,7 +39,7 @@ def build_parser():
 
 def _report(args, error):
     """Print ``error`` as argparse reports bad input, "prog: error: message", and return exit code 2."""
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    message = first_line(error, limit=None) or type(error).__name__
     print(f"{args._parser.prog}: error: {message}", file=sys.stderr)
     return 2
 
@@ -49,8 +50,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         if args.command in NEEDS_KERAS:
-            from imdb_lab.backend import choose_backend
-
             choose_backend()  # before anything imports Keras: an installed backend, or one clear line
         return args._run(args)
     except LabError as error:  # an expected mistake (CommandError included); anything else is a bug: traceback

@@ -1,6 +1,7 @@
-"""Atomic file writes: a temporary file beside the target, renamed over it only once it is complete."""
+"""Files: atomic writes (a temporary file beside the target, renamed over it once complete), hashes and stamps."""
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -34,3 +35,25 @@ def atomic_write(path, mode="wb", **open_kwargs):
         yield handle
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def sha256_file(path, chunk_size=1 << 20):
+    """Return the SHA-256 of the file at ``path`` (hex), read in chunks so that memory stays small."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_stamp(path):
+    """Return what changes when a file is written or replaced (inode, size, mtime, ctime), or None if it is missing.
+
+    ``st_ctime`` changes with every write, rename or ``utime`` and no program
+    can set it back, so a file rewritten to look untouched changes its stamp too.
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns

@@ -20,6 +20,7 @@ are dropped; outputs, execution counts and run metadata are cleared, and cell
 ids are numbered, so the same solutions always give the same bytes.
 """
 
+import copy
 import re
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def is_solution_only(cell):
 
 def make_student(solutions, solutions_name=SOLUTIONS_NAME):
     """Return the learner's notebook (a new ``nbformat`` node) made from the ``solutions`` notebook node."""
-    import nbformat
+    import nbformat  # a second to import: not for `imdb-lab --help`
 
     student = nbformat.v4.new_notebook()
     student.metadata = _clean_notebook_metadata(solutions.get("metadata", {}))
@@ -163,7 +164,7 @@ def _clean_notebook_metadata(metadata):
 
 def student_text(solutions_path):
     """Return the learner's notebook, as the exact text ``make_student_notebook`` writes, made from a file."""
-    import nbformat
+    import nbformat  # a second to import: not for `imdb-lab --help`
 
     solutions_path = Path(solutions_path)
     solutions = nbformat.read(solutions_path, as_version=4)
@@ -204,8 +205,6 @@ def fill_in_solutions(student, solutions):
     TODO does not match its region's (an out-of-date learner's notebook)
     raises ValueError.
     """
-    import copy
-
     regions = solution_regions(solutions)
     filled = copy.deepcopy(student)
     used = 0

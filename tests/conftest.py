@@ -19,6 +19,8 @@ SPLITS = ("train", "test")
 # the cache .ci/run (or the developer) chose, before the tests isolate theirs
 SHARED_CACHE = os.environ.get("IMDB_LAB_CACHE")
 LABELS = ("neg", "pos")
+# the notebooks the grader's tests grade: honest ones, broken ones and cheats
+GRADER_NOTEBOOKS = Path(__file__).parent / "grader" / "notebooks"
 
 
 def make_review(rng, label, length):
@@ -97,9 +99,29 @@ def random_sequences(n, num_words, seed=0, max_len=30):
     return out
 
 
+def random_word_reviews(n, seed, num_words=40, longest=60):
+    """Return ``n`` random reviews over ``num_words`` words (some empty) and their random labels."""
+    rng = np.random.default_rng(seed)
+    return ([rng.integers(0, num_words, size=rng.integers(0, longest)).tolist() for _ in range(n)],
+            rng.integers(0, 2, n))
+
+
+def varied_reviews(n, seed):
+    """Reviews of 1 to 300 distinct words (of 1,000), so that batches hold different numbers of ids."""
+    rng = np.random.default_rng(seed)
+    return ([rng.choice(1000, size=rng.integers(1, 300), replace=False).tolist() for _ in range(n)],
+            rng.integers(0, 2, n))
+
+
+def epoch(feed):
+    """Return the batches of one epoch as (x, y, the reviews' rows)."""
+    size = feed.batch_size
+    return [(*feed[i], feed._order[i * size:(i + 1) * size]) for i in range(len(feed))]
+
+
 def flat(sequences, labels=None):
     """Return the FlatReviews of ``sequences`` (labels 0 unless given)."""
-    from imdb_lab.reviews import FlatReviews
+    from imdb_lab.data.reviews import FlatReviews
 
     return FlatReviews.from_sequences(sequences, labels if labels is not None else [0] * len(sequences))
 
@@ -154,7 +176,7 @@ def real_data(real_archive, monkeypatch, tmp_path_factory):
 @pytest.fixture
 def prepared_data(tiny_archive, monkeypatch, tmp_path):
     """The grader's data for the tiny archive, prepared in a folder of its own (the scorer not checked)."""
-    from imdb_lab.grading_data import prepare_grading_data
+    from imdb_lab.grader.trusted_data import prepare_grading_data
 
     monkeypatch.setenv("IMDB_LAB_DATA", str(tiny_archive))
     (tmp_path / "grader").mkdir()
@@ -163,7 +185,7 @@ def prepared_data(tiny_archive, monkeypatch, tmp_path):
 
 def pytest_collection_modifyitems(config, items):
     """Skip the solutions notebook (nbval) when no local copy of the data is there to run it on."""
-    from imdb_lab import sources
+    from imdb_lab.data import sources
 
     try:
         if sources.resolve_source() is not None:

@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from imdb_lab.arguments import check_int, check_number
+from imdb_lab.arguments import valid_int, valid_number
 from imdb_lab.errors import LabTypeError, LabValueError
 
 
 @pytest.mark.parametrize("value, expected", [(3, 3), (np.int64(7), 7), (0, 0)])
 def test_check_int_accepts_ints_and_returns_a_python_int(value, expected):
-    result = check_int("n", value, minimum=0)
+    result = valid_int("n", value, minimum=0)
     assert result == expected and type(result) is int
 
 
@@ -23,14 +23,14 @@ def test_check_int_accepts_ints_and_returns_a_python_int(value, expected):
 ])
 def test_check_int_names_the_mistake(value, error, message):
     with pytest.raises(error, match=message):
-        check_int("n", value, minimum=0, hint="or None")
+        valid_int("n", value, minimum=0, hint="or None")
 
 
 @pytest.mark.parametrize("value, kwargs, expected", [
     (0.5, {"low": 0, "high": 1}, 0.5), (0, {"low": 0}, 0.0), (1, {"high": 1}, 1.0), (np.float32(0.25), {}, 0.25),
 ])
 def test_check_number_accepts_numbers_in_range(value, kwargs, expected):
-    result = check_number("x", value, **kwargs)
+    result = valid_number("x", value, **kwargs)
     assert result == expected and type(result) is float
 
 
@@ -47,4 +47,4 @@ def test_check_number_accepts_numbers_in_range(value, kwargs, expected):
 ])
 def test_check_number_names_the_mistake(value, kwargs, error, message):
     with pytest.raises(error, match=message):
-        check_number("x", value, **kwargs)
+        valid_number("x", value, **kwargs)

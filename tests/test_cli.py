@@ -3,7 +3,7 @@
 import pytest
 
 from imdb_lab import cli
-from imdb_lab.commands import CommandError
+from imdb_lab.errors import CommandError
 from imdb_lab.errors import LabValueError
 
 

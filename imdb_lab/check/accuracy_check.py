@@ -8,12 +8,11 @@ import numpy as np
 from imdb_lab.check.core import (
     MISSING, TARGET_ACCURACY, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report,
 )
+from imdb_lab.models.evaluation import multi_hot_accuracy
 
 
 def measure_accuracy(model, x_test, y_test, num_words, batch_size=1024):
     """Return the share of reviews whose class (probability > 0.5) the model gets right, fed batch by batch."""
-    from imdb_lab.evaluation import multi_hot_accuracy
-
     return multi_hot_accuracy(model, x_test, np.asarray(y_test).reshape(-1), num_words, batch_size=batch_size)
 
 

@@ -2,7 +2,7 @@
 
 import inspect
 
-from imdb_lab.evaluation import TARGET
+from imdb_lab.models.evaluation import TARGET
 
 CORRECT = "Correct:"
 INCORRECT = "Incorrect:"

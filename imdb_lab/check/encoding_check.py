@@ -3,6 +3,7 @@
 import numpy as np
 
 from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
+from imdb_lab.data.reviews import object_array
 from imdb_lab.errors import error_name
 
 
@@ -15,12 +16,6 @@ def reference_multi_hot(sequences, num_words):
     return out
 
 
-def _object_array(sequences):
-    array = np.empty(len(sequences), dtype=object)
-    array[:] = [list(s) for s in sequences]
-    return array
-
-
 def _encoding_cases():
     """Return ``[(description, sequences, num_words), ...]``: the lab's example, edge cases and random reviews."""
     rng = np.random.default_rng(2024)
@@ -30,7 +25,7 @@ def _encoding_cases():
         ("a review that repeats a word, [[1, 5, 5, 5, 2]] over 8 words", [[1, 5, 5, 5, 2]], 8),
         ("reviews with the first and last index and an empty review, [[0, 9], [], [3]] over 10 words",
          [[0, 9], [], [3]], 10),
-        ("60 random reviews over 37 words, as the object array load_data returns", _object_array(random_reviews), 37),
+        ("60 random reviews over 37 words, as the object array load_data returns", object_array(random_reviews), 37),
     ]
 
 

@@ -10,6 +10,8 @@ from imdb_lab.check.core import (
 )
 from imdb_lab.check.model_check import check_model, expects_one_hot_labels
 from imdb_lab.errors import error_name
+from imdb_lab.features.multi_hot import multi_hot_encode
+from imdb_lab.models.evaluation import accuracy_key
 
 
 def _logs(history):
@@ -23,8 +25,6 @@ _SPLIT_FRACTIONS = (0.2, 0.1, 0.15, 0.25, 0.3)
 
 def _model_inputs(x, num_words):
     """Return ``x`` as the model reads it: a 2-D array as it is, reviews multi-hot encoded (uint8)."""
-    from imdb_lab.encoding import multi_hot_encode
-
     array = x if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype != object else None
     return array if array is not None else multi_hot_encode(x, num_words, dtype="uint8")
 
@@ -109,8 +109,6 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
     if "val_loss" not in logs:
         return incorrect("the training has no validation scores",
                           "hold out part of the TRAINING reviews: model.fit(..., validation_split=0.2)")
-    from imdb_lab.plotting import accuracy_key
-
     key = accuracy_key(logs)
     if key is None or f"val_{key}" not in logs:
         return incorrect("the history has no validation accuracy", "compile the model with metrics=['accuracy']")

@@ -1,6 +1,8 @@
 """The model exercise: ``check.model()`` accepts every valid binary classifier and names the mistake."""
 
 from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
+from imdb_lab.models.evaluation import ACCURACY_NAMES
+from imdb_lab.models.outputs import output_activation
 
 _BINARY_LOSSES = ("binarycrossentropy", "bce", "binaryfocalcrossentropy")
 _CATEGORICAL_LOSSES = ("categoricalcrossentropy", "cce", "categoricalfocalcrossentropy")
@@ -44,8 +46,6 @@ def _accuracy_metric(model):
         metrics = model.get_compile_config().get("metrics") or []
     except Exception:  # not compiled, or compiled with objects that do not serialize
         metrics = []
-    from imdb_lab.plotting import ACCURACY_NAMES
-
     accepted = {name.replace("_", "") for name in ACCURACY_NAMES}
     names = []
     for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
@@ -56,7 +56,7 @@ def _accuracy_metric(model):
 
 def _regularized(model):
     """Return what fights overfitting in ``model``: ["dropout", "a weight penalty"], either, or neither."""
-    import keras
+    import keras  # as in check_model
 
     found = []
     if any(isinstance(layer, (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.GaussianDropout,
@@ -135,9 +135,7 @@ def check_model(model, num_words):
     """
     if is_missing(model):
         return not_attempted("there is no model yet: build and compile it in the TODO cell above and run that cell")
-    import keras
-
-    from imdb_lab.outputs import output_activation
+    import keras  # the learner's kernel has it by now; importing the checks must not import it
 
     if not isinstance(model, keras.Model):
         return incorrect(f"model should be a Keras model, got {type(model).__name__}",

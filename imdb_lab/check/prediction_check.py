@@ -3,7 +3,10 @@
 import numpy as np
 
 from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
+from imdb_lab.data.text import encode_review
 from imdb_lab.errors import error_name
+from imdb_lab.features.multi_hot import multi_hot_encode
+from imdb_lab.models.outputs import positive_probability
 
 PROBE_TEXTS = (
     "A wonderful film: I loved the story and the acting was superb.",
@@ -43,10 +46,6 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
                           "pass the function itself: check.prediction(predict_sentiment)")
     if is_missing(model):
         return not_attempted("there is no model yet: build and train it first")
-    from imdb_lab.encoding import multi_hot_encode
-    from imdb_lab.outputs import positive_probability
-    from imdb_lab.text import encode_review
-
     texts = _probe_texts(word_index, num_words)
     try:
         sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]

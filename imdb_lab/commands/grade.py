@@ -2,7 +2,7 @@
 
 Each notebook runs in a private copy of its folder, in a fresh kernel of this
 interpreter; then its ``model`` is saved and scored in a clean process on test
-reviews the grader prepared before any notebook ran (see imdb_lab.grading).
+reviews the grader prepared before any notebook ran (see imdb_lab.grader.grading).
 ``--timeout`` and ``--memory`` cover the whole of one notebook: its cells, the
 export and the scoring. One row per notebook, in the order given: ``passed``,
 ``below target``, ``error in cell N: Name: message`` (N counts the non-empty
@@ -13,58 +13,15 @@ limit``, ``no model``, ``not a Keras model``, ``model not loadable safely:
 missing files.
 """
 
-import argparse
-import math
 import os
-import re
 import sys
 from pathlib import Path
 
-from imdb_lab.commands import CommandError
-from imdb_lab.evaluation import TARGET
+from imdb_lab.commands.options import accuracy_target, memory_size, positive_int, positive_seconds
+from imdb_lab.errors import CommandError, GradingDataError
+from imdb_lab.models.evaluation import TARGET
 
 HELP = "run student notebooks and grade the accuracy of the model each one trains"
-_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
-
-def positive_seconds(text):
-    """Parse a positive number of seconds (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
-
-
-def accuracy_target(text):
-    """Parse an accuracy between 0 and 1 (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be an accuracy between 0 and 1, got {text!r}")
-    return value
-
-
-def memory_size(text):
-    """Parse a memory size such as ``4G``, ``1500M`` or ``2.5G`` (binary units) into bytes (argparse type)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
-    if not match:
-        raise argparse.ArgumentTypeError(f"not a memory size: {text!r} (write e.g. 4G or 1500M)")
-    value = int(float(match.group(1)) * _UNITS[match.group(2).upper()])
-    if value < 64 * 2**20:
-        raise argparse.ArgumentTypeError(f"must be at least 64M, got {text!r}")
-    return value
-
-
-def positive_int(text):
-    """Parse a positive int (argparse type)."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
-    return int(text)
 
 
 def cores():
@@ -115,7 +72,7 @@ def _check_outputs(args):
         if not Path(args.gradescope).is_dir():
             raise CommandError(f"no such folder for --gradescope: {args.gradescope}")
     if args.csv is not None:
-        from imdb_lab.gradebook import student_id
+        from imdb_lab.grader.gradebook import student_id  # the grader imports nbformat: not for --help
 
         for notebook in args.notebooks:
             student_id(notebook, args.id_pattern)  # a pattern that misses a notebook: say so now, not at the end
@@ -127,8 +84,8 @@ def run(args):
         if not Path(notebook).is_file():
             raise CommandError(f"no such notebook: {notebook}")
     _check_outputs(args)
-    from imdb_lab import gradebook
-    from imdb_lab.grading import GradingDataError, format_table, grade_notebooks
+    from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
+    from imdb_lab.grader.grading import grade_notebooks  # (nbformat: a second to import)
 
     log = gradebook.ResultsLog(args.json, args.notebooks) if args.json is not None else None
     finished = log.load() if args.resume else {}
@@ -148,16 +105,16 @@ def run(args):
                                  on_result=report, exclude=args.notebooks) if todo else []
     except GradingDataError as error:
         progress.close()
-        if not hasattr(error, "results"):  # before any notebook ran: the scorer does not work here
+        if error.results is None:  # before any notebook ran: the scorer does not work here
             raise CommandError(str(error)) from error
         done = {**finished, **{r.notebook: r for r in error.results if r is not None}}
-        print(format_table([done[n] for n in args.notebooks if n in done]))
+        print(gradebook.format_table([done[n] for n in args.notebooks if n in done]))
         raise CommandError(f"{error}: grading stopped, since later scores could not be trusted; restore it "
                            f"(reinstall the packages, or the data) and grade again with --resume") from error
     progress.close()
     by_notebook = {**finished, **{result.notebook: result for result in graded}}
     results = [by_notebook[notebook] for notebook in args.notebooks]
-    print(format_table(results))
+    print(gradebook.format_table(results))
     if args.csv is not None:
         gradebook.write_csv(results, args.csv, pattern=args.id_pattern)
     if args.gradescope is not None:

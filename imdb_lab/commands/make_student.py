@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from imdb_lab.commands import CommandError
-from imdb_lab.student import SOLUTIONS_NAME, STUDENT_NAME
+from imdb_lab.errors import CommandError
+from imdb_lab.student import SOLUTIONS_NAME, STUDENT_NAME, make_student_notebook, student_text
 
 HELP = "write the learner's notebook (TODO stubs, no outputs) from the solutions notebook"
 
@@ -20,8 +20,6 @@ def add_arguments(parser):
 
 def run(args):
     """Write (or with --check, compare) the learner's notebook; return the exit code."""
-    from imdb_lab.student import make_student_notebook, student_text
-
     solutions, output = Path(args.solutions), Path(args.output)
     if not solutions.is_file():
         raise CommandError(f"no solutions notebook at {solutions}: run from the lab's folder or pass its path")

@@ -9,7 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-from imdb_lab.commands import CommandError
+from imdb_lab.errors import CommandError, first_line
+from imdb_lab.models.predicting import feature_kind, format_prediction, is_blank, predict_proba
+from imdb_lab.models.saving import load_trained_model, read_metadata
 
 HELP = "print positive/negative and the probability of positive for each review"
 
@@ -55,15 +57,12 @@ def load_model(path):
     file = Path(path)
     if not file.is_file():
         raise CommandError(f"no such model file: {path}")
-    from imdb_lab.predicting import feature_kind
-    from imdb_lab.saving import load_trained_model, read_metadata
-
     # the metadata says whether we can use the model at all, before the slow load
     feature_kind(read_metadata(file))
     try:
         return load_trained_model(file)
     except Exception as error:  # noqa: BLE001 - whatever Keras raises, the file is unusable
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        detail = first_line(error, limit=None) or type(error).__name__
         raise CommandError(f"{path}: the model inside cannot be loaded ({detail})") from None
 
 
@@ -81,8 +80,6 @@ def run(args):
     # TensorFlow's C++ start-up chatter on stderr would hide our notes about empty reviews
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     model, metadata = load_model(args.model)
-    from imdb_lab.predicting import format_prediction, is_blank, predict_proba
-
     for number, text in enumerate(texts, start=1):
         if is_blank(text):
             print(f"imdb-lab predict: review {number} is empty: printed '{format_prediction(None)}'",

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from imdb_lab.commands import CommandError
+from imdb_lab.data.sources import prepare
+from imdb_lab.errors import CacheError, CommandError
 
 HELP = "build the tokenized data cache now (with a progress bar) and print where it is"
 
@@ -20,9 +21,6 @@ def run(args):
     """Build (or find) the cache and print its path and size; return the exit code."""
     if args.source is not None and not Path(args.source).exists():
         raise CommandError(f"no such file or folder: {args.source}")
-    from imdb_lab.cache import CacheError
-    from imdb_lab.sources import prepare
-
     try:
         path = Path(prepare(args.source))
     except CacheError as error:

@@ -4,35 +4,19 @@ naive-Bayes-weighted n-gram model of the lab's "Going further"), report test acc
 The last line printed is ``test accuracy: 0.xxxx``.
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
-from imdb_lab.commands import CommandError
+from imdb_lab.commands.options import non_negative_int, positive_int
+from imdb_lab.data.loading import load_flat
+from imdb_lab.data.reviews import valid_vocabulary
+from imdb_lab.data.sources import get_word_index
+from imdb_lab.errors import CommandError
+from imdb_lab.models.dense import build_model
+from imdb_lab.models.saving import save_trained_model
 
 HELP = "train the reference model on the IMDB reviews, print its test accuracy and save it"
-
-
-def positive_int(text):
-    """argparse type: an integer >= 1."""
-    return _int_at_least(text, 1, "a positive integer")
-
-
-def non_negative_int(text):
-    """argparse type: an integer >= 0."""
-    return _int_at_least(text, 0, "a non-negative integer")
-
-
-def _int_at_least(text, minimum, what):
-    """Return ``text`` as an int >= ``minimum``, or raise argparse.ArgumentTypeError."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
-    return value
 
 
 def add_arguments(parser):
@@ -73,8 +57,7 @@ def check_arguments(args):
         args.batch_size = 64 if args.nb else 512
     if args.num_words is None:
         args.num_words = 30000 if args.ngrams > 1 else 10000
-    if args.skip_top >= args.num_words:
-        raise CommandError(f"--skip-top ({args.skip_top}) must be smaller than --num-words ({args.num_words})")
+    valid_vocabulary(args.num_words, args.skip_top, names=("--num-words", "--skip-top"))
     output = Path(args.output)
     if output.suffix != ".keras":
         raise CommandError(f"--output must end in .keras, got {args.output!r}")
@@ -91,8 +74,6 @@ def check_arguments(args):
 
 def load_reviews(args):
     """Return ``(train, test)`` FlatReviews for ``args`` (no Python lists: memory stays low)."""
-    from imdb_lab.data import load_flat
-
     return load_flat(num_words=args.num_words, skip_top=args.skip_top, source=args.source)
 
 
@@ -100,9 +81,9 @@ def fit_model(args, train, test):
     """Build and train the model; return ``(model, validation accuracy, test accuracy, features metadata)``."""
     if args.nb:
         return fit_ngram_model(args, train, test)
-    from imdb_lab.model import build_model
-    from imdb_lab.training import best_epoch, evaluate, set_seed
-    from imdb_lab.training import train as train_model
+    # Keras is imported here, after the CLI chose the backend
+    from imdb_lab.models.training import best_epoch, evaluate, set_seed
+    from imdb_lab.models.training import train as train_model  # (Keras)
 
     set_seed(args.seed)
     model = build_model(args.num_words)
@@ -116,8 +97,8 @@ def fit_model(args, train, test):
 
 def fit_ngram_model(args, train, test):
     """Train the n-gram model; return what ``fit_model`` returns."""
-    from imdb_lab.ngram_model import UNIGRAM_SETTINGS, train_ngram_model
-    from imdb_lab.training import best_epoch
+    from imdb_lab.models.ngram import UNIGRAM_SETTINGS, train_ngram_model  # Keras, after the backend is chosen
+    from imdb_lab.models.training import best_epoch  # (Keras)
 
     settings = dict(UNIGRAM_SETTINGS) if args.ngrams == 1 else {}
     if args.batch_size is not None:
@@ -131,9 +112,6 @@ def fit_ngram_model(args, train, test):
 
 def save(args, model, features=None):
     """Save ``model`` with the word index, encoding settings and features ``imdb-lab predict`` needs."""
-    from imdb_lab.saving import save_trained_model
-    from imdb_lab.sources import get_word_index
-
     return save_trained_model(model, args.output, num_words=args.num_words, skip_top=args.skip_top,
                               word_index=get_word_index(args.source), features=features)
 

@@ -1,0 +1,120 @@
+"""Where the reviews come from: a local copy of the raw archive (encoded once, then cached) or Keras's download."""
+
+import os
+from pathlib import Path
+
+from imdb_lab.backend import choose_backend, keras_home
+from imdb_lab.data import archive, cache
+from imdb_lab.errors import CacheError, DownloadError, LabFileNotFoundError, LabTypeError
+from imdb_lab.files import file_stamp
+
+ENV_DATA = "IMDB_LAB_DATA"
+# Where learners already keep the raw archive: Keras's datasets/ folder, under
+# the names that keras.utils.get_file (as in TensorFlow's text tutorial) gives it.
+KERAS_CACHE_NAMES = ("aclImdb", "aclImdb_v1.tar.gz", "aclImdb_v1", "aclImdb_v1_extracted",
+                     "aclImdb_v1.tar.gz_extracted")
+HOW_TO_GO_OFFLINE = (
+    "To work offline, download aclImdb_v1.tar.gz (https://ai.stanford.edu/~amaas/data/sentiment/) once, "
+    "then set the environment variable IMDB_LAB_DATA=/path/to/aclImdb_v1.tar.gz or pass "
+    "source='/path/to/aclImdb_v1.tar.gz' (an extracted aclImdb/ folder works too)."
+)
+
+
+def resolve_source(source=None):
+    """Return the local data set to read (a Path), or None to use Keras's download."""
+    if source is not None:
+        if not isinstance(source, (str, os.PathLike)):
+            raise LabTypeError(f"source must be a path (str or pathlib.Path), not {type(source).__name__}")
+        return Path(source).expanduser()
+    if os.environ.get(ENV_DATA):
+        path = Path(os.environ[ENV_DATA]).expanduser()
+        if not path.exists():
+            raise LabFileNotFoundError(
+                f"{ENV_DATA}={os.environ[ENV_DATA]} does not exist: set it to the path of aclImdb_v1.tar.gz "
+                f"or of its extracted aclImdb/ folder, or unset it to let Keras download the data"
+            )
+        return path
+    datasets = keras_home() / "datasets"
+    for name in KERAS_CACHE_NAMES:
+        candidate = datasets / name
+        if candidate.is_file() or (candidate.is_dir() and _holds_reviews(candidate)):
+            return candidate
+    return None
+
+
+def _holds_reviews(folder):
+    try:
+        archive.find_dataset(folder)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def load_encoded(path, *, need_cache=False):
+    """Return ``(archive.Encoded, cache file or None)`` of the source at ``path``, from the cache when it is fresh.
+
+    Builds the cache when it is missing or stale, one process at a time. When it
+    cannot be written, warns once and returns the data with None (or, with
+    ``need_cache``, raises ``CacheError``).
+    """
+    kind, dataset = archive.find_dataset(path)
+    key = cache_key(kind, dataset)
+    cache_file = cache.cache_path(dataset)
+    seen = file_stamp(cache_file)
+    encoded = cache.load(cache_file, key)
+    if encoded is not None:
+        return encoded, cache_file
+    with cache.build_lock(cache_file):
+        # another process may have built it while this one waited for the lock: read it only if it changed
+        if file_stamp(cache_file) != seen:
+            encoded = cache.load(cache_file, key)
+            if encoded is not None:
+                return encoded, cache_file
+        encoded = archive.encode_dataset(kind, dataset)
+        try:
+            cache.save(cache_file, encoded, key)
+        except CacheError as error:
+            if need_cache:
+                raise
+            cache.warn_unwritable(error)
+            cache_file = None
+    return encoded, cache_file
+
+
+def cache_key(kind, dataset):
+    """Return what a cache of ``dataset`` must have been built from: the encoder version, its path and fingerprint."""
+    return {"encoder": archive.ENCODER_VERSION, "source": str(dataset.resolve()), **archive.fingerprint(kind, dataset)}
+
+
+def prepare(source=None):
+    """Build the data cache of ``source`` now if needed; return the path of the file it loads from.
+
+    Raises ``CacheError`` (an OSError) when the cache cannot be written.
+    """
+    path = resolve_source(source)
+    if path is None:
+        choose_backend()
+        from keras.utils import get_file  # Keras only for its own download, once the backend is chosen
+
+        return Path(keras_call(lambda: get_file(
+            "imdb.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz")))
+    return load_encoded(path, need_cache=True)[1]
+
+
+def get_word_index(source=None):
+    """Return the word index ``{word: rank}``, rank 1 for the most frequent train word (Keras's convention)."""
+    path = resolve_source(source)
+    if path is None:
+        choose_backend()
+        from keras.datasets import imdb  # Keras only for its own download, once the backend is chosen
+
+        return keras_call(imdb.get_word_index)
+    return {word: rank for rank, word in enumerate(load_encoded(path)[0].words, start=1)}
+
+
+def keras_call(function):
+    """Return ``function()``, a Keras download; raise DownloadError, which says how to work offline, if it fails."""
+    try:
+        return function()
+    except Exception as error:  # keras.utils.get_file raises a bare Exception when offline
+        raise DownloadError(f"Keras could not download the IMDB data ({error}). {HOW_TO_GO_OFFLINE}") from error

@@ -1,0 +1,206 @@
+"""Process trees the grader can contain: find every descendant, measure their memory, kill them all.
+
+On Linux a process that calls ``become_subreaper()`` adopts each of its
+descendants whose parent dies, so a grandchild that double-forks and calls
+``setsid()`` is still found below it in ``/proc``, and killed. Elsewhere
+(macOS, Windows) only the process group (the process tree on Windows)
+started for a notebook is killed, and memory is not measured: ``CONTAINED``
+says which of the two this machine gives.
+"""
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from imdb_lab.grader.statuses import TIMED_OUT, over_memory
+
+_PR_SET_CHILD_SUBREAPER = 36
+CONTAINED = sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_POLL_SECONDS = 0.1
+
+
+def become_subreaper():
+    """Make this process adopt its orphaned descendants (Linux); return False where the system cannot."""
+    if not CONTAINED:
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def _parents(zombies=False):
+    """Return {pid: parent pid} of every process this user can see (Linux /proc), zombies only if asked."""
+    parents = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_bytes()
+        except OSError:
+            continue  # it ended while we looked
+        # the command name in parentheses may hold spaces and parentheses: split after the last one
+        fields = stat[stat.rindex(b")") + 2:].split()
+        if zombies or fields[0] != b"Z":  # a zombie has ended: only its parent's wait is missing
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(root):
+    """Return the pids of every living descendant of ``root`` (not ``root`` itself); [] without /proc."""
+    if not CONTAINED:
+        return []
+    children = {}
+    for pid, parent in _parents().items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def children(root, zombies=False):
+    """Return the pids of ``root``'s direct children (with the zombies among them if asked)."""
+    return [pid for pid, parent in _parents(zombies).items() if parent == root]
+
+
+def resident_bytes(pids):
+    """Return the summed resident memory of ``pids`` in bytes (those that ended count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_bytes().split()[1]) * _PAGE_SIZE
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows has no SIGKILL: SIGTERM terminates
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def reap(pids):
+    """Collect the exit status of those of ``pids`` that are this process's finished children."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def kill_descendants(root=None, *, spare=(), patience=10.0):
+    """SIGKILL every descendant of ``root`` (default: this process) except the trees of ``spare``; reap them.
+
+    Repeats until none is left (a process may fork while we kill), for at most
+    ``patience`` seconds; returns the number of processes killed.
+    """
+    if not CONTAINED:
+        return 0
+    root = os.getpid() if root is None else root
+    killed, deadline = set(), time.monotonic() + patience
+    while time.monotonic() < deadline:
+        spared = set(spare)
+        for pid in spare:
+            spared.update(descendants(pid))
+        targets = [pid for pid in descendants(root) if pid not in spared]
+        for pid in targets:
+            _kill(pid)
+        killed.update(targets)
+        if root == os.getpid():
+            # the orphans this subreaper adopted are its children: collect them, or they stay as zombies
+            reap(pid for pid in children(root, zombies=True) if pid not in spared)
+        if not targets:
+            break
+        time.sleep(0.01)
+    return len(killed)
+
+
+def kill_group(pid):
+    """Kill the process group led by ``pid`` (macOS), or its process tree (Windows): where /proc is missing."""
+    if sys.platform == "win32":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True, check=False)
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        _kill(pid)
+
+
+class _Started:
+    """The processes the grader started and still waits for: spared when it kills what notebooks left behind."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pids = set()
+
+    def popen(self, command, **kwargs):
+        """Start ``command`` as a registered process (new session) and return its Popen."""
+        with self.lock:  # no stray-killing between the fork and the registration
+            process = subprocess.Popen(command, start_new_session=True, **kwargs)
+            self.pids.add(process.pid)
+        return process
+
+    def finished(self, process):
+        """Forget ``process`` (waited for), then kill whatever it left behind."""
+        with self.lock:
+            self.pids.discard(process.pid)
+            if CONTAINED:
+                # orphans of a killed runner were adopted by this (subreaper) process: none may live on
+                kill_descendants(spare=tuple(self.pids))
+
+
+_STARTED = _Started()
+
+
+def watch(process, deadline, memory):
+    """Wait for ``process`` within ``deadline`` and ``memory`` bytes (its whole tree); return None or why it was killed."""
+    while True:
+        try:
+            process.wait(timeout=_POLL_SECONDS)
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= deadline:
+            outcome = TIMED_OUT
+        elif resident_bytes([process.pid, *descendants(process.pid)]) > memory:
+            outcome = over_memory(memory)
+        else:
+            continue
+        if CONTAINED:
+            kill_descendants(process.pid)
+        else:
+            kill_group(process.pid)
+        process.kill()
+        process.wait()
+        return outcome
+
+
+def run_watched(command, deadline, memory, **kwargs):
+    """Run ``command`` in a new session under the limits; return ``(outcome, returncode, stdout)``.
+
+    ``outcome`` is None, or the status it was killed with (timed out, over the memory limit). When it ends, whatever it
+    left behind is killed (``_Started.finished``).
+    """
+    process = _STARTED.popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, **kwargs)
+    output = []
+    reader = threading.Thread(target=lambda: output.append(process.stdout.read()), daemon=True)
+    reader.start()
+    try:
+        outcome = watch(process, deadline, memory)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        _STARTED.finished(process)
+    reader.join(timeout=5)
+    return outcome, process.returncode, b"".join(output).decode("utf-8", "replace")

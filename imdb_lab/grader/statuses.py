@@ -1,0 +1,78 @@
+"""Every status a grade row can have, in one place: the README's table of statuses is checked against ``ROW_STATUSES``.
+
+A row's status is one of these words, alone or followed by ``: detail`` (or,
+for a cell, its number). ``EXPORTED`` and ``SCORED`` are what the runner and
+the scorer report to the grader; the grader turns them into a row's status and
+never shows them.
+"""
+
+from imdb_lab.errors import describe
+
+PASSED = "passed"
+BELOW_TARGET = "below target"
+ERROR_IN_CELL = "error in cell"
+KERNEL_DIED = "kernel died"
+KERNEL_ERROR = "kernel error"
+TIMED_OUT = "timed out"
+OVER_MEMORY = "over the memory limit"
+NO_MODEL = "no model"
+NOT_A_KERAS_MODEL = "not a Keras model"
+NOT_EXPORTABLE = "model not exportable"
+NOT_LOADABLE = "model not loadable safely"
+NOT_SCORABLE = "model cannot be scored"
+TAMPERED = "grading data was altered"
+RUNNER_KILLED = "the notebook killed the process running it"
+NOT_A_NOTEBOOK = "not a notebook"
+GRADING_FAILED = "grading failed"
+
+# reported by the child processes, never a row's status
+EXPORTED = "exported"
+SCORED = "scored"
+
+# (status, what follows it in a row, what it means), in the order of the README's table
+ROW_STATUSES = (
+    (PASSED, "", "the grader measured the model's test accuracy: at or above the target"),
+    (BELOW_TARGET, "", "the grader measured the model's test accuracy: below the target"),
+    (ERROR_IN_CELL, " N: Name: message", "cell In [N] of a fresh run raised"),
+    (KERNEL_DIED, " in cell N", "the kernel died while running cell In [N] (or while exporting the model)"),
+    (KERNEL_ERROR, ": Name: message", "the kernel could not be started or talked to"),
+    (TIMED_OUT, "", "the notebook, its export or its scoring ran past `--timeout`"),
+    (OVER_MEMORY, " (SIZE)", "its processes together used more than `--memory`"),
+    (NO_MODEL, "", "the notebook defines no `model`"),
+    (NOT_A_KERAS_MODEL, "", "its `model` is not a Keras model"),
+    (NOT_EXPORTABLE, ": Name: message", "`model.save` failed"),
+    (NOT_LOADABLE, ": Name: message",
+     "the saved model needs code to be rebuilt (a custom layer, a `Lambda`), or is broken"),
+    (NOT_SCORABLE, ": Name: message", "the model loaded but cannot read the lab's multi-hot test reviews"),
+    (TAMPERED, ": message", "the test reviews the scorer read were not the grader's"),
+    (RUNNER_KILLED, "", "the process running the notebook was killed from inside the notebook"),
+    (NOT_A_NOTEBOOK, ": message", "the file is not a readable Jupyter notebook"),
+    (GRADING_FAILED, ": message", "a grader process ended without a result: a bug or a broken installation"),
+)
+
+
+def detailed(status, detail):
+    """Return ``status: detail``: a status with what caused it, in one line (an exception is described)."""
+    detail = describe(detail) if isinstance(detail, BaseException) else str(detail)
+    return f"{status}: {detail}"
+
+
+def error_in_cell(number, name, message):
+    """Return the status of a notebook whose cell In [``number``] raised ``name``: ``message``."""
+    return f"{ERROR_IN_CELL} {number}: {name}: {message}"
+
+
+def kernel_died_in_cell(number):
+    """Return the status of a notebook whose kernel died in cell In [``number``]."""
+    return f"{KERNEL_DIED} in cell {number}"
+
+
+def over_memory(limit):
+    """Return the status of a notebook stopped for using more than ``limit`` bytes."""
+    return f"{OVER_MEMORY} ({limit / 2**30:.1f} GiB)"
+
+
+def kind(status):
+    """Return the status word that a row's ``status`` starts with (``error in cell 3: ...``: ``error in cell``)."""
+    return max((word for word, _, _ in ROW_STATUSES
+                if status == word or status.startswith((word + " ", word + ":"))), key=len, default=None)

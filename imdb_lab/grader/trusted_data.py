@@ -1,0 +1,165 @@
+"""What the grader trusts, made before any notebook runs: the data from the archive, the test reviews, the scorer.
+
+``prepare_grading_data`` encodes the data from the archive itself (never from
+a cache in a shared folder, which an earlier notebook could have rewritten),
+writes the test reviews with every word and their SHA-256 (kept in memory),
+and scores a model of its own in the clean scoring process, to know that it
+works and which files it runs from. Then, after each notebook, the grader
+checks that neither the archive nor those files changed (``check_unchanged``)
+and gives the next kernel a copy of the data verified on the way.
+"""
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from imdb_lab.data import archive, cache, loading, sources
+from imdb_lab.errors import GradingDataError
+from imdb_lab.files import atomic_path, file_stamp, sha256_file
+from imdb_lab.grader.launch import run_scorer, scorer_path
+from imdb_lab.grader.scorer import write_test_data
+from imdb_lab.grader.statuses import SCORED
+
+# the grader's copy of the test reviews keeps every word; each notebook's num_words is applied when scoring
+_ALL_WORDS = 2**31 - 1
+_SELF_CHECK_MEMORY = 4 * 2**30
+DATA_ALTERED = "the data archive changed"
+CODE_ALTERED = "the code the scorer runs from changed"
+
+
+@dataclasses.dataclass
+class GradingData:
+    """What the grader prepared before any notebook ran: its folder, the data for kernels, the test reviews."""
+
+    folder: Path
+    source: Path | None  # the archive or aclImdb folder; None: Keras's imdb.npz
+    source_key: dict | None  # the source's fingerprint, to notice a notebook changing it
+    kernel_file: Path  # the data cache (or imdb.npz) each notebook gets a copy of
+    kernel_file_sha256: str
+    test_path: Path
+    test_sha256: str
+    code: "CodeSnapshot | None" = None  # the files the scorer runs from, as they were before any notebook
+
+    def copy_kernel_file(self, target):
+        """Copy the kernels' data file to ``target``, checking on the way that it is still the grader's."""
+        digest = hashlib.sha256()
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        with open(self.kernel_file, "rb") as reader, open(target, "wb") as writer:
+            for chunk in iter(lambda: reader.read(1 << 20), b""):
+                digest.update(chunk)
+                writer.write(chunk)
+        if digest.hexdigest() != self.kernel_file_sha256:
+            raise GradingDataError(f"the grader's copy of the data ({self.kernel_file}) changed during grading")
+
+    def check_unchanged(self, notebook):
+        """Raise GradingDataError if the archive or the scorer's code changed (while ``notebook`` ran)."""
+        if self.source is not None:
+            try:
+                changed = sources.cache_key(*archive.find_dataset(self.source)) != self.source_key
+            except (OSError, ValueError):
+                changed = True
+            if changed:
+                raise GradingDataError(f"{DATA_ALTERED} ({self.source}) while {notebook} ran")
+        path = self.code.changed() if self.code is not None else None
+        if path is not None:
+            raise GradingDataError(f"{CODE_ALTERED} ({path}) while {notebook} ran")
+
+
+def prepare_grading_data(folder, *, check_scorer=True):
+    """Encode the data the grader trusts into ``folder`` (one per run, before any notebook); return GradingData.
+
+    ``check_scorer``: also score a model of our own in the clean process, to
+    know it works and which files it runs from (a few seconds: it imports Keras).
+    """
+    folder = Path(folder)
+    source = sources.resolve_source()
+    if source is None:  # Keras's download, which keras.utils.get_file checks against its published hash
+        npz = sources.prepare()
+        kernel_file = Path(shutil.copyfile(npz, folder / "imdb.npz"))
+        _, test = loading.load_flat(num_words=_ALL_WORDS)
+        key = None
+    else:
+        kind, dataset = archive.find_dataset(source)
+        key = sources.cache_key(kind, dataset)
+        encoded = archive.encode_dataset(kind, dataset)
+        kernel_file = cache.cache_path(dataset, folder / "cache")
+        cache.save(kernel_file, encoded, key)
+        _, test = loading.flat_splits(encoded, num_words=_ALL_WORDS)
+        source = dataset
+    test_path = folder / "test.npz"
+    prepared = GradingData(folder, source, key, kernel_file, sha256_file(kernel_file), test_path,
+                           write_test_data(test, test_path))
+    if check_scorer:
+        prepared.code = _check_scorer(prepared)
+    return prepared
+
+
+def _check_scorer(data):
+    """Score a model of our own in the clean process; return a CodeSnapshot of the files the scorer ran from."""
+    folder = data.folder / "self-check"
+    result = run_scorer(["--self-check", folder, data.test_path, data.test_sha256], folder,
+                        time.monotonic() + 600, _SELF_CHECK_MEMORY)
+    if result.get("status") != SCORED:
+        raise GradingDataError(f"the scorer does not work on this machine ({result.get('status')}): run "
+                               "`python -m pytest tests/grader/test_scorer.py` to see why")
+    # what it runs from: Python's own files and those on its import path (not the system's C library, nor a
+    # temporary file of the check itself)
+    roots = tuple(str(Path(root).resolve()) + os.sep for root in {sys.prefix, sys.base_prefix, *scorer_path()})
+    files = [path for path in result["files"] if str(Path(path).resolve()).startswith(roots)]
+    folders = {str(Path(path).parent) for path in files} | set(scorer_path())
+    return CodeSnapshot(files, folders)
+
+
+class CodeSnapshot:
+    """What the scorer runs from: each file's ``file_stamp`` and each folder's entries, to notice any change."""
+
+    def __init__(self, files, folders):
+        self.stamps = {path: file_stamp(path) for path in files}
+        self.listings = {folder: self._listing(folder) for folder in folders}
+
+    @staticmethod
+    def _listing(folder):
+        try:
+            return sorted(entry.name for entry in Path(folder).iterdir())
+        except OSError:
+            return None
+
+    def changed(self):
+        """Return the first file or folder that changed since the snapshot, or None."""
+        for path, stamp in self.stamps.items():
+            if file_stamp(path) != stamp:
+                return path
+        for folder, listing in self.listings.items():
+            if self._listing(folder) != listing:
+                return folder
+        return None
+
+
+class SharedCache:
+    """The user's own data cache: if a notebook rewrote it during grading, the grader's copy replaces it."""
+
+    def __init__(self, data):
+        self.data = data
+        self.path = None if data.source is None else cache.cache_path(data.source)
+        self.before = self._digest()
+
+    def _digest(self):
+        try:
+            return None if self.path is None else sha256_file(self.path)
+        except OSError:
+            return None
+
+    def restore(self):
+        """Put the grader's data back if the cache changed since grading began; return True if it did."""
+        if self.path is None or self._digest() == self.before:
+            return False
+        with atomic_path(self.path) as temporary:
+            self.data.copy_kernel_file(temporary)
+        warnings.warn(f"a notebook rewrote the data cache {self.path} during grading: it was restored from the "
+                      "grader's own encoding of the archive", stacklevel=2)
+        return True

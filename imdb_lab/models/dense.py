@@ -1,0 +1,55 @@
+"""The reference model: a small regularized Dense network on multi-hot reviews."""
+
+import numbers
+
+from imdb_lab.arguments import valid_int, valid_number
+from imdb_lab.errors import LabTypeError, LabValueError
+
+__all__ = ["build_model", "input_width"]
+
+
+def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=1e-4, learning_rate=1e-3):
+    """Return a compiled ``keras.Sequential``: Dense relu layers with Dropout and L2, then Dense(1, sigmoid).
+
+    The defaults are the notebook's model; ``l2=None`` (or 0) leaves out the
+    weight penalty, ``dropout=0`` the Dropout layers.
+    """
+    num_words = valid_int("num_words", num_words, minimum=1)
+    if isinstance(hidden_units, (str, bytes)) or not hasattr(hidden_units, "__iter__"):
+        raise LabTypeError("hidden_units must be a sequence of positive integers such as (16, 16), "
+                           f"got {hidden_units!r}")
+    hidden_units = [valid_int("each of hidden_units", units, minimum=1) for units in hidden_units]
+    if not hidden_units:
+        raise LabValueError("hidden_units must name at least one hidden layer, e.g. (16, 16)")
+    dropout = valid_number("dropout", dropout, low=0, high=1, include_high=False)
+    if l2 is not None:
+        l2 = valid_number("l2", l2, low=0, hint="(or None for no weight penalty)")
+    learning_rate = valid_number("learning_rate", learning_rate, low=0, include_low=False)
+
+    import keras  # here: the package's import, and input_width, must not load Keras
+
+    layers = [keras.Input((num_words,))]
+    for units in hidden_units:
+        regularizer = keras.regularizers.L2(l2) if l2 else None
+        layers.append(keras.layers.Dense(units, activation="relu", kernel_regularizer=regularizer))
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout))
+    layers.append(keras.layers.Dense(1, activation="sigmoid"))
+    model = keras.Sequential(layers, name="imdb_dense")
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def input_width(model):
+    """Return the number of inputs of a model that reads one flat (multi-hot) vector per review."""
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError) as error:
+        raise LabValueError(f"cannot tell the model's input shape ({error}): build or fit it first") from None
+    if not isinstance(shape, tuple) or len(shape) != 2 or not isinstance(shape[1], numbers.Integral):
+        raise LabValueError(f"the model's input shape is {shape}, not (None, num_words): expected a multi-hot model")
+    return int(shape[1])

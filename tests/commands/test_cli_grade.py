@@ -1,0 +1,287 @@
+"""End-to-end tests of ``imdb-lab grade`` on the fixture notebooks in tests/grader/notebooks/."""
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import GRADER_NOTEBOOKS, make_reviews
+
+# every test here runs `imdb-lab grade` in a subprocess
+pytestmark = pytest.mark.slow
+
+# what the small_archive fixture holds (same arguments)
+SMALL = {"per_folder": 200, "seed": 2, "min_len": 20, "max_len": 60}
+
+
+def grade_env(archive, tmp_path):
+    """The environment of a grade run: the archive to grade on, and a private cache."""
+    return {
+        **os.environ,
+        "IMDB_LAB_DATA": str(archive),
+        "IMDB_LAB_CACHE": str(tmp_path / "cache"),
+        "KERAS_HOME": str(tmp_path / "keras_home"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+
+
+def run_grade(args, env, cwd):
+    """Run ``python -m imdb_lab grade ARGS``; return the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "imdb_lab", "grade", *map(str, args)],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=600,
+    )
+
+
+def copy_notebooks(names, folder):
+    """Copy fixture notebooks into ``folder`` (each then runs there); return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy(GRADER_NOTEBOOKS / name, folder / name)) for name in names]
+
+
+def table_rows(stdout):
+    """Return {notebook name: (status, accuracy, seconds)} parsed from grade's table."""
+    rows = {}
+    for line in stdout.splitlines()[1:-1]:
+        match = re.fullmatch(r"(\S+)\s{2,}(.+?)\s{2,}(\S+)\s{2,}(\S+)", line)
+        assert match, f"not a table row: {line!r}"
+        name, status, accuracy, seconds = match.groups()
+        rows[Path(name).name] = (status, accuracy, float(seconds))
+    return rows
+
+
+def reference_accuracy():
+    """Accuracy of passes.ipynb's hand-made model on small_archive's test reviews, from the raw texts."""
+    right = total = 0
+    for (split, label), texts in make_reviews(**SMALL).items():
+        if split != "test":
+            continue
+        for text in texts:
+            words = set(re.findall(r"[a-z']+", text.lower()))
+            score = len(words & {"great", "wonderful"}) - len(words & {"awful", "boring"})
+            right += (score > 0) == (label == "pos")
+            total += 1
+    return right / total
+
+
+CHEATS = ["cheat_patches_accuracy.ipynb", "cheat_patches_grader.ipynb", "cheat_positive_only_data.ipynb",
+          "cheat_predict_returns_labels.ipynb", "cheat_fake_archive.ipynb", "cheat_poisons_cache.ipynb",
+          "leaves_setsid_child.ipynb", "writes_outside.ipynb"]
+# every notebook of the class run below, and the status (and accuracy) it must get
+EXPECTED = {
+    "passes.ipynb": ("passed", None),
+    "trains.ipynb": ("passed", None),
+    "below_target.ipynb": ("below target", "0.5000"),
+    "raises.ipynb": ("error in cell 2: ZeroDivisionError: division by zero", "-"),
+    "no_model.ipynb": ("no model", "-"),
+    "not_keras.ipynb": ("not a Keras model", "-"),
+    **{name: ("below target", "0.5000") for name in CHEATS},  # each says "positive": half the test set is right
+    # a status that goes on with Keras's own explanation
+    "cheat_subclass_predict.ipynb": ("model not loadable safely: TypeError: Could not locate class 'Oracle'...", "-"),
+    "kills_parent.ipynb": ("the notebook killed the process running it", "-"),
+    "hangs_in_export.ipynb": ("timed out", "-"),
+    "uses_too_much_memory.ipynb": ("over the memory limit (1.5 GiB)", "-"),
+}
+TIMEOUT = 90
+
+
+def processes_with(marker):
+    """Return the pids of the processes whose environment mentions ``marker`` (all of a grade run's do)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(small_archive, tmp_path_factory):
+    """One grade run over a class of honest, failing and cheating notebooks, two at a time (the slow part)."""
+    tmp_path = tmp_path_factory.mktemp("grade")
+    names = list(EXPECTED)
+    paths = copy_notebooks(names, tmp_path / "class")
+    json_path = tmp_path / "rows.json"
+    hints = {"shared_cache": str(tmp_path / "cache"), "pid_file": str(tmp_path / "child.pid"),
+             "json": str(json_path)}
+    (tmp_path / "class" / "hints.json").write_text(json.dumps(hints))
+    env = {**grade_env(small_archive, tmp_path), "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    started = time.monotonic()
+    result = run_grade([*paths, "--target", "0.8", "--timeout", TIMEOUT, "--memory", "1.5G", "--jobs", "2",
+                        "--json", json_path, "--csv", tmp_path / "grades.csv"], env, cwd=tmp_path)
+    return {"result": result, "json": json_path, "names": names, "tmp": tmp_path, "env": env,
+            "wall": time.monotonic() - started, "left": processes_with(str(tmp_path / "tmp"))}
+
+
+def test_grade_prints_one_row_per_notebook_in_order_and_a_summary(graded):
+    result = graded["result"]
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["notebook", "status", "accuracy", "seconds"]
+    assert [Path(line.split()[0]).name for line in lines[1:-1]] == graded["names"]
+    assert lines[-1] == f"2 of {len(EXPECTED)} passed"
+    assert result.returncode == 1
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_grade_status_of_each_notebook(graded, name):
+    status, accuracy, seconds = table_rows(graded["result"].stdout)[name]
+    expected_status, expected_accuracy = EXPECTED[name]
+    if expected_status.endswith("..."):
+        assert status.startswith(expected_status[:-3]) and len(status) <= 200  # the message shortened
+    else:
+        assert status == expected_status
+    if expected_accuracy is not None:
+        assert accuracy == expected_accuracy
+    assert seconds <= TIMEOUT + 15  # the time limit covers the notebook, its export and its scoring
+
+
+def test_grade_measures_accuracy_itself(graded):
+    rows = table_rows(graded["result"].stdout)
+    expected = reference_accuracy()
+    assert 0.8 < expected < 1  # the fixture is meaningful: neither trivial nor failing
+    assert float(rows["passes.ipynb"][1]) == pytest.approx(expected, abs=5e-5)
+    assert float(rows["trains.ipynb"][1]) > 0.8  # a real, trained model
+
+
+def test_grade_writes_the_rows_as_json_that_no_notebook_process_rewrote(graded):
+    rows = json.loads(graded["json"].read_text(encoding="utf-8"))
+    assert [Path(row["notebook"]).name for row in rows] == graded["names"]
+    assert all(set(row) == {"notebook", "status", "accuracy", "seconds", "notebook_sha256"} for row in rows)
+    by_name = {Path(row["notebook"]).name: row for row in rows}
+    assert by_name["passes.ipynb"]["accuracy"] == pytest.approx(reference_accuracy())
+    assert by_name["no_model.ipynb"]["accuracy"] is None
+    assert table_rows(graded["result"].stdout)["raises.ipynb"][0] == by_name["raises.ipynb"]["status"]
+    assert [p.name for p in graded["json"].parent.iterdir() if p.name.startswith(".rows")] == []
+
+
+def test_grade_writes_a_csv_gradebook(graded):
+    with open(graded["tmp"] / "grades.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["student_id"] for row in rows] == [Path(name).stem for name in graded["names"]]
+    table = table_rows(graded["result"].stdout)
+    for row in rows:
+        status, accuracy, _ = table[Path(row["notebook"]).name]
+        assert row["status"] == status
+        assert row["accuracy"] == ("" if accuracy == "-" else accuracy)
+        assert row["score"] == ("1" if status == "passed" else "0")
+
+
+def test_grade_leaves_no_process_and_no_temporary_file(graded):
+    assert graded["left"] == []  # every process of the run had TMPDIR (or a folder below it) in its environment
+    escaped = int((graded["tmp"] / "child.pid").read_text())  # the double-forked, setsid() child
+    assert not pid_alive(escaped)
+    assert list((graded["tmp"] / "tmp").iterdir()) == []
+
+
+def test_grade_keeps_notebooks_in_private_folders(graded):
+    folder = graded["tmp"] / "class"
+    assert not (graded["tmp"] / "escaped.txt").exists()
+    assert (folder / "passes.ipynb").read_bytes() == (GRADER_NOTEBOOKS / "passes.ipynb").read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*graded["names"], "hints.json"])
+
+
+def test_grade_restores_a_data_cache_a_notebook_poisoned(graded, monkeypatch):
+    assert "rewrote the data cache" in graded["result"].stderr
+    from imdb_lab import load_flat
+
+    for name in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE"):
+        monkeypatch.setenv(name, graded["env"][name])
+    assert 0.4 < load_flat()[1].labels.mean() < 0.6
+
+
+def test_grade_exits_0_when_every_notebook_passed_and_writes_gradescope_results(small_archive, tmp_path):
+    (path,) = copy_notebooks(["passes.ipynb"], tmp_path / "class")
+    (tmp_path / "results").mkdir()
+    result = run_grade([path, "--target", "0.5", "--gradescope", tmp_path / "results"],
+                       grade_env(small_archive, tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "1 of 1 passed"
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 1.0 and results["tests"][0]["status"] == "passed"
+    assert f"{reference_accuracy():.4f}" in results["output"]
+
+
+def test_grade_resumes_from_its_rows_file(small_archive, tmp_path):
+    paths = copy_notebooks(["no_model.ipynb", "not_keras.ipynb"], tmp_path / "class")
+    env = grade_env(small_archive, tmp_path)
+    rows = tmp_path / "rows.json"
+    first = run_grade([paths[0], "--json", rows], env, cwd=tmp_path)
+    assert first.returncode == 1, first.stderr
+    again = run_grade([*paths, "--json", rows, "--resume"], env, cwd=tmp_path)
+    assert "resuming: 1 notebook(s) already graded" in again.stderr
+    assert "[1/1] " + str(paths[1]) in again.stderr  # only the second one ran
+    statuses = [row[0] for row in table_rows(again.stdout).values()]
+    assert statuses == ["no model", "not a Keras model"]
+    assert [row["status"] for row in json.loads(rows.read_text())] == statuses
+
+
+def test_grade_stops_when_a_notebook_changes_the_scorers_code(small_archive, tmp_path):
+    paths = copy_notebooks(["touches_scorer_code.ipynb"], tmp_path / "class")
+    result = run_grade([*paths, "--jobs", "1"], grade_env(small_archive, tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert re.search(r"error: the code the scorer runs from changed \(.*imdb_lab/grader/scorer.py\) while "
+                     r".*touches_scorer_code.ipynb ran: grading stopped", result.stderr), result.stderr
+
+
+def pid_alive(pid):
+    """Return True while process ``pid`` exists (and is not a zombie)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def test_grade_times_out_a_notebook_that_never_ends_and_kills_its_kernel(small_archive, tmp_path):
+    (path,) = copy_notebooks(["forever.ipynb"], tmp_path / "class")
+    (tmp_path / "class" / "hints.json").write_text(json.dumps({"pid_file": str(tmp_path / "forever.pid")}))
+    started = time.monotonic()
+    result = run_grade([path, "--timeout", "5"], grade_env(small_archive, tmp_path), cwd=tmp_path)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    status, accuracy, seconds = table_rows(result.stdout)["forever.ipynb"]
+    assert (status, accuracy) == ("timed out", "-")
+    assert 5 <= seconds < 20 and elapsed < 90
+    kernel_pid = int((tmp_path / "forever.pid").read_text())
+    deadline = time.monotonic() + 10
+    while pid_alive(kernel_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not pid_alive(kernel_pid), "the timed-out kernel was left running"
+
+
+def test_grade_missing_notebook_is_a_one_line_error(tmp_path):
+    result = run_grade([tmp_path / "nowhere.ipynb"], dict(os.environ), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"imdb-lab grade: error: no such notebook: {tmp_path / 'nowhere.ipynb'}"
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--resume"], "--resume needs --json FILE"),
+    (["--gradescope", "."], "error: --gradescope writes the results of one submission: give one notebook, not 2"),
+    (["--csv", "grades.csv", "--id-pattern", r"s\d+"], r"does not match"),
+    (["--memory", "lots"], "not a memory size: 'lots' (write e.g. 4G or 1500M)"),
+    (["--jobs", "0"], "must be a positive whole number, got '0'"),
+    (["--timeout", "soon"], "not a number of seconds: 'soon'"),
+    (["--timeout", "0"], "must be a positive number of seconds"),
+    (["--target", "85"], "must be an accuracy between 0 and 1"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_grade_bad_arguments_exit_2_without_traceback(args, message, tmp_path):
+    notebooks = copy_notebooks(["no_model.ipynb", "not_keras.ipynb"], tmp_path)
+    result = run_grade([*notebooks, *args], dict(os.environ), cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

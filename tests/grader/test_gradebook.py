@@ -1,0 +1,172 @@
+"""Tests of imdb_lab.grader.gradebook: the table, the rows file --resume reads, the CSV, Gradescope's file, progress."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from imdb_lab.grader import gradebook
+from imdb_lab.grader.grading import GradeResult
+
+PASSED = GradeResult("class/alice.ipynb", "passed", 0.88123, 41.25)
+FAILED = GradeResult("class/bob.ipynb", "error in cell 3: NameError: name 'x' is not defined", None, 3.0)
+
+
+@pytest.mark.parametrize("notebook, pattern, expected", [
+    ("class/alice.ipynb", None, "alice"),
+    ("submissions/bob/IMDB_in_Keras.ipynb", None, "bob"),
+    ("IMDB_in_Keras.ipynb", None, "IMDB_in_Keras"),
+    ("class/lab1_s1234_late.ipynb", r"_(?P<id>s\d+)_", "s1234"),
+    ("class/lab1_s1234.ipynb", r"(s\d+)", "s1234"),
+    ("class/s99.ipynb", r"s\d+", "s99"),
+])
+def test_student_id_from_the_file_name_or_a_pattern(notebook, pattern, expected):
+    assert gradebook.student_id(notebook, pattern) == expected
+
+
+def test_student_id_pattern_errors_say_what_to_fix():
+    with pytest.raises(ValueError, match=r"pattern 's\\\\d\+' does not match class/alice.ipynb: fix the pattern"):
+        gradebook.student_id("class/alice.ipynb", r"s\d+")
+    with pytest.raises(ValueError, match=r"pattern '\(' is not a regular expression"):
+        gradebook.student_id("class/alice.ipynb", "(")
+    with pytest.raises(TypeError, match="must be a regular expression \\(str\\), not int"):
+        gradebook.student_id("class/alice.ipynb", 5)
+
+
+def test_csv_gradebook_has_the_documented_columns(tmp_path):
+    path = tmp_path / "grades.csv"
+    gradebook.write_csv([PASSED, FAILED], path)
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == list(gradebook.CSV_COLUMNS)
+    assert rows[0] == {"notebook": "class/alice.ipynb", "student_id": "alice", "status": "passed",
+                       "accuracy": "0.8812", "score": "1", "seconds": "41.2"}
+    assert rows[1]["status"] == FAILED.status  # a comma-free message, kept whole
+    assert (rows[1]["accuracy"], rows[1]["score"]) == ("", "0")
+    assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]
+
+
+def test_csv_gradebook_defuses_spreadsheet_formulas(tmp_path):
+    path = tmp_path / "grades.csv"
+    evil = GradeResult("class/=HYPERLINK(1).ipynb", "=1+1", None, 1.0)
+    gradebook.write_csv([evil], path, pattern=r"(=\w+)")
+    with open(path, newline="", encoding="utf-8") as file:
+        row = next(csv.DictReader(file))
+    assert row["status"] == "'=1+1"
+    assert row["notebook"].startswith("class/")  # only a leading sign is a formula
+    assert row["student_id"] == "'=HYPERLINK"
+
+
+def test_gradescope_results_follow_the_autograder_format(tmp_path):
+    gradebook.write_gradescope(PASSED, tmp_path, target=0.85)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results) == {"score", "execution_time", "output", "tests"}
+    assert isinstance(results["score"], float) and results["score"] == 1.0
+    assert isinstance(results["execution_time"], int) and results["execution_time"] == 41
+    assert "0.8812" in results["output"] and "reaches the target of 0.85" in results["output"]
+    (test,) = results["tests"]
+    assert set(test) == {"name", "score", "max_score", "status", "output"}
+    assert (test["score"], test["max_score"], test["status"]) == (1.0, 1.0, "passed")
+    assert all(isinstance(test[key], str) for key in ("name", "status", "output"))
+
+
+def test_gradescope_results_of_a_notebook_that_was_not_scored():
+    results = gradebook.gradescope_results(FAILED, target=0.85)
+    assert results["score"] == 0.0
+    assert results["output"] == f"Your notebook was not scored: {FAILED.status}."
+    assert results["tests"][0]["status"] == "failed"
+
+
+def test_gradescope_needs_an_existing_folder(tmp_path):
+    with pytest.raises(ValueError, match="no such folder for the Gradescope results"):
+        gradebook.write_gradescope(PASSED, tmp_path / "missing", target=0.85)
+
+
+@pytest.fixture
+def notebooks(tmp_path):
+    """Three notebook files in a class folder."""
+    paths = []
+    for name in ("a", "b", "c"):
+        path = tmp_path / f"{name}.ipynb"
+        path.write_text(f"notebook {name}")
+        paths.append(str(path))
+    return paths
+
+
+def test_results_log_is_rewritten_row_by_row_in_the_order_given(tmp_path, notebooks):
+    log = gradebook.ResultsLog(tmp_path / "rows.json", notebooks)
+    log.record(GradeResult(notebooks[2], "passed", 0.9, 1.0))
+    log.record(GradeResult(notebooks[0], "no model", None, 2.0))
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [row["notebook"] for row in rows] == [notebooks[0], notebooks[2]]
+    assert set(rows[0]) == set(gradebook.ResultsLog.KEYS)
+    assert rows[1]["notebook_sha256"] == gradebook.notebook_sha256(notebooks[2])
+
+
+def test_resume_skips_finished_notebooks_unless_they_changed(tmp_path, notebooks):
+    first = gradebook.ResultsLog(tmp_path / "rows.json", notebooks)
+    for notebook in notebooks[:2]:
+        first.record(GradeResult(notebook, "passed", 0.9, 1.0))
+    with open(notebooks[1], "a") as file:
+        file.write(" changed")
+    again = gradebook.ResultsLog(tmp_path / "rows.json", notebooks)
+    finished = again.load()
+    assert list(finished) == [notebooks[0]]
+    assert finished[notebooks[0]] == GradeResult(notebooks[0], "passed", 0.9, 1.0)
+    again.record(GradeResult(notebooks[2], "below target", 0.6, 1.0))
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [row["notebook"] for row in rows] == [notebooks[0], notebooks[2]]  # the old row is kept
+
+
+def test_resume_from_a_file_that_is_not_a_rows_file_is_refused(tmp_path, notebooks):
+    path = tmp_path / "rows.json"
+    for content in ("{ not json", json.dumps({"a": 1}), json.dumps([{"notebook": "x"}])):
+        path.write_text(content)
+        with pytest.raises(ValueError, match="cannot resume from .*rows.json: .*grade without --resume"):
+            gradebook.ResultsLog(path, notebooks).load()
+    assert gradebook.ResultsLog(tmp_path / "none.json", notebooks).load() == {}
+
+
+def test_a_failed_write_leaves_the_rows_file_as_it_was(tmp_path, notebooks, monkeypatch):
+    log = gradebook.ResultsLog(tmp_path / "rows.json", notebooks)
+    log.record(GradeResult(notebooks[0], "passed", 0.9, 1.0))
+    before = (tmp_path / "rows.json").read_text()
+
+    def broken_dump(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gradebook.json, "dump", broken_dump)
+    with pytest.raises(OSError, match="disk full"):
+        log.record(GradeResult(notebooks[1], "passed", 0.9, 1.0))
+    assert (tmp_path / "rows.json").read_text() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_prints_a_line_per_notebook_in_a_log():
+    stream = io.StringIO()
+    progress = gradebook.Progress(2, stream)
+    progress.update(PASSED)
+    progress.update(FAILED)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[:2] == [
+        "[1/2] class/alice.ipynb: passed 0.8812 (41.2 s)",
+        f"[2/2] class/bob.ipynb: {FAILED.status} (3.0 s)",
+    ]
+    # then the final bar, once: a log holds no control characters
+    assert len(lines) == 3 and lines[2].startswith(f"[{'=' * 30}] 2/2 graded, 1 passed, ")
+    assert "\r" not in stream.getvalue() and "\033" not in stream.getvalue()
+
+
+def test_progress_draws_a_bar_on_a_terminal():
+    stream = FakeTerminal()
+    progress = gradebook.Progress(4, stream)
+    progress.update(PASSED)
+    assert stream.getvalue().endswith("[=======.......................] 1/4 graded, 1 passed, 0.0 s")
+    assert "\r\033[K[1/4] class/alice.ipynb: passed" in stream.getvalue()

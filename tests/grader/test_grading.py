@@ -1,0 +1,81 @@
+"""Tests of imdb_lab.grader.grading without kernels: private folders, the kernel's environment, limits, the table."""
+
+from pathlib import Path
+
+import pytest
+
+from imdb_lab.errors import GradingDataError
+from imdb_lab.grader import gradebook, grading
+
+
+def test_each_kernel_gets_a_verified_private_copy_of_the_data(prepared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMDB_LAB_CACHE", "/somewhere/shared")
+    monkeypatch.setenv("IMDB_LAB_SECRET", "x")
+    env = grading._environment(tmp_path / "scratch", prepared_data)
+    assert not any(name.startswith("IMDB_LAB_") and name not in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE") for name in env)
+    assert env["IMDB_LAB_CACHE"] == str(tmp_path / "scratch" / "cache")
+    for name in ("KERAS_HOME", "TMPDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
+        assert Path(env[name]).is_dir() and Path(env[name]).parent == tmp_path / "scratch"
+    copy = tmp_path / "scratch" / "cache" / prepared_data.kernel_file.name
+    assert copy.read_bytes() == prepared_data.kernel_file.read_bytes()
+    # the grader's own copy altered: no kernel gets it
+    with open(prepared_data.kernel_file, "r+b") as file:
+        file.seek(100)
+        file.write(b"\0\1\2")
+    with pytest.raises(GradingDataError, match="changed during grading"):
+        grading._environment(tmp_path / "other", prepared_data)
+
+
+def test_private_folder_copies_the_notebooks_folder_without_classmates(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("alice.ipynb", "bob.ipynb", "notes.ipynb"):
+        (folder / name).write_text(name)
+    (folder / "data").mkdir()
+    (folder / "data" / "words.txt").write_text("words")
+    notebook = grading._private_folder(folder / "alice.ipynb", tmp_path / "scratch",
+                                       [folder / "alice.ipynb", folder / "bob.ipynb"])
+    assert notebook == tmp_path / "scratch" / "work" / "alice.ipynb"
+    names = sorted(str(p.relative_to(notebook.parent)) for p in notebook.parent.rglob("*"))
+    assert names == ["alice.ipynb", "data", "data/words.txt", "notes.ipynb"]
+
+
+@pytest.mark.parametrize("limits, error, message", [
+    ({"timeout": 0}, ValueError, r"timeout \(seconds\) must be > 0, got 0"),
+    ({"timeout": float("inf")}, ValueError, r"timeout \(seconds\) must be a finite number, got inf"),
+    ({"timeout": "10"}, TypeError, r"timeout \(seconds\) must be a number, not '10'"),
+    ({"timeout": True}, TypeError, r"timeout \(seconds\) must be a number, not True"),
+    ({"memory": 1000}, ValueError, r"memory \(bytes\) must be >= 1048576, got 1000"),
+    ({"memory": 2.5e9}, TypeError, r"memory \(bytes\) must be an int of bytes"),
+    ({"target": 85}, ValueError, r"target \(an accuracy\) must be >= 0 and <= 1, got 85"),
+])
+def test_grade_notebook_rejects_bad_limits(limits, error, message, tmp_path):
+    with pytest.raises(error, match=message):
+        grading.grade_notebook(tmp_path / "x.ipynb", **limits)
+
+
+def test_grade_notebooks_rejects_bad_jobs(tmp_path):
+    with pytest.raises(ValueError, match="jobs must be >= 1, got 0"):
+        grading.grade_notebooks([tmp_path / "x.ipynb"], jobs=0)
+
+
+def test_grade_notebook_gives_a_row_for_a_file_that_is_not_a_notebook(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text("{ not json")
+    result = grading.grade_notebook(path, timeout=10)
+    assert result.status.startswith("not a notebook: ")
+    assert result.accuracy is None and not result.passed
+
+
+def test_format_table_has_one_row_per_notebook_and_a_summary():
+    results = [
+        grading.GradeResult("a.ipynb", "passed", 0.9123456, 12.34),
+        grading.GradeResult("b.ipynb", "no model", None, 1.0),
+    ]
+    lines = gradebook.format_table(results).splitlines()
+    assert lines[0].split() == ["notebook", "status", "accuracy", "seconds"]
+    assert lines[1].split() == ["a.ipynb", "passed", "0.9123", "12.3"]
+    assert lines[2].split() == ["b.ipynb", "no", "model", "-", "1.0"]
+    assert lines[3] == "1 of 2 passed"
+    assert results[0].as_dict() == {"notebook": "a.ipynb", "status": "passed", "accuracy": 0.9123456,
+                                    "seconds": 12.34}

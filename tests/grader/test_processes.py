@@ -1,0 +1,98 @@
+"""Tests of imdb_lab.grader.processes: finding, measuring and killing a process tree, setsid() included."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from imdb_lab.grader import processes
+
+pytestmark = pytest.mark.skipif(not processes.CONTAINED, reason="process trees are read from Linux's /proc")
+
+# a child that double-forks: the grandchild starts a session of its own, writes its pid, and sleeps
+ESCAPER = """
+import os, sys, time
+if os.fork():
+    time.sleep(60)
+    sys.exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+with open(sys.argv[1], "w") as file:
+    file.write(str(os.getpid()))
+time.sleep(60)
+"""
+
+
+def alive(pid):
+    """Return True while ``pid`` runs (a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_for_file(path, seconds=20):
+    """Wait until ``path`` has content; return it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text():
+            return path.read_text()
+        time.sleep(0.05)
+    raise AssertionError(f"{path} was never written")
+
+
+def test_descendants_of_a_process_that_ended_are_none():
+    assert processes.descendants(2**22 + 12345) == []
+
+
+def test_resident_bytes_of_this_process_is_its_rss():
+    rss_kb = int(next(line for line in Path("/proc/self/status").read_text().splitlines()
+                      if line.startswith("VmRSS:")).split()[1])
+    measured = processes.resident_bytes([os.getpid()])
+    assert measured == pytest.approx(rss_kb * 1024, rel=0.2)
+    assert processes.resident_bytes([os.getpid(), 2**22 + 12345]) == pytest.approx(measured, rel=0.2)
+
+
+@pytest.mark.slow
+def test_a_subreaper_finds_and_kills_a_double_forked_setsid_grandchild(tmp_path):
+    # a subreaper of its own, so that this test process's state is left alone
+    code = f"""
+import subprocess, sys, time
+from pathlib import Path
+from imdb_lab.grader import processes
+assert processes.become_subreaper()
+child = subprocess.Popen([sys.executable, "-c", {ESCAPER!r}, {str(tmp_path / 'pid')!r}])
+while not Path({str(tmp_path / 'pid')!r}).exists() or not Path({str(tmp_path / 'pid')!r}).read_text():
+    time.sleep(0.05)
+print(len(processes.descendants(processes.os.getpid())), flush=True)
+print(processes.kill_descendants(), flush=True)
+print(len(processes.descendants(processes.os.getpid())), flush=True)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert result.returncode == 0, result.stderr
+    found, killed, left = map(int, result.stdout.split())
+    grandchild = int((tmp_path / "pid").read_text())
+    assert found >= 2 and killed == found and left == 0  # the child and the grandchild that escaped its session
+    assert not alive(grandchild)
+
+
+@pytest.mark.slow
+def test_kill_descendants_of_another_process_spares_nothing_below_it(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", ESCAPER, str(tmp_path / "pid")])
+    try:
+        grandchild = int(wait_for_file(tmp_path / "pid"))
+        # without a subreaper the setsid() grandchild is no longer below the parent: only the session leader is
+        assert grandchild not in processes.descendants(parent.pid)
+        below = processes.descendants(parent.pid)
+        assert processes.kill_descendants(parent.pid) == len(below)
+        assert processes.descendants(parent.pid) == []
+    finally:
+        parent.kill()
+        parent.wait()
+        os.kill(grandchild, 9)

@@ -1,0 +1,176 @@
+"""Tests of imdb_lab.grader.scorer: the clean process that loads an exported model safely and measures it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from imdb_lab.data.reviews import FlatReviews
+from imdb_lab.grader import scorer, statuses
+
+ALL_WORDS = 2**31 - 1
+
+
+def signal_model(num_words, word_index, positive, negative, index_from=3):
+    """A Dense(1, sigmoid) model: +1 for each ``positive`` word, -1 for each ``negative`` word."""
+    import keras
+
+    weights = np.zeros((num_words, 1), dtype="float32")
+    for word in positive:
+        weights[word_index[word] + index_from] = 1.0
+    for word in negative:
+        weights[word_index[word] + index_from] = -1.0
+    model = keras.Sequential([keras.Input((num_words,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.set_weights([weights, np.zeros(1, dtype="float32")])
+    return model, weights[:, 0]
+
+
+def reference_accuracy(weights, num_words, skip_top=0):
+    """Loop over load_data's test reviews: a review is positive when its distinct words' weights sum above 0."""
+    from imdb_lab import load_data
+
+    _, (x_test, y_test) = load_data(num_words=num_words, skip_top=skip_top)
+    right = 0
+    for sequence, label in zip(x_test, y_test):
+        score = sum(weights[i] for i in set(sequence))
+        right += int(score > 0) == label
+    return right / len(y_test)
+
+
+@pytest.fixture
+def tiny_data(tiny_archive, monkeypatch):
+    """Point the data layer at the tiny archive; return its word index."""
+    monkeypatch.setenv("IMDB_LAB_DATA", str(tiny_archive))
+    from imdb_lab import get_word_index
+
+    return get_word_index()
+
+
+@pytest.fixture
+def test_reviews(tiny_data):
+    """The tiny archive's test reviews with every word, as the grader keeps them."""
+    from imdb_lab import load_flat
+
+    return load_flat(num_words=ALL_WORDS)[1]
+
+
+@pytest.fixture
+def exported(tmp_path, test_reviews):
+    """Write the grader's test file; return a function that exports a model with settings and scores it."""
+    test_path = tmp_path / "test.npz"
+    sha256 = scorer.write_test_data(test_reviews, test_path)
+
+    def export_and_score(model, settings):
+        model.save(tmp_path / "model.keras")
+        (tmp_path / "settings.json").write_text(json.dumps(settings))
+        return scorer.evaluate_export(tmp_path / "model.keras", tmp_path / "settings.json", test_path, sha256)
+
+    return export_and_score
+
+
+def test_score_matches_a_naive_loop_with_the_notebooks_num_words_and_skip_top(tiny_data, test_reviews):
+    model, weights = signal_model(60, tiny_data, ["great", "loved", "the"], ["awful", "dull"])
+    assert scorer.exported_accuracy(model, test_reviews) == pytest.approx(reference_accuracy(weights, 60))
+    # "the" is the most frequent word (index 4): skip_top=5 turns it into the OOV mark, num_words=30 more words
+    skipped = scorer.exported_accuracy(model, test_reviews, num_words=30, skip_top=5)
+    assert skipped == pytest.approx(reference_accuracy(weights, 30, skip_top=5))
+
+
+@pytest.mark.parametrize("num_words, skip_top, message", [
+    (100, 0, "num_words=100 does not fit the model's 60 inputs"),
+    (60, 60, "skip_top=60 must be smaller than num_words=60"),
+])
+def test_exported_accuracy_refuses_settings_that_do_not_fit_the_model(tiny_data, test_reviews, num_words, skip_top,
+                                                                      message):
+    model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
+    with pytest.raises(ValueError, match=message):
+        scorer.exported_accuracy(model, test_reviews, num_words=num_words, skip_top=skip_top)
+
+
+def test_test_data_round_trips_and_any_change_is_refused(tmp_path):
+    reviews = FlatReviews(np.array([4, 5, 6, 7], np.int32), np.array([0, 1, 4]), np.array([0, 1]))
+    path = tmp_path / "test.npz"
+    sha256 = scorer.write_test_data(reviews, path)
+    back = scorer.read_test_data(path, sha256)
+    assert [list(review) for review in back.sequences()] == [[4], [5, 6, 7]]
+    assert list(back.labels) == [0, 1]
+    content = bytearray(path.read_bytes())
+    content[-30] ^= 1
+    path.write_bytes(bytes(content))
+    with pytest.raises(ValueError, match="is not the file the grader wrote"):
+        scorer.read_test_data(path, sha256)
+
+
+@pytest.mark.parametrize("settings, expected", [
+    ({"num_words": 100, "skip_top": 3}, (100, 3)),
+    ({"num_words": None, "skip_top": None}, (None, 0)),
+    ({"num_words": "100", "skip_top": True}, (None, 0)),  # only real ints count
+    ([1, 2], (None, 0)),
+])
+def test_read_settings_keeps_only_whole_numbers(tmp_path, settings, expected):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(settings))
+    assert scorer.read_settings(path) == expected
+
+
+def test_evaluate_export_scores_a_plain_model(tiny_data, exported):
+    model, weights = signal_model(60, tiny_data, ["great", "loved"], ["awful", "dull"])
+    result = exported(model, {"num_words": 60, "skip_top": 0})
+    assert result == {"status": statuses.SCORED, "accuracy": pytest.approx(reference_accuracy(weights, 60))}
+
+
+def test_evaluate_export_refuses_a_subclass_that_overrides_predict(tiny_data, exported):
+    import keras
+
+    class Oracle(keras.Sequential):
+        def predict(self, x, *args, **kwargs):
+            return np.ones((len(x), 1))
+
+    model = Oracle([keras.Input((60,)), keras.layers.Dense(1, activation="sigmoid")])
+    result = exported(model, {"num_words": 60})
+    assert result["status"].startswith(f"{statuses.NOT_LOADABLE}: TypeError: Could not locate class 'Oracle'")
+    assert result["accuracy"] is None
+
+
+def test_evaluate_export_refuses_a_lambda_layer(tiny_data, exported):
+    import keras
+
+    model = keras.Sequential([keras.Input((60,)), keras.layers.Lambda(lambda x: x * 0 + 1.0),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    result = exported(model, {"num_words": 60})
+    assert result["status"].startswith(f"{statuses.NOT_LOADABLE}: ValueError: Requested the deserialization of a "
+                                       "`Lambda` layer")
+
+
+def test_evaluate_export_names_a_model_it_cannot_feed(tiny_data, exported):
+    import keras
+
+    sequence_model = keras.Sequential([keras.Input((20, 8)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    result = exported(sequence_model, {})
+    assert result["status"].startswith(f"{statuses.NOT_SCORABLE}: ValueError: the model's input shape is")
+
+
+def test_evaluate_export_reports_altered_test_data(tiny_data, exported, tmp_path):
+    model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "settings.json").write_text("{}")
+    result = scorer.evaluate_export(tmp_path / "model.keras", tmp_path / "settings.json", tmp_path / "test.npz",
+                                     "0" * 64)
+    assert result["status"].startswith(f"{statuses.TAMPERED}: ")
+
+
+def test_main_prints_one_json_line(tiny_data, exported, test_reviews, tmp_path, capsys):
+    model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
+    expected = exported(model, {"num_words": 60})
+    sha256 = scorer.write_test_data(test_reviews, tmp_path / "again.npz")
+    code = scorer.main([str(tmp_path / "model.keras"), str(tmp_path / "settings.json"), str(tmp_path / "again.npz"),
+                         sha256])
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert code == 0
+    assert line.startswith("IMDB_LAB_SCORE ")
+    assert json.loads(line[len("IMDB_LAB_SCORE "):]) == expected
+
+
+def test_main_with_wrong_arguments_says_how_to_call_it(capsys):
+    assert scorer.main(["only-one"]) == 2
+    assert "usage: python -m imdb_lab.grader.scorer MODEL SETTINGS TEST_DATA TEST_SHA256" in capsys.readouterr().err
