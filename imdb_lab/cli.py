@@ -14,12 +14,13 @@ COMMANDS = {
     "train": "train",
     "predict": "predict",
     "prepare": "prepare",
+    "explain": "explain",
     "grade": "grade",
     "make-student": "make_student",
 }
 
 # the sub-commands that import Keras, which must know its backend first
-NEEDS_KERAS = ("train", "predict", "grade")
+NEEDS_KERAS = ("train", "predict", "explain", "grade")
 
 
 def build_parser():

@@ -26,7 +26,8 @@ LAYERS = {
              "imdb_lab.word_ids", "imdb_lab"),
 }
 # third-party modules that are slow to import or need the backend chosen first: the only ones a function may import
-HEAVY = {"keras", "tensorflow", "torch", "jax", "matplotlib", "nbformat", "nbclient", "jupyter_client", "ipykernel"}
+HEAVY = {"keras", "tensorflow", "torch", "jax", "matplotlib", "nbformat", "nbclient", "jupyter_client", "ipykernel",
+         "IPython", "ipywidgets"}
 # the names notebooks handed out before the package had layers import or name (they must keep running)
 HANDED_OUT = ["imdb_lab.word_ids.can_twin", "imdb_lab.word_ids.word_id_feed", "imdb_lab.word_ids.word_id_twin",
               "imdb_lab.training.train", "imdb_lab.training.evaluate", "imdb_lab.training.set_seed",

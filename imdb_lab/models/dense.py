@@ -52,4 +52,11 @@ def input_width(model):
         raise LabValueError(f"cannot tell the model's input shape ({error}): build or fit it first") from None
     if not isinstance(shape, tuple) or len(shape) != 2 or not isinstance(shape[1], numbers.Integral):
         raise LabValueError(f"the model's input shape is {shape}, not (None, num_words): expected a multi-hot model")
+    import keras  # the model exists, so Keras is loaded
+
+    first = next((layer for layer in getattr(model, "layers", []) if not isinstance(layer, keras.layers.InputLayer)),
+                 None)
+    if isinstance(first, keras.layers.Embedding):
+        raise LabValueError(f"the model starts with an Embedding: it reads {shape[1]} word indices, not the "
+                            "num_words multi-hot values of a review")
     return int(shape[1])

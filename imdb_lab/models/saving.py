@@ -9,12 +9,26 @@ from imdb_lab.data.reviews import INDEX_FROM, OOV_CHAR, START_CHAR, IndexConvent
 from imdb_lab.errors import LabFileNotFoundError, LabTypeError, LabValueError
 from imdb_lab.files import atomic_path
 
-__all__ = ["save_trained_model", "load_trained_model", "FORMAT_VERSION", "METADATA_NAME"]
+__all__ = ["save_trained_model", "load_trained_model", "trained_steps", "FORMAT_VERSION", "METADATA_NAME"]
 
 # the extra member of the .keras zip that holds the encoding conventions and the word index
 METADATA_NAME = "imdb_lab.json"
 FORMAT_VERSION = 1
 _NOT_OURS = "was not saved by `imdb-lab train` (imdb_lab.models.saving.save_trained_model)"
+
+
+def trained_steps(model):
+    """Return how many training steps ``model``'s optimizer has taken, or None where it cannot tell (not compiled).
+
+    A model trained through its word-id twin counts the twin's steps: the twin
+    trains with the model's own optimizer.
+    """
+    iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
+    if iterations is None:
+        return None
+    import keras  # the model exists, so Keras is loaded
+
+    return int(keras.ops.convert_to_numpy(iterations))
 
 
 def _metadata(num_words, skip_top, conventions, word_index, features):
@@ -50,6 +64,7 @@ def save_trained_model(model, path, *, num_words, skip_top=0, start_char=START_C
         raise LabValueError(f"the model file must end in .keras, got {str(path)!r}")
     metadata = _metadata(num_words, skip_top, IndexConventions(start_char, oov_char, index_from), word_index,
                          features)
+    metadata["trained_steps"] = trained_steps(model)  # 0: saved before any training (explain refuses it)
     # fails early (before the slow save) if the metadata cannot be written as JSON
     payload = json.dumps(metadata, ensure_ascii=False)
     folder = path.parent if str(path.parent) else Path(".")

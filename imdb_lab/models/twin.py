@@ -40,8 +40,9 @@ _TWINS = weakref.WeakKeyDictionary()
 
 
 def twin_of(model):
-    """Return ``word_id_twin(model)``: the one made before, while the model's layers and compile settings hold."""
-    key = (tuple(id(layer) for layer in model.layers), model.get_compile_config())
+    """Return ``word_id_twin(model)``: the one made before, while the model's layers and compilation hold."""
+    optimizer = getattr(model, "optimizer", None)  # a model that was never compiled has none
+    key = (tuple(id(layer) for layer in model.layers), id(optimizer), model.get_compile_config())
     known = _TWINS.get(model)
     if known is not None and known[0] == key:
         return known[1]
@@ -61,7 +62,13 @@ def word_id_twin(model):
     for layer in model.layers[1:]:
         hidden = layer(hidden)
     twin = keras.Model(inputs, hidden, name=f"{model.name}_from_word_ids")
-    twin.compile_from_config(model.get_compile_config())
+    config = model.get_compile_config()
+    if config is not None:
+        config = keras.saving.deserialize_keras_object(config)
+        # the model's own optimizer, not a copy: training the twin advances the model's step count and optimizer
+        # state, as training the model would (a model trained through its twin is seen to be trained)
+        config["optimizer"] = model.optimizer
+        twin.compile(**config)
     return twin
 
 

@@ -72,3 +72,21 @@ def test_decode_inverts_encode():
 def test_decode_review_rejects_non_integers():
     with pytest.raises(TypeError, match="ints"):
         decode_review([1, "the"], WORD_INDEX)
+
+
+def test_word_spans_are_the_tokenizers_words_where_they_stand():
+    import random
+
+    from imdb_lab.data.tokenizer import word_spans
+
+    rng = random.Random(0)
+    alphabet = list("abcAB é,.!<>/()'\t\n\r\x1c\u00a0\u2028\u3000") + ["İ"]  # "İ".lower() is two characters long
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 25)))
+        spans = word_spans(text)
+        assert [word for word, _, _ in spans] == tokenize(text), text
+        located = len(text.lower()) == len(text)
+        for word, start, end in spans:
+            assert (text[start:end].lower() == word) if located else (start is None and end is None)
+    assert word_spans("The GREAT plot, (awful)!") == [("the", 0, 3), ("great", 4, 9), ("plot", 10, 14),
+                                                      ("awful", 17, 22)]

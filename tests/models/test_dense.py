@@ -61,3 +61,15 @@ def test_bad_arguments_are_rejected(kwargs, error, message):
     arguments = {"num_words": 10, **kwargs}
     with pytest.raises(error, match=message):
         build_model(**arguments)
+
+
+def test_input_width_refuses_a_model_that_reads_word_indices():
+    import keras
+
+    from imdb_lab.models.dense import input_width
+
+    assert input_width(build_model(12)) == 12
+    embedding = keras.Sequential([keras.Input((12,), dtype="int32"), keras.layers.Embedding(100, 4),
+                                  keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1, activation="sigmoid")])
+    with pytest.raises(ValueError, match="starts with an Embedding: it reads 12 word indices, not the num_words"):
+        input_width(embedding)

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from imdb_lab.models.saving import METADATA_NAME, load_trained_model, save_trained_model
+from imdb_lab.models.saving import METADATA_NAME, load_trained_model, read_metadata, save_trained_model
 
 WORD_INDEX = {"the": 1, "film": 2, "great": 3, "awful": 4, "é": 5}
 
@@ -35,7 +35,8 @@ def test_round_trip_keeps_weights_and_metadata(model, tmp_path):
     x = np.eye(12, dtype="float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
     assert metadata == {"format_version": 1, "num_words": 12, "skip_top": 1, "start_char": 1, "oov_char": 2,
-                        "index_from": 3, "word_index": WORD_INDEX, "features": {"kind": "multi_hot"}}
+                        "index_from": 3, "word_index": WORD_INDEX, "features": {"kind": "multi_hot"},
+                        "trained_steps": 1}  # one epoch of one batch
     # Keras itself still reads the file with the extra member
     assert isinstance(keras.saving.load_model(path), keras.Model)
     with zipfile.ZipFile(path) as archive:
@@ -115,3 +116,17 @@ def test_a_model_saved_on_one_backend_predicts_on_every_other_installed_one(mode
         assert result.returncode == 0, f"loading on {other} failed:\n{result.stderr[-2000:]}"
         predicted = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
         np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6, err_msg=f"on {other}")
+
+
+def test_the_metadata_says_whether_the_model_was_trained(tmp_path):
+    import keras
+
+    from imdb_lab.models.dense import build_model
+    from imdb_lab.models.saving import trained_steps
+
+    untrained = build_model(12, hidden_units=(2,))
+    assert trained_steps(untrained) == 0
+    save_trained_model(untrained, tmp_path / "untrained.keras", num_words=12, word_index=WORD_INDEX)
+    assert read_metadata(tmp_path / "untrained.keras")["trained_steps"] == 0
+    uncompiled = keras.Sequential([keras.Input((12,)), keras.layers.Dense(1, activation="sigmoid")])
+    assert trained_steps(uncompiled) is None  # cannot tell

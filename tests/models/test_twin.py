@@ -118,3 +118,18 @@ def test_a_model_keeps_its_twin_until_its_layers_or_compile_settings_change():
     del model, twin, recompiled
     gc.collect()
     assert model_ref() is None
+
+
+def test_the_twin_trains_with_the_models_own_optimizer():
+    import keras
+
+    model = build_model(NUM_WORDS, hidden_units=(4,))
+    twin = word_id_twin(model)
+    assert twin.optimizer is model.optimizer
+    reviews, labels = random_word_reviews(64, 3)
+    twin.fit(word_id_feed(reviews, labels, num_words=NUM_WORDS, batch_size=32), epochs=1, verbose=0)
+    # two steps of the twin are two steps of the model: it is seen to be trained
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 2
+    # compiled again with the same settings: a new optimizer, so a new twin that uses it
+    model.compile(**keras.saving.deserialize_keras_object(model.get_compile_config()))
+    assert twin_of(model).optimizer is model.optimizer
