@@ -38,7 +38,7 @@ from imdb_lab.errors import GradingDataError, first_line
 from imdb_lab.grader import processes
 from imdb_lab.grader.launch import run_scorer, runner_command
 from imdb_lab.grader.statuses import (
-    BELOW_TARGET, EXPORTED, GRADING_FAILED, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED, SCORED, detailed,
+    BELOW_TARGET, EXPORTED, GRADING_FAILED, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED, SCORED, detailed, from_runner,
 )
 from imdb_lab.grader.trusted_data import SharedCache, prepare_grading_data
 from imdb_lab.models.evaluation import TARGET
@@ -151,7 +151,7 @@ def _grade_contained(path, scratch, data, deadline, memory, others):
     if outcome is not None:
         return outcome, None
     try:
-        status = json.loads((scratch / "status.json").read_text(encoding="utf-8"))["status"]
+        status = from_runner(json.loads((scratch / "status.json").read_text(encoding="utf-8"))["status"])
     except (OSError, ValueError, KeyError, TypeError):
         exited = detailed(GRADING_FAILED, f"the notebook runner exited with {code}")
         status = RUNNER_KILLED if code and code < 0 else exited

@@ -6,7 +6,7 @@ the scorer report to the grader; the grader turns them into a row's status and
 never shows them.
 """
 
-from imdb_lab.errors import describe
+from imdb_lab.errors import describe, first_line
 
 PASSED = "passed"
 BELOW_TARGET = "below target"
@@ -49,6 +49,20 @@ ROW_STATUSES = (
     (NOT_A_NOTEBOOK, ": message", "the file is not a readable Jupyter notebook"),
     (GRADING_FAILED, ": message", "a grader process ended without a result: a bug or a broken installation"),
 )
+
+
+# what the runner may report: it runs the notebook, so a notebook can forge its report, and anything else (a
+# "passed", a score) is not believed; a forged failure only fails the forger
+RUNNER_STATUSES = (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL, TIMED_OUT, ERROR_IN_CELL, KERNEL_DIED, KERNEL_ERROR,
+                   NOT_EXPORTABLE)
+
+
+def from_runner(reported):
+    """Return the status the runner ``reported``, if it is one the runner gives, else a GRADING_FAILED status."""
+    line = first_line(reported, limit=300) if isinstance(reported, str) else None  # an honest one is shorter
+    if line is not None and (line == EXPORTED or kind(line) in RUNNER_STATUSES[1:]):
+        return line
+    return detailed(GRADING_FAILED, "the notebook runner reported a status it cannot give")
 
 
 def detailed(status, detail):

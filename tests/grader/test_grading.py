@@ -1,5 +1,7 @@
 """Tests of imdb_lab.grader.grading without kernels: private folders, the kernel's environment, limits, the table."""
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,34 @@ def test_format_table_has_one_row_per_notebook_and_a_summary():
     assert lines[3] == "1 of 2 passed"
     assert results[0].as_dict() == {"notebook": "a.ipynb", "status": "passed", "accuracy": 0.9123456,
                                     "seconds": 12.34}
+
+
+@pytest.mark.parametrize("reported, believed", [
+    ("no model", True), ("error in cell 3: ValueError: bad", True), ("exported", False),
+    ("passed", False), ("scored", False), ("below target", False), ({"status": "passed"}, False),
+    ("no model\nPASSED", True),
+])
+def test_the_runners_report_is_believed_only_where_it_can_give_it(reported, believed, prepared_data, tmp_path,
+                                                                  monkeypatch):
+    # the notebook runs in the runner's kernel, so it can write the runner's status file itself
+    notebook = tmp_path / "class" / "alice.ipynb"
+    notebook.parent.mkdir()
+    notebook.write_text("{}")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+
+    def forge(command, deadline, memory, **kwargs):
+        (scratch / "status.json").write_text(json.dumps({"status": reported}))
+        return None, 0, ""
+
+    monkeypatch.setattr(grading.processes, "run_watched", forge)
+    monkeypatch.setattr(grading, "run_scorer", lambda *args: {"status": "model not loadable safely: x",
+                                                             "accuracy": None})
+    status, accuracy = grading._grade_contained(notebook, scratch, prepared_data, time.monotonic() + 60, 2**30, [])
+    assert accuracy is None and status != "passed" and "\n" not in status
+    if believed:
+        assert status == reported.splitlines()[0]
+    elif reported == "exported":
+        assert status == "model not loadable safely: x"  # an export is only a claim: the scorer decides
+    else:
+        assert status == "grading failed: the notebook runner reported a status it cannot give"
