@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from imdb_lab.commands.inputs import add_review_arguments, load_model, review_texts
+from imdb_lab.commands.inputs import add_review_arguments, read_inputs
 from imdb_lab.data.reviews import IndexConventions
 from imdb_lab.errors import CommandError
 from imdb_lab.models.explaining import KNOWN, UNKNOWN, explain, format_contribution
@@ -65,12 +65,10 @@ def format_explanation(explanation, colour=False):
 
 def run(args):
     """Print each review's prediction and its words' contributions; return the exit code."""
-    texts = review_texts(args)
-    if args.file is not None and not texts:
-        print(f"imdb-lab explain: {args.file} holds no reviews", file=sys.stderr)
+    inputs = read_inputs(args, "explain")
+    if inputs is None:
         return 0
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    model, metadata = load_model(args.model)
+    texts, model, metadata = inputs
     if feature_kind(metadata) != "multi_hot":
         raise CommandError(f"{args.model} holds an n-gram model: explain shows the words of the lab's multi-hot "
                            "models (imdb-lab train without --nb or --ngrams)")

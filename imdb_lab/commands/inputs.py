@@ -1,5 +1,6 @@
 """What ``imdb-lab predict`` and ``explain`` read: reviews (arguments, a UTF-8 file, standard input) and a model."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,17 @@ def review_texts(args):
     elif not texts:
         raise CommandError("give at least one review TEXT, or --file PATH ('-' for standard input)")
     return texts
+
+
+def read_inputs(args, command):
+    """Return ``(texts, model, metadata)`` the ``command`` was given, or None (with a note) when --file is empty."""
+    texts = review_texts(args)
+    if args.file is not None and not texts:
+        print(f"imdb-lab {command}: {args.file} holds no reviews", file=sys.stderr)
+        return None
+    # TensorFlow's C++ start-up chatter on stderr would hide the notes about empty reviews
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return (texts, *load_model(args.model))
 
 
 def load_model(path):

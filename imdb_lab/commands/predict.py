@@ -5,10 +5,9 @@ Output: one line per review, in input order: ``positive 0.93`` or ``negative 0.1
 empty or blank review (with a note on stderr).
 """
 
-import os
 import sys
 
-from imdb_lab.commands.inputs import add_review_arguments, load_model, review_texts
+from imdb_lab.commands.inputs import add_review_arguments, read_inputs
 from imdb_lab.models.predicting import format_prediction, is_blank, predict_proba
 
 HELP = "print positive/negative and the probability of positive for each review"
@@ -21,14 +20,10 @@ def add_arguments(parser):
 
 def run(args):
     """Print one prediction line per review; return the exit code."""
-    texts = review_texts(args)
-    if args.file is not None and not texts:
-        print(f"imdb-lab predict: {args.file} holds no reviews", file=sys.stderr)
+    inputs = read_inputs(args, "predict")
+    if inputs is None:
         return 0
-
-    # TensorFlow's C++ start-up chatter on stderr would hide our notes about empty reviews
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    model, metadata = load_model(args.model)
+    texts, model, metadata = inputs
     for number, text in enumerate(texts, start=1):
         if is_blank(text):
             print(f"imdb-lab predict: review {number} is empty: printed '{format_prediction(None)}'",
