@@ -88,3 +88,7 @@ def test_student_notebook_with_the_solutions_passes_every_check(notebook_env):
         out = text_of(cell)
         assert out.startswith(CORRECT) and INCORRECT not in out and NOT_ATTEMPTED not in out, (
             f"{cell.source} printed:\n{out}")
+    # no red log lines from the backend under the learner's cells (TensorFlow's C++ errors start with E0000)
+    logged = [cell.source.splitlines()[0] for cell in filled.cells if cell.cell_type == "code"
+              and any(line.startswith(("E0000", "W0000")) for line in text_of(cell).splitlines())]
+    assert not logged, f"backend log lines under: {logged}"

@@ -1,4 +1,4 @@
-"""The test-accuracy exercise: ``check.accuracy()`` measures the model again."""
+"""The test-accuracy exercise: ``check.accuracy()`` measures the model again, whatever its output and metric."""
 
 import math
 import numbers
@@ -6,34 +6,100 @@ import numbers
 import numpy as np
 
 from imdb_lab.check.core import (
-    MISSING, TARGET_ACCURACY, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report,
+    MISSING, TARGET_ACCURACY, caller_namespace, correct, incorrect, is_missing, last_error, lookup,
+    multi_hot_problem, not_attempted, raised_in, report, untrained_problem,
 )
+from imdb_lab.check.history_check import find_validation
+from imdb_lab.check.model_check import _accuracy_metrics
+from imdb_lab.errors import describe
 from imdb_lab.models.evaluation import multi_hot_accuracy
+from imdb_lab.models.outputs import LOGIT, output_kind
+
+
+HINT = ("model.evaluate(x_test_hot, y_test, batch_size=batch_size, verbose=0) returns the loss and the accuracy: "
+        "test_loss, test_accuracy = ... (with categorical cross-entropy, evaluate on "
+        "keras.utils.to_categorical(y_test))")
+SOLUTION = """\
+test_loss, test_accuracy = model.evaluate(x_test_hot, y_test, batch_size=batch_size, verbose=0)"""
 
 
 def measure_accuracy(model, x_test, y_test, num_words, batch_size=1024):
-    """Return the share of reviews whose class (probability > 0.5) the model gets right, fed batch by batch."""
-    return multi_hot_accuracy(model, x_test, np.asarray(y_test).reshape(-1), num_words, batch_size=batch_size)
+    """Return the share of reviews whose class the model gets right (the lab's one accuracy), fed batch by batch."""
+    y = np.asarray(y_test)
+    labels = y.argmax(axis=1) if y.ndim == 2 else y.reshape(-1)  # one-hot labels of a categorical design
+    return multi_hot_accuracy(model, x_test, labels, num_words, batch_size=batch_size)
 
 
-def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGET_ACCURACY):
-    """Return the Verdict of the reported ``test_accuracy``, measured again on ``x_test``, ``y_test``."""
+def _metric_misreads(model):
+    """Return why the model's compiled accuracy metric is not its accuracy, or None."""
+    try:
+        kind = output_kind(model)
+    except ValueError:
+        return None
+    thresholds = [threshold for name, threshold in _accuracy_metrics(model) if threshold is not None]
+    if kind == LOGIT and thresholds and thresholds[0] != 0.0:
+        return ("Keras's 'accuracy' counts a review as positive when the output is above 0.5, but the model "
+                "outputs a logit, positive above 0: the number model.evaluate reports is not the accuracy")
+    return None
+
+
+def _leak(model, num_words, namespace):
+    """Return True when the notebook's ``history`` shows the model was validated on the test reviews."""
+    names = ("history", "x_train", "y_train", "x_test", "y_test", "x_val", "y_val")
+    values = {name: namespace.get(name) for name in names}
+    if is_missing(values["history"]) or not hasattr(values["history"], "history"):
+        return False
+    try:
+        where, _ = find_validation(values.pop("history"), model, num_words, **values)
+    except Exception:  # noqa: BLE001 - data of another shape than the lab's: no judgement
+        return False
+    return where == "test"
+
+
+def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGET_ACCURACY, namespace=None):
+    """Return the Verdict of the reported ``test_accuracy``, measured again on ``x_test``, ``y_test``.
+
+    It judges the model that exists now: one that does not read multi-hot
+    reviews, or that was never trained, is told so rather than scored; the
+    true accuracy is measured whatever the output kind; a number from a
+    metric that cannot measure the model is named as such; a model validated
+    on the test reviews (``namespace``'s ``history``) has no clean test accuracy.
+    """
     if is_missing(model):
         return not_attempted("there is no model yet: build and train it first")
+    problem = multi_hot_problem(model, num_words) or untrained_problem(model)
+    if problem:
+        return problem
     if is_missing(test_accuracy):
+        error = last_error()
+        if error is not None and raised_in(error, ".evaluate("):
+            return incorrect(f"there is no test_accuracy: model.evaluate raised {describe(error)}",
+                             "with a two-unit softmax and categorical cross-entropy, evaluate on "
+                             "keras.utils.to_categorical(y_test); else fix what the error says")
         return not_attempted("there is no test_accuracy yet: evaluate the model on the test reviews in the "
-                              "TODO cell above")
+                             "TODO cell above")
     if isinstance(test_accuracy, bool) or not isinstance(test_accuracy, numbers.Real) or math.isnan(test_accuracy):
         return incorrect(f"test_accuracy should be a number, got {test_accuracy!r}",
-                          "model.evaluate returns [loss, accuracy] when the model was compiled with an accuracy metric")
+                         "model.evaluate returns [loss, accuracy] when the model was compiled with an accuracy metric")
     measured = measure_accuracy(model, x_test, y_test, num_words)
+    if namespace is not None and _leak(model, num_words, namespace):
+        return incorrect(f"the model's test accuracy is {measured:.4f}, but it is not a clean measurement: the test "
+                         "reviews were the validation data that chose when to stop",
+                         "validate on part of the TRAINING reviews (validation_split=0.2), train again, then "
+                         "evaluate on the test reviews once")
     if abs(float(test_accuracy) - measured) > 0.002:
+        misread = _metric_misreads(model)
+        if misread:
+            return incorrect(f"test_accuracy is {float(test_accuracy):.4f}, but the model's accuracy on the "
+                             f"{len(y_test):,} test reviews is {measured:.4f}: {misread}",
+                             "compile with metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)] (check.model() "
+                             "says so too), train and evaluate again")
         return incorrect(f"test_accuracy is {float(test_accuracy):.4f}, but the model's accuracy on the "
-                          f"{len(y_test):,} test reviews is {measured:.4f}",
-                          "evaluate the trained model on the test reviews and labels (x_test, y_test), once")
+                         f"{len(y_test):,} test reviews is {measured:.4f}",
+                         "evaluate the trained model on the test reviews and labels (x_test_hot, y_test), once")
     if measured < target:
         return incorrect(f"the test accuracy is {measured:.4f}, below the target of {target}",
-                          "look at the learning curves: stop at the best validation epoch, and check the model")
+                         "look at the learning curves: stop at the best validation epoch, and check the model")
     return correct(f"test accuracy {measured:.4f} (measured again here), above the target of {target}.")
 
 
@@ -47,4 +113,4 @@ def accuracy(model=MISSING, test_accuracy=MISSING, x_test=MISSING, y_test=MISSIN
         if is_missing(values[name]):
             report(not_attempted(f"{name} is not set: run the cells from the top of the notebook"))
             return
-    report(check_accuracy(**values))
+    report(check_accuracy(**values, namespace=namespace))

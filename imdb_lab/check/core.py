@@ -1,8 +1,20 @@
-"""The answer checks' core: verdicts, reading the notebook's variables, and what counts as untouched."""
+"""The answer checks' core: verdicts, reading the notebook's variables and the learner's state, exercises.
+
+The learner's state is what the kernel holds now: the variables by their lab
+names, the exception the last failing cell raised (IPython keeps it as
+``sys.last_value``), whether the model's optimizer has taken a step, and
+whether the model reads the lab's multi-hot reviews at all.
+"""
 
 import inspect
+import re
+import sys
+import traceback
 
+from imdb_lab.errors import LabValueError, describe
+from imdb_lab.models.dense import input_width
 from imdb_lab.models.evaluation import TARGET
+from imdb_lab.models.saving import trained_steps
 
 CORRECT = "Correct:"
 INCORRECT = "Incorrect:"
@@ -51,10 +63,12 @@ def lookup(given, name, namespace):
 
 
 def caller_namespace():
-    """Return the globals of the code that called the public check (the notebook's namespace)."""
-    frame = inspect.currentframe().f_back.f_back
+    """Return the globals of the code that called the check: the first frame outside this package's checks."""
+    frame = inspect.currentframe().f_back
     try:
-        return dict(frame.f_globals)
+        while frame is not None and frame.f_globals.get("__name__", "").startswith("imdb_lab.check"):
+            frame = frame.f_back
+        return dict(frame.f_globals) if frame is not None else {}
     finally:
         del frame
 
@@ -67,3 +81,95 @@ def report(verdict):
 def is_missing(value):
     """Return True for a TODO left untouched: a variable that is missing or None."""
     return value is MISSING or value is None
+
+
+def last_error():
+    """Return the exception the last failing cell of this kernel raised (None outside IPython, or none yet)."""
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    return error if isinstance(error, BaseException) else None
+
+
+def raised_in(error, call):
+    """Return True when ``error`` was raised by a line of the learner's that calls ``call`` (e.g. ``.fit(``)."""
+    frames = traceback.extract_tb(error.__traceback__) if error is not None else []
+    return any(call in (frame.line or "") for frame in frames)
+
+
+def multi_hot_problem(model, num_words):
+    """Return an "Incorrect:" verdict when ``model`` does not read ``num_words`` multi-hot values, else None."""
+    try:
+        width = input_width(model)
+    except LabValueError as error:
+        return incorrect(f"the model does not read the lab's multi-hot reviews ({error}), so it cannot be "
+                         "measured on them", "the checks, and the cells after them, feed the model num_words "
+                         "multi-hot values per review: keras.Input(shape=(num_words,)), then Dense layers")
+    if width != num_words:
+        return incorrect(f"the model reads {width:,} values per review, but num_words is {num_words:,}",
+                         "build the model with keras.Input(shape=(num_words,)) for the num_words the data was "
+                         "loaded with, and run the cells below it again")
+    return None
+
+
+def untrained_problem(model):
+    """Return an "Incorrect:" verdict when ``model`` has an optimizer that has taken no step, else None."""
+    if trained_steps(model) != 0:
+        return None
+    error = last_error()
+    if error is not None and raised_in(error, ".fit("):
+        return incorrect(f"the model has not been trained: model.fit raised {describe(error)}", fit_hint(error))
+    return incorrect("the model has not been trained (its optimizer has taken no step): if you ran the model cell "
+                     "again after training, the new model replaced the trained one",
+                     "run the training cell (model.fit) again, then the cells after it")
+
+
+def fit_hint(error):
+    """Return what to do about an exception ``model.fit`` raised, from the classic mistakes."""
+    text = str(error)
+    if "compile" in text:
+        return "compile the model (model.compile(...)) before calling model.fit"
+    if "validation_split" in text:
+        return ("validation_split splits arrays only: with a MultiHotSequence feed, pass validation_data=another "
+                "feed built from reviews split off the training reviews")
+    # two outputs and labels of another shape: output.shape=(None, 2), (32, 2) or torch.Size([32, 2])
+    if re.search(r"output\.shape=[\w.]*[(\[]+[^)\]]*, 2[)\]]", text):
+        return ("a two-unit softmax with categorical cross-entropy trains on one-hot labels: "
+                "keras.utils.to_categorical(y_train); or use sparse_categorical_crossentropy on the 0/1 labels")
+    if any(word in text for word in ("object", "sequence", "inhomogeneous", "convert", "data type")):
+        return "fit on the multi-hot rows (x_train_hot), not on the reviews as lists of word indices"
+    return "fix what the error says in the training cell and run it again"
+
+
+class Exercise:
+    """One exercise of the lab: call it to check the answer; ``hint()`` and ``solution()`` help on demand.
+
+    As in Kaggle's learntools: the notebook's text states what is asked, the
+    hint points the way, the solution shows one answer. Asking is counted.
+    """
+
+    def __init__(self, name, check, hint, solution):
+        self.name, self._check, self._hint, self._solution = name, check, hint, solution
+        self.hints_shown = self.solutions_shown = 0
+        self.__doc__ = check.__doc__
+
+    def __call__(self, *args, **kwargs):
+        """Check the answer (the notebook's variables by default) and print the verdict."""
+        return self._check(*args, **kwargs)
+
+    def hint(self):
+        """Print a hint for this exercise."""
+        self.hints_shown += 1
+        print(f"{HINT} {self._hint}")
+
+    def solution(self):
+        """Print one solution of this exercise (yours may differ and be just as right)."""
+        self.solutions_shown += 1
+        print(f"Solution (one of many):\n{self._solution}")
+
+    @property
+    def solution_code(self):
+        """Return the solution's code, as the solutions notebook has it."""
+        return self._solution
+
+    def __repr__(self):
+        """Return how to use the exercise."""
+        return f"<exercise {self.name}: check.{self.name}(), check.{self.name}.hint(), check.{self.name}.solution()>"

@@ -7,6 +7,14 @@ from imdb_lab.data.reviews import object_array
 from imdb_lab.errors import error_name
 
 
+HINT = ("start from np.zeros((len(sequences), num_words), dtype='float32'); then, for each review i, setting "
+        "encoded[i, sequence] = 1.0 sets all of its columns at once (a NumPy index list)")
+SOLUTION = """\
+encoded = np.zeros((len(sequences), num_words), dtype="float32")
+for i, sequence in enumerate(sequences):
+    encoded[i, sequence] = 1.0  # a NumPy index list sets all the review's columns at once"""
+
+
 def reference_multi_hot(sequences, num_words):
     """Return the multi-hot matrix of ``sequences`` by a plain loop: the reference the checks compare with."""
     out = np.zeros((len(sequences), num_words), dtype=np.float64)

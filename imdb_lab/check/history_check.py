@@ -5,13 +5,24 @@ import math
 import numpy as np
 
 from imdb_lab.check.core import (
-    CORRECT, MISSING, TARGET_ACCURACY, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted,
-    report,
+    CORRECT, MISSING, TARGET_ACCURACY, caller_namespace, correct, fit_hint, incorrect, is_missing, last_error, lookup,
+    not_attempted, raised_in, report,
 )
 from imdb_lab.check.model_check import check_model, expects_one_hot_labels
-from imdb_lab.errors import error_name
+from imdb_lab.errors import describe, error_name
 from imdb_lab.features.multi_hot import multi_hot_encode
 from imdb_lab.models.evaluation import accuracy_key
+from imdb_lab.models.saving import trained_steps
+
+
+HINT = ("model.fit(x_train_hot, y_train, validation_split=0.2, epochs=num_epochs, batch_size=batch_size, "
+        "callbacks=[...]) with keras.callbacks.EarlyStopping(monitor='val_loss', patience=2, "
+        "restore_best_weights=True); keep what fit returns: history = model.fit(...). With a two-unit softmax and "
+        "categorical cross-entropy, train on keras.utils.to_categorical(y_train)")
+SOLUTION = """\
+early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+history = model.fit(x_train_hot, y_train, validation_split=0.2, epochs=num_epochs, batch_size=batch_size,
+                    callbacks=[early_stopping], verbose=2)"""
 
 
 def _logs(history):
@@ -101,6 +112,9 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
     of the epoch whose weights the model holds.
     """
     if is_missing(history):
+        error = last_error()
+        if error is not None and raised_in(error, ".fit("):
+            return incorrect(f"there is no history: model.fit raised {describe(error)}", fit_hint(error))
         return not_attempted("there is no history yet: keep what model.fit returns as `history`")
     logs = _logs(history)
     if logs is None or "loss" not in logs:
@@ -119,6 +133,10 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
         model_verdict = check_model(model, num_words)
         if model_verdict.status != CORRECT:
             return incorrect(f"the model that was trained is not right: {model_verdict.message}", model_verdict.hint)
+        if trained_steps(model) == 0:
+            return incorrect("the model has not been trained: `history` belongs to a model that was replaced "
+                             "(the model cell ran again after training, and built a new, untrained model)",
+                             "run the training cell again, then the cells after it")
         try:
             where, epoch = find_validation(history, model, num_words, x_train, y_train, x_test, y_test, x_val, y_val)
         except Exception as error:  # data of another shape than the lab's: judge by the history alone
@@ -132,8 +150,9 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
         return incorrect("the model was fit on all of x_train, its validation reviews x_val included",
                           "fit on the training part of the split only, so that validation measures unseen reviews")
     best = int(np.argmin(val_loss))
+    recomputed = epoch is not None  # else which weights the model holds is not known: say nothing of them
     if epoch is None:
-        epoch = epochs - 1  # without recomputing: the weights of the last epoch, unless early stopping restored
+        epoch = epochs - 1
     asked = getattr(history, "params", {}).get("epochs") if hasattr(history, "params") else None
     if asked is not None and epochs == asked and epoch == epochs - 1 and epochs - 1 - best >= 3:
         return incorrect(f"val_loss was lowest at epoch {best + 1} but training went on for all {epochs} "
@@ -149,12 +168,18 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
     if where is None:
         source = ""
     elif where == "x_val":
-        source = "on x_val, split off the training reviews, "
+        source = ", validated on x_val, split off the training reviews"
     else:
-        source = f"on the training reviews ({where}), "
+        source = f", validated on the training reviews ({where})"
+    if not recomputed:
+        return correct(f"{epochs} epochs{source}; validation accuracy {accuracy:.3f} in the last epoch.")
     held = "the last epoch" if epoch == epochs - 1 else f"epoch {epoch + 1}, restored by early stopping"
-    return correct(f"{epochs} epochs, validated {source}the model holds the weights of {held}: validation "
-                    f"accuracy {accuracy:.3f}.")
+    note = ""
+    if epoch == epochs - 1 and best != epoch:
+        note = (f" Note: val_loss was lowest at epoch {best + 1}; the lab keeps the best epoch's weights: "
+                "EarlyStopping(..., restore_best_weights=True) puts them back at the end.")
+    return correct(f"{epochs} epochs{source}; the model holds the weights of {held}, with a validation "
+                   f"accuracy of {accuracy:.3f}.{note}")
 
 
 def history(history=MISSING, model=MISSING, num_words=MISSING, x_train=MISSING, y_train=MISSING,

@@ -1,8 +1,27 @@
 """The model exercise: ``check.model()`` accepts every valid binary classifier and names the mistake."""
 
-from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
-from imdb_lab.models.evaluation import ACCURACY_NAMES
+from imdb_lab.check.core import (
+    MISSING, caller_namespace, correct, incorrect, is_missing, lookup, multi_hot_problem, not_attempted, report,
+)
 from imdb_lab.models.outputs import output_activation
+
+HINT = ("a starting point that reaches the target: keras.Input(shape=(num_words,)), then two "
+        "Dense(16, activation='relu', kernel_regularizer=keras.regularizers.L2(1e-4)) layers, each followed by "
+        "Dropout(0.5), then Dense(1, activation='sigmoid'); compile with an optimizer such as RMSprop(1e-3), "
+        "loss='binary_crossentropy' and metrics=['accuracy']. A logit output (Dense(1), no activation) needs "
+        "BinaryCrossentropy(from_logits=True) and metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]")
+SOLUTION = """\
+model = keras.Sequential([
+    keras.Input(shape=(num_words,)),
+    keras.layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-4)),
+    keras.layers.Dropout(0.5),
+    keras.layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-4)),
+    keras.layers.Dropout(0.5),
+    keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), loss="binary_crossentropy",
+              metrics=["accuracy"])"""
+
 
 _BINARY_LOSSES = ("binarycrossentropy", "bce", "binaryfocalcrossentropy")
 _CATEGORICAL_LOSSES = ("categoricalcrossentropy", "cce", "categoricalfocalcrossentropy")
@@ -40,18 +59,61 @@ def _from_logits(loss):
     return bool(config.get("from_logits", False)) if isinstance(config, dict) else False
 
 
-def _accuracy_metric(model):
-    """Return the accuracy-style metric the model was compiled with (its normalized name), or None."""
+def _accuracy_metrics(model):
+    """Return ``[(kind, threshold), ...]``: each accuracy-style metric the model was compiled with.
+
+    ``kind`` is "accuracy" (Keras's own choice from the loss: a 0.5 threshold on one output, the larger of two
+    outputs), "binary", "categorical" or "sparse"; ``threshold`` is a binary accuracy's threshold (0.5 for the
+    string names).
+    """
     try:
         metrics = model.get_compile_config().get("metrics") or []
-    except Exception:  # not compiled, or compiled with objects that do not serialize
+    except Exception:  # noqa: BLE001 - not compiled, or compiled with objects that do not serialize
         metrics = []
-    accepted = {name.replace("_", "") for name in ACCURACY_NAMES}
-    names = []
+    found = []
     for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
-        # a metric object is serialized with its class and its (maybe renamed) name: either tells
-        names += [_name(metric)] + ([_name(metric.get("class_name", ""))] if isinstance(metric, dict) else [])
-    return next((name for name in names if name in accepted), None)
+        # a metric object is serialized with its class and its (maybe renamed) name: the class tells its kind
+        name = _name(metric.get("class_name", "")) if isinstance(metric, dict) else _name(metric)
+        config = (metric.get("config") or {}) if isinstance(metric, dict) else {}
+        if name in ("accuracy", "acc"):
+            found.append(("accuracy", 0.5))
+        elif name in ("binaryaccuracy",):
+            found.append(("binary", float(config.get("threshold", 0.5))))
+        elif name == "categoricalaccuracy":
+            found.append(("categorical", None))
+        elif name == "sparsecategoricalaccuracy":
+            found.append(("sparse", None))
+    return found
+
+
+def _metric_problem(model, units, activation, loss_name):
+    """Return ``(problem, hint)`` when no accuracy metric can measure this model's output, else None."""
+    metrics = _accuracy_metrics(model)
+    if not metrics:
+        return ("it reports no accuracy", "add metrics=['accuracy'] to compile")
+    kind, threshold = metrics[0]
+    if units == 1:
+        wanted = 0.5 if activation == "sigmoid" else 0.0  # a probability is positive above 0.5, a logit above 0
+        output = "a probability" if activation == "sigmoid" else "a logit"
+        if kind in ("categorical", "sparse"):
+            return (f"{kind} accuracy on one output unit: the larger of one value is always the same",
+                    "one output unit goes with metrics=['accuracy'] (a binary accuracy)")
+        if threshold != wanted:
+            fix = ("metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]" if wanted == 0.0
+                   else "metrics=['accuracy']")
+            said = "'accuracy'" if kind == "accuracy" else f"BinaryAccuracy(threshold={threshold:g})"
+            return (f"{said} counts a review as positive when the output is above {threshold:g}, but the output "
+                    f"is {output}, which means positive above {wanted:g}: the accuracy it reports is not the "
+                    "model's accuracy", f"compile with {fix}")
+        return None
+    if kind == "binary":
+        return ("a binary accuracy on two outputs compares each output with the label, not the predicted class",
+                "two outputs go with metrics=['accuracy'] (Keras then takes the larger output as the class)")
+    sparse_loss = loss_name in _SPARSE_LOSSES
+    if kind == "categorical" and sparse_loss or kind == "sparse" and not sparse_loss:
+        return (f"{kind} accuracy with {_loss_label(loss_name)}: the metric reads the labels another way than the "
+                "loss", "metrics=['accuracy'] lets Keras pick the accuracy that fits the loss")
+    return None
 
 
 def _regularized(model):
@@ -129,7 +191,8 @@ def check_model(model, num_words):
     consistent binary classifier (one sigmoid unit with binary cross-entropy,
     one linear unit with ``from_logits=True``, or two softmax units with
     categorical or sparse categorical cross-entropy); it has dropout or a weight
-    penalty (or both); it is compiled with an accuracy metric. Widths, depth,
+    penalty (or both); it is compiled with an accuracy metric that can measure
+    its output (a logit needs ``BinaryAccuracy(threshold=0.0)``). Widths, depth,
     optimizer and the rest are the learner's choice. A wrong model gets the most
     basic of its mistakes, with a hint that names it.
     """
@@ -148,6 +211,9 @@ def check_model(model, num_words):
     if input_shape != (None, num_words):
         return incorrect(f"its input shape is {input_shape}, expected (None, {num_words})",
                           "each review is one row of num_words multi-hot values: keras.Input(shape=(num_words,))")
+    problem = multi_hot_problem(model, num_words)
+    if problem:
+        return problem
     units, activation = output_shape[-1], output_activation(model)
     problem = _output_problem(units, activation)
     if problem:
@@ -162,9 +228,9 @@ def check_model(model, num_words):
         return incorrect("it has no dropout and no weight penalty, so nothing fights overfitting",
                           "add Dropout after a hidden layer, or a kernel_regularizer such as "
                           "keras.regularizers.L2(1e-4) (or both)")
-    metric = _accuracy_metric(model)
-    if metric is None:
-        return incorrect("it reports no accuracy", "add metrics=['accuracy'] to compile")
+    problem = _metric_problem(model, units, activation, _name(model.loss))
+    if problem:
+        return incorrect(*problem)
     output = {1: "one sigmoid output" if activation == "sigmoid" else "one logit output",
               2: "two softmax outputs" if activation == "softmax" else "two logit outputs"}[units]
     return correct(f"the model reads {num_words:,} multi-hot values, ends in {output} with a matching "

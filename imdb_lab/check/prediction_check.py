@@ -2,11 +2,21 @@
 
 import numpy as np
 
-from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
+from imdb_lab.check.core import (
+    MISSING, caller_namespace, correct, incorrect, is_missing, lookup, multi_hot_problem, not_attempted, report,
+)
 from imdb_lab.data.text import encode_review
 from imdb_lab.errors import error_name
 from imdb_lab.features.multi_hot import multi_hot_encode
 from imdb_lab.models.outputs import positive_probability
+
+HINT = ("encode each text with encode_review(text, word_index, num_words=num_words), multi-hot encode the list "
+        "with multi_hot_encode(sequences, num_words), predict with the model, and turn what it outputs into the "
+        "probability of positive with positive_probability(model, predictions)")
+SOLUTION = """\
+sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
+return positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))"""
+
 
 PROBE_TEXTS = (
     "A wonderful film: I loved the story and the acting was superb.",
@@ -46,6 +56,9 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
                           "pass the function itself: check.prediction(predict_sentiment)")
     if is_missing(model):
         return not_attempted("there is no model yet: build and train it first")
+    problem = multi_hot_problem(model, num_words)
+    if problem:
+        return problem
     texts = _probe_texts(word_index, num_words)
     try:
         sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]

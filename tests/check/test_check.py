@@ -152,8 +152,13 @@ def valid_models():
         "L2 only, no dropout": dense_model(dropout=0),
         "2 softmax + sparse categorical cross-entropy": dense_model(
             output=(2, "softmax"), loss="sparse_categorical_crossentropy"),
-        "Dense(1) logits + BinaryCrossentropy(from_logits=True)": dense_model(
-            output=(1, None), loss=keras.losses.BinaryCrossentropy(from_logits=True)),
+        "Dense(1) logits + BinaryCrossentropy(from_logits=True) + BinaryAccuracy(threshold=0.0)": dense_model(
+            output=(1, None), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+            metrics=(keras.metrics.BinaryAccuracy(threshold=0.0),)),
+        "two logits + sparse categorical cross-entropy from logits": dense_model(
+            output=(2, None), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
+        "2 softmax + categorical cross-entropy + categorical_accuracy": dense_model(
+            output=(2, "softmax"), loss="categorical_crossentropy", metrics=("categorical_accuracy",)),
         "L2 + Dropout, binary_accuracy": dense_model(metrics=("binary_accuracy",)),
         "metrics=['acc']": dense_model(metrics=("acc",)),
         "a metric object": dense_model(loss=keras.losses.BinaryCrossentropy(), metrics=(keras.metrics.BinaryAccuracy(),)),
@@ -198,10 +203,37 @@ def mistakes():
         ("a relu output", dense_model(output=(1, "relu")), NUM_WORDS, "activation is relu, which is not a probability",
          "sigmoid"),
         ("three output units", dense_model(output=(3, "softmax")), NUM_WORDS, "the output has 3 units", "sigmoid"),
+        # the metric that cannot measure the model: Keras's "accuracy" thresholds a logit at 0.5
+        ("logit + 'accuracy'", dense_model(output=(1, None), loss=keras.losses.BinaryCrossentropy(from_logits=True)),
+         NUM_WORDS, "'accuracy' counts a review as positive when the output is above 0.5, but the output is a logit",
+         "BinaryAccuracy(threshold=0.0)"),
+        ("sigmoid + BinaryAccuracy(threshold=0.0)", dense_model(metrics=(keras.metrics.BinaryAccuracy(threshold=0.0),)),
+         NUM_WORDS, "BinaryAccuracy(threshold=0) counts a review as positive when the output is above 0",
+         "metrics=['accuracy']"),
+        ("two softmax units + binary_accuracy",
+         dense_model(output=(2, "softmax"), loss="sparse_categorical_crossentropy", metrics=("binary_accuracy",)),
+         NUM_WORDS, "a binary accuracy on two outputs", "metrics=['accuracy']"),
+        ("sparse loss + categorical_accuracy",
+         dense_model(output=(2, "softmax"), loss="sparse_categorical_crossentropy", metrics=("categorical_accuracy",)),
+         NUM_WORDS,
+         "categorical accuracy with sparse categorical cross-entropy", "metrics=['accuracy']"),
+        ("an Embedding that reads word indices", embedding_model(), NUM_WORDS,
+         "does not read the lab's multi-hot reviews", "keras.Input(shape=(num_words,))"),
     ]
 
 
-@pytest.mark.parametrize("index", range(12))
+def embedding_model(width=NUM_WORDS):
+    """An Embedding + pooling model on ``width`` padded word indices: a good model, but not of multi-hot reviews."""
+    import keras
+
+    model = keras.Sequential([keras.Input((width,), dtype="int32"), keras.layers.Embedding(100, 4),
+                              keras.layers.Dropout(0.5), keras.layers.GlobalAveragePooling1D(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("index", range(17))
 def test_model_names_each_classic_mistake(index):
     description, model, num_words, message, hint = mistakes()[index]
     verdict = check.check_model(model, num_words)
@@ -264,12 +296,17 @@ def separable(n, seed):
     return x, labels
 
 
-@pytest.fixture(scope="module")
-def lab_data():
+def tiny_lab():
     """A tiny lab: training and test reviews, as the notebook's variables."""
     x_train, y_train = separable(400, 1)
     x_test, y_test = separable(200, 2)
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test, "num_words": TRAIN_WORDS}
+
+
+@pytest.fixture(scope="module")
+def lab_data():
+    """The tiny lab, made once for the module."""
+    return tiny_lab()
 
 
 def fitted(data, how, model=None, epochs=8):
@@ -401,8 +438,7 @@ def keyword_model(sign=1.0, start_weight=0.0):
     weights[5, 0] = 10.0 * sign
     weights[1, 0] = start_weight
     model.layers[-1].set_weights([weights, np.array([-5.0 * sign], dtype="float32")])
-    model.compile(loss="binary_crossentropy", metrics=["accuracy"])
-    return model
+    return model  # not compiled: its weights were set, not trained, and no check can tell
 
 
 @pytest.fixture(scope="module")
@@ -502,7 +538,7 @@ def test_prediction_with_a_two_unit_softmax_wants_the_positive_column_and_never_
 def test_prediction_with_a_model_that_cannot_predict_is_a_verdict():
     model = dense_model(num_words=7)  # reads 7 values, the texts give 20
     verdict = check.check_prediction(make_predictor(model), model, WORD_INDEX, NUM_WORDS)
-    assert verdict.status == INCORRECT and "the model cannot predict new texts" in verdict.message
+    assert verdict.status == INCORRECT and "the model reads 7 values per review, but num_words is 20" in verdict.message
 
 
 def test_prediction_rejects_one_answer_for_all_texts():

@@ -1,0 +1,208 @@
+"""The checks judge the learner's state as it is: one test per row of the lab's table of misjudged states.
+
+Each test builds the state a learner gets into on tiny data (a model of 20 or
+30 words, trained for a few steps), then asks the checks; the verdict must
+name the real cause.
+"""
+
+import linecache
+import sys
+
+import numpy as np
+import pytest
+
+from imdb_lab import check
+from imdb_lab.check import CORRECT, INCORRECT, NOT_ATTEMPTED
+
+from test_check import TRAIN_WORDS, dense_model, embedding_model, fitted, tiny_lab, verdict_of
+
+NUM_WORDS = 20
+
+
+@pytest.fixture(scope="module")
+def lab_data():
+    """The tiny lab of the model checks' tests, made once for the module."""
+    return tiny_lab()
+
+
+def raise_in_cell(code, namespace, monkeypatch):
+    """Run ``code`` as a notebook cell would, and keep its exception as IPython does (``sys.last_value``)."""
+    filename = f"<cell {abs(hash(code))}>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)  # IPython caches cells so
+    try:
+        exec(compile(code, filename, "exec"), namespace)
+    except Exception as error:  # noqa: BLE001 - the learner's error, kept as the kernel keeps it
+        monkeypatch.setattr(sys, "last_value", error, raising=False)
+        monkeypatch.setattr(sys, "last_exc", error, raising=False)
+        return error
+    raise AssertionError(f"{code!r} did not raise")
+
+
+def trained_with(model, kernel, bias, loss, labels_width=None):
+    """Compile ``model``, train it one step at learning rate 0 (trained, as far as anyone can tell), set its weights."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=loss, metrics=["accuracy"])
+    y = np.zeros((2, labels_width)) if labels_width else np.zeros(2)
+    model.fit(np.zeros((2, NUM_WORDS), dtype="float32"), y, epochs=1, verbose=0)
+    model.set_weights([np.asarray(kernel, dtype="float32"), np.asarray(bias, dtype="float32")])
+    return model
+
+
+def logit_keyword_model():
+    """One logit unit: +0.3 when word 5 occurs, -0.3 otherwise: right on every review, but below Keras's 0.5."""
+    import keras
+
+    model = keras.Sequential([keras.Input((NUM_WORDS,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    kernel = np.zeros((NUM_WORDS, 1))
+    kernel[5] = 0.6
+    return trained_with(model, kernel, [-0.3], keras.losses.BinaryCrossentropy(from_logits=True))
+
+
+def keyword_reviews():
+    rng = np.random.default_rng(0)
+    x = [rng.integers(6, NUM_WORDS, size=8).tolist() + ([5] if i % 2 else []) for i in range(100)]
+    return x, np.arange(100) % 2
+
+
+def test_a_logit_with_keras_accuracy_is_named_by_the_model_and_the_accuracy_checks():
+    from imdb_lab.features.multi_hot import multi_hot_encode
+
+    model = logit_keyword_model()
+    model_verdict = check.check_model(model, NUM_WORDS)
+    assert model_verdict.status == INCORRECT and "BinaryAccuracy(threshold=0.0)" in model_verdict.hint
+    x_test, y_test = keyword_reviews()
+    _, reported = model.evaluate(multi_hot_encode(x_test, NUM_WORDS), y_test, verbose=0)
+    assert reported == pytest.approx(0.5)  # Keras's "accuracy" reads every logit below 0.5 as negative
+    verdict = check.check_accuracy(model, reported, x_test, y_test, NUM_WORDS)
+    assert verdict.status == INCORRECT
+    assert "the model's accuracy on the 100 test reviews is 1.0000" in verdict.message
+    assert "the number model.evaluate reports is not the accuracy" in verdict.message
+    assert "BinaryAccuracy(threshold=0.0)" in verdict.hint
+    # the right report of the same model is correct
+    assert check.check_accuracy(model, 1.0, x_test, y_test, NUM_WORDS).status == CORRECT
+
+
+def test_a_model_built_again_after_training_is_untrained_and_the_history_is_not_its(lab_data):
+    namespace = fitted(lab_data, "validation_split")
+    namespace["model"] = dense_model(TRAIN_WORDS)  # the model cell ran again: a new, untrained model
+    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
+    verdict = check.check_history(namespace["history"], **{name: namespace[name] for name in names}, target=0.6)
+    assert verdict.status == INCORRECT and "the model has not been trained" in verdict.message
+    assert "built a new, untrained model" in verdict.message and "run the training cell again" in verdict.hint
+    accuracy = check.check_accuracy(namespace["model"], 0.48, lab_data["x_test"], lab_data["y_test"], TRAIN_WORDS)
+    assert accuracy.status == INCORRECT and "has not been trained" in accuracy.message
+
+
+@pytest.mark.parametrize("cell, hint", [
+    ("history = model.fit(x_train_hot, y_train, epochs=1, verbose=0)", "compile the model"),
+    ("model.compile(loss='binary_crossentropy', metrics=['accuracy'])\n"
+     "history = model.fit(x_train, y_train, epochs=1, verbose=0)", "fit on the multi-hot rows (x_train_hot)"),
+    ("model.compile(loss='binary_crossentropy', metrics=['accuracy'])\n"
+     "history = model.fit(feed, validation_split=0.2, epochs=1, verbose=0)", "validation_data=another feed"),
+    ("model = keras.Sequential([keras.Input((num_words,)), keras.layers.Dropout(0.5),\n"
+     "                          keras.layers.Dense(2, activation='softmax')])\n"
+     "model.compile(loss='categorical_crossentropy', metrics=['accuracy'])\n"
+     "history = model.fit(x_train_hot, y_train, epochs=1, verbose=0)", "keras.utils.to_categorical(y_train)"),
+])
+def test_when_model_fit_raised_the_checks_name_its_error(cell, hint, monkeypatch, capsys):
+    import keras
+
+    from imdb_lab.data.reviews import object_array
+    from imdb_lab.features.feeds import MultiHotSequence
+    from imdb_lab.features.multi_hot import multi_hot_encode
+
+    x_train, y_train = keyword_reviews()
+    namespace = {"keras": keras, "num_words": NUM_WORDS, "x_train": object_array(x_train), "y_train": y_train,
+                 "x_train_hot": multi_hot_encode(x_train, NUM_WORDS, dtype="uint8"),
+                 "feed": MultiHotSequence(x_train, y_train, num_words=NUM_WORDS, batch_size=32),
+                 "model": dense_model(NUM_WORDS, compile=False)}
+    error = raise_in_cell(cell, namespace, monkeypatch)
+    out = verdict_of("check.history()", namespace, capsys)
+    assert out.startswith(f"{INCORRECT} there is no history: model.fit raised {type(error).__name__}"), out
+    assert hint in out
+    # and the accuracy check, asked next, says the model never trained (where it can tell)
+    if getattr(namespace["model"], "optimizer", None) is not None:
+        namespace["test_accuracy"] = 0.5
+        out = verdict_of("check.accuracy()", {**namespace, "x_test": x_train, "y_test": y_train}, capsys)
+        assert "the model has not been trained: model.fit raised" in out, out
+
+
+def test_history_is_not_attempted_while_the_last_error_is_not_from_fit(monkeypatch, capsys):
+    raise_in_cell("1 / 0", {}, monkeypatch)
+    assert verdict_of("check.history()", {"num_words": NUM_WORDS}, capsys).startswith(NOT_ATTEMPTED)
+
+
+def test_a_model_that_reads_padded_sequences_is_told_so_by_every_check(capsys):
+    model = embedding_model(NUM_WORDS)
+    x_test, y_test = keyword_reviews()
+    for verdict in (check.check_model(model, NUM_WORDS),
+                    check.check_accuracy(model, 0.8, x_test, y_test, NUM_WORDS),
+                    check.check_prediction(lambda texts: np.zeros(len(texts)), model, {"great": 1}, NUM_WORDS)):
+        assert verdict.status == INCORRECT and "does not read the lab's multi-hot reviews" in verdict.message
+    # the word-ranking cell asks first, and prints why instead of lists
+    assert check.usable_model(model, NUM_WORDS) is False
+    assert "Skipped: the model does not read the lab's multi-hot reviews" in capsys.readouterr().out
+
+
+def test_a_test_set_used_for_validation_taints_the_accuracy(lab_data, capsys):
+    from imdb_lab.models.evaluation import multi_hot_accuracy
+
+    namespace = fitted(lab_data, "test")
+    measured = multi_hot_accuracy(namespace["model"], lab_data["x_test"], lab_data["y_test"], TRAIN_WORDS)
+    namespace["test_accuracy"] = measured
+    out = verdict_of("check.accuracy()", namespace, capsys)
+    assert out.startswith(INCORRECT) and "not a clean measurement" in out and "validation_split=0.2" in out
+
+
+def test_early_stopping_without_restoring_the_best_weights_gets_a_note(lab_data):
+    namespace = fitted(lab_data, "validation_split", epochs=4)
+    history = namespace["history"]
+    # the run stopped early (20 epochs asked) with the last epoch's weights, though an earlier one was best
+    history.history["val_loss"][0] = min(history.history["val_loss"]) - 0.05
+    history.params["epochs"] = 20
+    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
+    verdict = check.check_history(history, **{name: namespace[name] for name in names}, target=0.6)
+    assert verdict.status == CORRECT, str(verdict)
+    assert "the model holds the weights of the last epoch" in verdict.message
+    assert "Note: val_loss was lowest at epoch 1" in verdict.message and "restore_best_weights=True" in verdict.message
+
+
+def test_the_two_unit_softmax_with_categorical_labels_is_measured_right():
+    import keras
+
+    from imdb_lab.features.multi_hot import multi_hot_encode
+
+    x_test, y_test = keyword_reviews()
+    model = keras.Sequential([keras.Input((NUM_WORDS,)), keras.layers.Dense(2, activation="softmax")])
+    kernel = np.zeros((NUM_WORDS, 2))
+    kernel[5] = [-3.0, 3.0]
+    trained_with(model, kernel, [1.5, -1.5], "categorical_crossentropy", labels_width=2)
+    one_hot = keras.utils.to_categorical(y_test, 2)
+    _, reported = model.evaluate(multi_hot_encode(x_test, NUM_WORDS), one_hot, verbose=0)
+    assert check.check_accuracy(model, reported, x_test, one_hot, NUM_WORDS).status == CORRECT
+    assert check.check_accuracy(model, reported, x_test, y_test, NUM_WORDS).status == CORRECT
+
+
+def test_every_exercise_has_a_hint_and_a_solution_on_demand(capsys):
+    for exercise in check.EXERCISES:
+        exercise.hint()
+        exercise.solution()
+        out = capsys.readouterr().out
+        assert out.startswith("Hint: ") and "Solution (one of many):" in out
+        assert exercise.hints_shown == exercise.solutions_shown == 1
+        assert f"check.{exercise.name}.hint()" in repr(exercise)
+
+
+def test_each_solution_is_the_solutions_notebooks_own():
+    import textwrap
+    from pathlib import Path
+
+    import nbformat
+
+    from imdb_lab.student import SOLUTIONS_NAME, solution_regions
+
+    notebook = nbformat.read(Path(__file__).resolve().parents[2] / SOLUTIONS_NAME, as_version=4)
+    regions = [textwrap.dedent("\n".join(line for line in lines if not line.strip().startswith("###")))
+               for _, lines in solution_regions(notebook)]
+    assert regions == [exercise.solution_code for exercise in check.EXERCISES]
