@@ -10,7 +10,7 @@ from imdb_lab.check.core import (
     multi_hot_problem, not_attempted, raised_in, report, untrained_problem,
 )
 from imdb_lab.check.history_check import find_validation
-from imdb_lab.check.model_check import _accuracy_metrics
+from imdb_lab.check.model_check import accuracy_metrics
 from imdb_lab.errors import describe
 from imdb_lab.models.evaluation import multi_hot_accuracy
 from imdb_lab.models.outputs import LOGIT, output_kind
@@ -36,7 +36,7 @@ def _metric_misreads(model):
         kind = output_kind(model)
     except ValueError:
         return None
-    thresholds = [threshold for name, threshold in _accuracy_metrics(model) if threshold is not None]
+    thresholds = [threshold for name, threshold in accuracy_metrics(model) if threshold is not None]
     if kind == LOGIT and thresholds and thresholds[0] != 0.0:
         return ("Keras's 'accuracy' counts a review as positive when the output is above 0.5, but the model "
                 "outputs a logit, positive above 0: the number model.evaluate reports is not the accuracy")

@@ -59,7 +59,7 @@ def _from_logits(loss):
     return bool(config.get("from_logits", False)) if isinstance(config, dict) else False
 
 
-def _accuracy_metrics(model):
+def accuracy_metrics(model):
     """Return ``[(kind, threshold), ...]``: each accuracy-style metric the model was compiled with.
 
     ``kind`` is "accuracy" (Keras's own choice from the loss: a 0.5 threshold on one output, the larger of two
@@ -88,7 +88,7 @@ def _accuracy_metrics(model):
 
 def _metric_problem(model, units, activation, loss_name):
     """Return ``(problem, hint)`` when no accuracy metric can measure this model's output, else None."""
-    metrics = _accuracy_metrics(model)
+    metrics = accuracy_metrics(model)
     if not metrics:
         return ("it reports no accuracy", "add metrics=['accuracy'] to compile")
     kind, threshold = metrics[0]
