@@ -52,15 +52,7 @@ def _token(word, shown, colour):
 
 def format_explanation(explanation, colour=False):
     """Return the review with each word replaced by its ``[contribution word]`` token, punctuation kept."""
-    words = explanation.words
-    if not all(word.start is not None for word in words):
-        return " ".join(_token(word, word.word, colour) for word in words)
-    parts, position = [], 0
-    for word in words:
-        parts += [explanation.text[position:word.start], _token(word, explanation.text[word.start:word.end], colour)]
-        position = word.end
-    parts.append(explanation.text[position:])
-    return "".join(parts)
+    return explanation.render(lambda word, shown: _token(word, shown, colour))
 
 
 def run(args):

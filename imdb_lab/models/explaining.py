@@ -20,12 +20,13 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from imdb_lab.data.reviews import OOV_CHAR, START_CHAR, valid_indices, valid_vocabulary
+from imdb_lab.data.reviews import INDEX_FROM, OOV_CHAR, START_CHAR, valid_indices, valid_vocabulary
 from imdb_lab.data.text import encode_review
 from imdb_lab.data.tokenizer import word_spans
 from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.models.dense import input_width
 from imdb_lab.models.outputs import output_kind, positive_probability
+from imdb_lab.models.predicting import format_prediction
 from imdb_lab.models.saving import trained_steps
 
 __all__ = ["explain", "word_contributions", "probabilities_of_rows", "Explanation", "WordContribution",
@@ -65,6 +66,20 @@ class Explanation(NamedTuple):
         """Return the explanation as a JSON-ready dict."""
         return {"text": self.text, "probability": self.probability, "words": [w.as_dict() for w in self.words]}
 
+    def render(self, mark, plain=str):
+        """Return the text with each word as ``mark(word, as written)`` and the text between as ``plain(text)``.
+
+        Where the words could not be located in the text, they are marked one
+        after the other, joined by spaces.
+        """
+        if not all(word.start is not None for word in self.words):
+            return " ".join(mark(word, word.word) for word in self.words)
+        parts, position = [], 0
+        for word in self.words:
+            parts += [plain(self.text[position:word.start]), mark(word, self.text[word.start:word.end])]
+            position = word.end
+        return "".join(parts + [plain(self.text[position:])])
+
 
 def probabilities_of_rows(model, rows):
     """Return P(positive) of each multi-hot row of ``rows``, run through the model in batches of BATCH_ROWS."""
@@ -102,7 +117,11 @@ def word_contributions(model, review):
     contribution: P(positive) of the review minus P(positive) with that
     index's column switched off.
     """
-    width = _checked_width(model, None)
+    return _contributions(model, review, _checked_width(model, None))
+
+
+def _contributions(model, review, width):
+    """Return ``word_contributions`` of a model already checked to read ``width`` multi-hot values."""
     review = valid_indices(np.asarray(review, dtype=np.int64), width, "the review")
     columns = sorted(set(review.tolist()) - {START_CHAR, OOV_CHAR})
     rows = np.zeros((len(columns) + 1, width), dtype="float32")
@@ -132,18 +151,14 @@ def explain(model, text, word_index, num_words=None, skip_top=0):
         raise LabTypeError("word_index must be a dict word -> rank, e.g. imdb_lab.get_word_index()")
     width = _checked_width(model, num_words)
     num_words, skip_top = valid_vocabulary(width if num_words is None else num_words, skip_top)
-    probability, contributions = word_contributions(
-        model, encode_review(text, word_index, num_words=num_words, skip_top=skip_top))
+    probability, contributions = _contributions(
+        model, encode_review(text, word_index, num_words=num_words, skip_top=skip_top), width)
     words = []
     for word, start, end in word_spans(text):
-        # the word's own index, and what the model sees of it: that index, or nothing (the [OOV] mark, or dropped)
-        own = encode_review(word, word_index, start_char=None)
-        seen = encode_review(word, word_index, num_words=num_words, skip_top=skip_top, start_char=None,
-                             oov_char=None)
-        index = own[0] if own else None
-        status = KNOWN if seen else OUT_OF_VOCABULARY if own else UNKNOWN
-        words.append(WordContribution(word, start, end, index, status,
-                                      contributions[index] if status == KNOWN else None))
+        # a known word keeps its index in the encoded review (it has a contribution) or became the [OOV] mark
+        index = word_index[word] + INDEX_FROM if word in word_index else None
+        status = UNKNOWN if index is None else KNOWN if index in contributions else OUT_OF_VOCABULARY
+        words.append(WordContribution(word, start, end, index, status, contributions.get(index)))
     return Explanation(text, probability, tuple(words))
 
 
@@ -175,21 +190,12 @@ def _word_title(word):
 
 
 def explanation_html(explanation):
-    """Return HTML of the text with each word coloured by its contribution, its probability first."""
-    label = "positive" if explanation.probability > 0.5 else "negative"
-    parts, position = [], 0
-    for word in explanation.words:
-        if word.start is None:  # the words could not be located in the text: show them as the model reads them
-            parts.append(" ")
-            shown = word.word
-        else:
-            parts.append(html.escape(explanation.text[position:word.start]))
-            shown, position = explanation.text[word.start:word.end], word.end
-        parts.append(f'<span style="{_word_style(word)}" title="{html.escape(_word_title(word))}">'
-                     f"{html.escape(shown)}</span>")
-    if all(word.start is not None for word in explanation.words):
-        parts.append(html.escape(explanation.text[position:]))
-    return (f'<div style="line-height: 1.8"><b>{label} {explanation.probability:.2f}</b>: {"".join(parts)}</div>')
+    """Return HTML of the text with each word coloured by its contribution, its prediction first."""
+    def mark(word, shown):
+        return f'<span style="{_word_style(word)}" title="{html.escape(_word_title(word))}">{html.escape(shown)}</span>'
+
+    return (f'<div style="line-height: 1.8"><b>{format_prediction(explanation.probability)}</b>: '
+            f'{explanation.render(mark, html.escape)}</div>')
 
 
 def legend_html():
