@@ -3,15 +3,21 @@
     python .ci/check_wheels.py            # every machine below
     python .ci/check_wheels.py --machine "macOS arm64"   # the machines whose name contains that text
     python .ci/check_wheels.py --machine "x86_64, Python 3.14" --print-requirements   # what applies there
+    python .ci/check_wheels.py --host ../shared/hosts/colab-pip-freeze.txt   # installing the lab changes nothing there
 
-For each machine, the project's requirements (``pyproject.toml``'s dependencies plus
-``requirements.txt``'s other lines) are resolved by pip's own resolver against the
+For each machine, the project's requirements (``pyproject.toml``'s dependencies and the extras
+that ``requirements.txt``'s ``-e .[...]`` names, plus its other lines) are resolved by pip's own resolver against the
 package registry with ``pip install --dry-run --only-binary=:all: --platform P
 --python-version V``, installing nothing. pip evaluates environment markers
 against the machine it runs on, not against ``--platform``, so this script
 evaluates the project's own markers for each target machine first and hands pip
 the requirements that apply there (the markers inside dependencies' metadata are
 still evaluated by pip, for this machine).
+
+``--host FREEZE`` checks a hosted runtime instead (Google Colab, Kaggle): its ``pip freeze``
+is the installed set, given to pip as constraints, and the package's own dependencies
+(no extra: what the notebook's install cell installs there) must resolve to exactly
+those versions, adding no Keras backend.
 
 Exit status: 0 when every machine resolves (or the registry cannot be reached:
 then the check is skipped with a message), 1 when one does not, naming the
@@ -94,15 +100,21 @@ MACHINES = [
 
 def project_requirements(root=ROOT):
     """Return the requirement strings a learner's ``pip install -r requirements.txt`` asks for."""
-    lines = []
+    lines, extras = [], []
     for line in (root / "requirements.txt").read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):  # "-e ." stands for the project: read its dependencies below
+        project = re.fullmatch(r"-e \.(?:\[([\w,\s-]+)\])?", line)
+        if project:  # "-e .[extra]" stands for the project: read its dependencies and those extras below
+            extras += [name.strip() for name in (project.group(1) or "").split(",") if name.strip()]
+        elif line and not line.startswith("-"):
             lines.append(line)
     if tomllib is None:
         raise SystemExit("check_wheels.py needs Python 3.11 or newer (tomllib) to read pyproject.toml")
     with open(root / "pyproject.toml", "rb") as file:
-        lines += tomllib.load(file)["project"]["dependencies"]
+        project = tomllib.load(file)["project"]
+    lines += project["dependencies"]
+    for extra in extras:
+        lines += project["optional-dependencies"][extra]
     return lines
 
 
@@ -143,12 +155,79 @@ def resolve(machine, requirements, pip):
             package = missing_package(output)
             what = f"no wheel of {package}" if package else "pip could not resolve the requirements"
             return False, f"{machine['name']}: FAILS: {what}\n    " + "\n    ".join(output.strip().splitlines()[-4:])
-        installed = {re.sub(r"[-_.]+", "-", item["metadata"]["name"]).lower(): item["metadata"]["version"]
+        installed = {normalized(item["metadata"]["name"]): item["metadata"]["version"]
                      for item in json.loads(report.read_text(encoding="utf-8"))["install"]}
     backends = [f"{name} {installed[name]}" for name in BACKENDS if name in installed]
     if not backends:
         return False, f"{machine['name']}: FAILS: no Keras backend ({', '.join(BACKENDS)}) would be installed"
     return True, f"{machine['name']}: ok ({', '.join(backends)}, keras {installed.get('keras')})"
+
+
+def freeze_pins(path):
+    """Return ``{normalized name: version}`` of a ``pip freeze`` file's ``name==version`` lines."""
+    pins = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        name, separator, version = line.split("#", 1)[0].strip().partition("==")
+        if separator:
+            pins[normalized(name)] = version.strip()
+    return pins
+
+
+def normalized(name):
+    """Return a package name as the registry compares it (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def host_python(path):
+    """Return the ``X.Y`` Python version a freeze file's header names (``# ... Python 3.13.15``)."""
+    match = re.search(r"Python (3\.\d+)", Path(path).read_text(encoding="utf-8"))
+    if not match:
+        raise SystemExit(f"{path} does not say which Python its runtime has (a header line with 'Python 3.X')")
+    return match.group(1)
+
+
+def host_changes(installed, pins):
+    """Return ``(changed, added)``: preinstalled packages pip would change, and the packages it would add.
+
+    ``installed``: ``{name: version}`` pip's report would install; ``pins``: the host's ``freeze_pins``.
+    """
+    changed = sorted((name, pins[name], version) for name, version in installed.items()
+                     if name in pins and pins[name] != version)
+    added = sorted((name, version) for name, version in installed.items() if name not in pins)
+    return changed, added
+
+
+def resolve_on_host(freeze, pip, root=ROOT):
+    """Return ``(ok, message)``: whether installing the package on the host of ``freeze`` keeps its packages."""
+    with open(root / "pyproject.toml", "rb") as file:
+        wanted = tomllib.load(file)["project"]["dependencies"]
+    machine = _linux(host_python(freeze), "x86_64")
+    pins = freeze_pins(freeze)
+    with tempfile.TemporaryDirectory(prefix="check-host-") as scratch:
+        constraints = Path(scratch) / "constraints.txt"
+        constraints.write_text("".join(f"{name}=={version}\n" for name, version in pins.items()), encoding="utf-8")
+        report = Path(scratch) / "report.json"
+        command = [*pip, "install", "--dry-run", "--quiet", "--ignore-installed", "--only-binary=:all:",
+                   "--target", str(Path(scratch) / "target"), "--python-version", machine["python"],
+                   "--report", str(report), "--constraint", str(constraints)]
+        for platform in machine["platforms"]:
+            command += ["--platform", platform]
+        result = subprocess.run(command + requirements_for(wanted, machine["environment"]), capture_output=True,
+                                text=True)
+        if result.returncode != 0:
+            output = [line for line in (result.stdout + result.stderr).splitlines() if "is ignored" not in line]
+            return False, (f"{freeze}: FAILS: the package's dependencies cannot keep the host's versions\n    "
+                           + "\n    ".join(output[-6:]))
+        installed = {normalized(item["metadata"]["name"]): item["metadata"]["version"]
+                     for item in json.loads(report.read_text(encoding="utf-8"))["install"]}
+    changed, added = host_changes(installed, pins)
+    backends = [name for name, _ in added if name in BACKENDS]
+    if changed or backends:
+        what = [f"{name} {before} -> {after}" for name, before, after in changed]
+        what += [f"adds the backend {name}" for name in backends]
+        return False, f"{freeze}: FAILS: " + "; ".join(what)
+    return True, (f"{freeze}: ok, changes none of its {len(pins)} packages"
+                  + (f" (adds {', '.join(f'{n} {v}' for n, v in added)})" if added else " and adds none"))
 
 
 def registry_reachable(pip):
@@ -164,6 +243,8 @@ def main(argv=None):
     parser.add_argument("--print-requirements", action="store_true",
                         help="resolve nothing: print the requirements that apply on the (one) machine chosen with "
                              "--machine, one per line, for pip install -r (CI installs the Python 3.14 set this way)")
+    parser.add_argument("--host", metavar="FREEZE",
+                        help="check a hosted runtime instead: the pip freeze of its preinstalled packages")
     args = parser.parse_args(argv)
     pip = [sys.executable, "-m", "pip"]
     machines = [m for m in MACHINES if args.machine.lower() in m["name"].lower()]
@@ -181,6 +262,10 @@ def main(argv=None):
     if not reachable:
         print("check_wheels: skipped: the package registry cannot be reached (this check asks it which wheels exist)")
         return 0
+    if args.host:
+        ok, message = resolve_on_host(args.host, pip)
+        print(message)
+        return 0 if ok else 1
     requirements = project_requirements()
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda machine: resolve(machine, requirements, pip), machines))

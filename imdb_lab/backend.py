@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from imdb_lab.errors import BackendError
+from imdb_lab.memory import return_freed_memory
 
 # Keras's name -> the module that must be importable for it, in the order we prefer them
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -55,6 +56,8 @@ def choose_backend():
     JAX and PyTorch. Sets ``KERAS_BACKEND``, so call it before ``import keras``.
     Raises BackendError, with one line saying what to do, when the backend asked
     for is unknown or not installed, or when Keras already runs another one.
+    Also has this process hand large freed buffers back to the system
+    (``memory.return_freed_memory``), so that the lab fits a 1 GB JupyterHub.
     """
     installed = installed_backends()
     asked = os.environ.get(ENV_BACKEND, "").strip()
@@ -80,4 +83,5 @@ def choose_backend():
             raise BackendError(f"Keras was imported already and runs on {running}, not {name}: restart the kernel "
                                f"(or Python) and call imdb_lab.choose_backend() before `import keras`")
     os.environ[ENV_BACKEND] = name
+    return_freed_memory()
     return name

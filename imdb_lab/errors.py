@@ -40,6 +40,10 @@ class CacheError(LabError, OSError):
         self.folder = str(folder)
 
 
+class LabMemoryError(LabError, MemoryError):
+    """An array the lab was asked for cannot fit the memory left: the message gives its size and what to do instead."""
+
+
 class DownloadError(LabError, ConnectionError):
     """Keras could not download the IMDB data; the message says how to work offline."""
 

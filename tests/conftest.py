@@ -145,6 +145,25 @@ def small_archive(tmp_path_factory):
     return write_archive(tmp_path_factory.mktemp("small") / "aclImdb_v1.tar.gz", reviews)
 
 
+@pytest.fixture(scope="session")
+def keras_npz(tmp_path_factory, tiny_archive):
+    """The tiny archive written in Keras's own ``imdb.npz`` format (word ranks, unshuffled)."""
+    from imdb_lab.data import archive
+
+    encoded = archive.encode_dataset(*archive.find_dataset(tiny_archive))
+    arrays = {}
+    for split in archive.SPLITS:
+        tokens, offsets = encoded.tokens[split], encoded.offsets[split]
+        x = np.empty(len(offsets) - 1, dtype=object)
+        for i in range(len(x)):
+            x[i] = tokens[offsets[i]:offsets[i + 1]].tolist()
+        arrays[f"x_{split}"] = x
+        arrays[f"y_{split}"] = encoded.labels[split].astype(np.int64)
+    path = tmp_path_factory.mktemp("keras") / "imdb.npz"
+    np.savez(path, **arrays)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
     """Keep every test's data cache and Keras folder in its own temporary folder."""

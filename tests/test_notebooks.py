@@ -4,6 +4,7 @@ Both runs read the real archive (IMDB_LAB_DATA, else skipped) through one data
 cache shared by the two runs, and execute in a fresh kernel of this interpreter.
 """
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -14,6 +15,16 @@ from imdb_lab.student import SOLUTIONS_NAME, STUDENT_NAME, fill_in_solutions, so
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL_TIMEOUT = 600
+
+
+def memory_benchmark():
+    """Return benchmarks/bench_notebook.py as a module: the notebook's memory ceilings and its peak-memory cell."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_notebook", ROOT / "benchmarks" / "bench_notebook.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +91,18 @@ def test_student_notebook_with_the_solutions_passes_every_check(notebook_env):
     solutions = nbformat.read(ROOT / SOLUTIONS_NAME, as_version=4)
     filled = fill_in_solutions(nbformat.read(ROOT / STUDENT_NAME, as_version=4), solutions)
     assert "raise NotImplementedError" not in "".join(cell.source for cell in filled.cells)
+    bench = memory_benchmark()
+    measure_memory = sys.platform != "win32"  # getrusage is POSIX
+    if measure_memory:
+        filled.cells.append(bench.peak_rss_cell())
     run(filled, notebook_env)  # raises CellExecutionError on any error
+    if measure_memory:
+        # the student's path must fit the kernels learners get (README, "How much memory"): no creeping back
+        from imdb_lab.backend import choose_backend
+
+        backend, peak = choose_backend(), bench.printed_number(filled.cells.pop())
+        ceiling = bench.STUDENT_CEILING[backend]
+        assert peak <= ceiling, f"the student's path peaked at {peak / 1e9:.2f} GB on {backend}, over {ceiling / 1e9} GB"
 
     checks = check_cells(filled)
     assert len(checks) == len(solution_regions(solutions)), "one check line after each TODO"

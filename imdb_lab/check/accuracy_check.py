@@ -23,7 +23,7 @@ SOLUTION = """\
 test_loss, test_accuracy = model.evaluate(x_test_hot, y_test, batch_size=batch_size, verbose=0)"""
 
 
-def measure_accuracy(model, x_test, y_test, num_words, batch_size=1024):
+def measure_accuracy(model, x_test, y_test, num_words, batch_size=512):
     """Return the share of reviews whose class the model gets right (the lab's one accuracy), fed batch by batch."""
     y = np.asarray(y_test)
     labels = y.argmax(axis=1) if y.ndim == 2 else y.reshape(-1)  # one-hot labels of a categorical design
@@ -73,9 +73,11 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
     if is_missing(test_accuracy):
         error = last_error()
         if error is not None and raised_in(error, ".evaluate("):
-            return incorrect(f"there is no test_accuracy: model.evaluate raised {describe(error)}",
-                             "with a two-unit softmax and categorical cross-entropy, evaluate on "
-                             "keras.utils.to_categorical(y_test); else fix what the error says")
+            hint = ("with a two-unit softmax and categorical cross-entropy, evaluate on "
+                    "keras.utils.to_categorical(y_test); else fix what the error says")
+            if isinstance(error, NameError) and "x_test_hot" in str(error):
+                hint = "run the cell above the TODO first: it encodes the test reviews as x_test_hot"
+            return incorrect(f"there is no test_accuracy: model.evaluate raised {describe(error)}", hint)
         return not_attempted("there is no test_accuracy yet: evaluate the model on the test reviews in the "
                              "TODO cell above")
     if isinstance(test_accuracy, bool) or not isinstance(test_accuracy, numbers.Real) or math.isnan(test_accuracy):

@@ -125,6 +125,9 @@ def untrained_problem(model):
 def fit_hint(error):
     """Return what to do about an exception ``model.fit`` raised, from the classic mistakes."""
     text = str(error)
+    if isinstance(error, NameError) and "x_train_hot" in text:
+        # section 6 deletes the training rows to make room for the test rows
+        return "x_train_hot is gone (section 6 frees it): run the encoding cell of section 3 again, then train"
     if "compile" in text:
         return "compile the model (model.compile(...)) before calling model.fit"
     if "validation_split" in text:

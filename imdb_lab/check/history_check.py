@@ -34,10 +34,19 @@ def _logs(history):
 _SPLIT_FRACTIONS = (0.2, 0.1, 0.15, 0.25, 0.3)
 
 
-def _model_inputs(x, num_words):
-    """Return ``x`` as the model reads it: a 2-D array as it is, reviews multi-hot encoded (uint8)."""
-    array = x if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype != object else None
-    return array if array is not None else multi_hot_encode(x, num_words, dtype="uint8")
+def _model_inputs(x, y, num_words):
+    """Return what ``model.evaluate`` reads for reviews ``x`` and targets ``y``: ``(x, y)``, or ``(batches, None)``.
+
+    A 2-D array is read as it is; reviews become multi-hot rows a batch at a
+    time (a MultiHotSequence), rather than 50 MB of rows that TensorFlow copies again.
+    """
+    if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype != object:
+        return x, y
+    if y.ndim == 1:
+        from imdb_lab.features.feeds import MultiHotSequence  # imports Keras: only once a model exists
+
+        return MultiHotSequence(x, y, num_words=num_words, batch_size=512), None
+    return multi_hot_encode(x, num_words, dtype="uint8"), y
 
 
 def _model_targets(model, y):
@@ -50,8 +59,9 @@ def _model_targets(model, y):
 
 def _loss_on(model, x, y, num_words):
     """Return the model's loss (with its weight penalties, as Keras logs val_loss) on reviews ``x``, ``y``."""
-    results = model.evaluate(_model_inputs(x, num_words), _model_targets(model, y), batch_size=512, verbose=0,
-                             return_dict=True)
+    inputs, targets = _model_inputs(x, _model_targets(model, y), num_words)
+    batch_size = None if targets is None else 512  # a feed has its own batches
+    results = model.evaluate(inputs, targets, batch_size=batch_size, verbose=0, return_dict=True)
     return float(results["loss"])
 
 

@@ -5,12 +5,11 @@ import difflib
 import numpy as np
 
 from imdb_lab.arguments import valid_int
-from imdb_lab.backend import choose_backend
 from imdb_lab.data import archive
 from imdb_lab.data.reviews import (
     INDEX_FROM, OOV_CHAR, START_CHAR, FlatReviews, IndexConventions, keras_transform, valid_vocabulary,
 )
-from imdb_lab.data.sources import keras_call, load_encoded, resolve_source
+from imdb_lab.data.sources import keras_npz, load_encoded, read_keras_npz, resolve_source
 from imdb_lab.errors import LabTypeError, LabValueError
 
 __all__ = ["load_data", "load_flat", "flat_splits"]
@@ -53,8 +52,7 @@ def load_flat(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=STAR
                                    IndexConventions(start_char, oov_char, index_from), unknown, "load_flat")
     path = resolve_source(source)
     if path is None:
-        (x_train, y_train), (x_test, y_test) = _load_from_keras(num_words, skip_top, maxlen, seed, conventions)
-        return FlatReviews.from_sequences(x_train, y_train), FlatReviews.from_sequences(x_test, y_test)
+        return keras_transform(read_keras_npz(keras_npz()), num_words, skip_top, maxlen, seed, conventions)
     return flat_splits(load_encoded(path)[0], num_words, skip_top, maxlen, seed, conventions)
 
 
@@ -92,19 +90,8 @@ def load_data(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=STAR
     raises (every word would be out of vocabulary). Unlike Keras, ``x_train``
     is always 1-D, even if every review had the same length.
     """
-    conventions = _validate_arguments(num_words, skip_top, maxlen, seed,
-                                   IndexConventions(start_char, oov_char, index_from), unknown, "load_data")
-    path = resolve_source(source)
-    if path is None:
-        return _load_from_keras(num_words, skip_top, maxlen, seed, conventions)
-    train, test = flat_splits(load_encoded(path)[0], num_words, skip_top, maxlen, seed, conventions)
+    _validate_arguments(num_words, skip_top, maxlen, seed, IndexConventions(start_char, oov_char, index_from),
+                        unknown, "load_data")
+    train, test = load_flat(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from, source=source)
     return (train.sequences(), train.labels), (test.sequences(), test.labels)
 
-
-def _load_from_keras(num_words, skip_top, maxlen, seed, conventions):
-    """Return Keras's own ``imdb.load_data`` (it downloads ``imdb.npz`` once)."""
-    choose_backend()
-    from keras.datasets import imdb  # Keras only for its own download, once the backend is chosen
-
-    return keras_call(lambda: imdb.load_data(num_words=num_words, skip_top=skip_top, maxlen=maxlen, seed=seed,
-                                             **conventions._asdict()))

@@ -16,6 +16,9 @@ from imdb_lab.errors import LabTypeError, LabValueError
 # Keras's IMDB conventions (keras.datasets.imdb.load_data's defaults): every review starts with index 1, a word
 # outside the vocabulary becomes 2, and the word of rank r (1 = most frequent) is r + 3 (0 is left for padding).
 START_CHAR, OOV_CHAR, INDEX_FROM = 1, 2, 3
+# reviews worked on at a time by the encoders: their index arrays then stay a few MB, where a whole split's would
+# take 100 MB and more beside the result (README, "Measured choices")
+CHUNK = 4096
 
 
 class IndexConventions(NamedTuple):
@@ -54,12 +57,27 @@ class FlatReviews(NamedTuple):
 
     def sequences(self):
         """Return the reviews as Keras returns them: a 1-D object array of lists of ints."""
-        values = self.tokens.tolist()
-        bounds = self.offsets.tolist()
         out = np.empty(len(self), dtype=object)
+        if not len(self.tokens):
+            out[:] = [[] for _ in range(len(self))]
+            return out
+        # one int object per distinct index, shared by every list that holds it: Keras's lists hold one object
+        # per word (8 + 28 bytes), these 8 bytes a word (README, "Measured choices"); equal to Keras's all the same
+        low = int(self.tokens.min())
+        shared = np.array(range(low, int(self.tokens.max()) + 1), dtype=object)
+        bounds = self.offsets.tolist()
         for i in range(len(self)):
-            out[i] = values[bounds[i]:bounds[i + 1]]
+            out[i] = shared[self.tokens[bounds[i]:bounds[i + 1]] - low].tolist()
         return out
+
+    def chunks(self, size=None):
+        """Yield ``(start, FlatReviews)``: ``size`` (default ``CHUNK``) reviews at a time, tokens as views."""
+        size = CHUNK if size is None else size
+        for start in range(0, len(self), size):
+            stop = min(len(self), start + size)
+            low = self.offsets[start]
+            labels = None if self.labels is None else self.labels[start:stop]
+            yield start, FlatReviews(self.tokens[low:self.offsets[stop]], self.offsets[start:stop + 1] - low, labels)
 
     @classmethod
     def from_sequences(cls, sequences, labels):
@@ -73,8 +91,10 @@ class FlatReviews(NamedTuple):
         lengths = self.lengths()[indices]
         offsets = np.zeros(len(indices) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        # position j of new review k reads tokens[old_start[k] + j]
-        positions = np.arange(offsets[-1], dtype=np.int64) + np.repeat(self.offsets[indices] - offsets[:-1], lengths)
+        # position j of new review k reads tokens[old_start[k] + j]; summed in place, one array fewer at the peak
+        dtype = np.int32 if len(self.tokens) < 2**31 else np.int64  # half the memory of int64 positions
+        positions = np.repeat((self.offsets[indices] - offsets[:-1]).astype(dtype), lengths)
+        positions += np.arange(offsets[-1], dtype=dtype)
         labels = None if self.labels is None else self.labels[indices]
         return FlatReviews(self.tokens[positions], offsets, labels)
 
@@ -122,6 +142,8 @@ def as_flat(reviews, name="sequences"):
                                  count=int(offsets[-1]))
         except (TypeError, ValueError) as error:
             raise LabTypeError(f"each review of {name} must hold integer word indices: {error}") from error
+        if tokens.size and -2**31 <= tokens.min() and tokens.max() < 2**31:
+            tokens = tokens.astype(np.int32)  # what a feed keeps for a whole split: half of int64
         labels = None
     if tokens.size and tokens.dtype.kind not in "iu":
         raise LabTypeError(f"{name} must hold integer word indices, not dtype {tokens.dtype}")
@@ -129,7 +151,7 @@ def as_flat(reviews, name="sequences"):
 
 
 def keras_transform(splits, num_words, skip_top, maxlen, seed, conventions):
-    """Return the ``(train, test)`` FlatReviews that Keras's shuffle, shift, maxlen and vocabulary rules make of ranks."""
+    """Return the ``(train, test)`` FlatReviews that Keras's shuffle, shift, maxlen and vocabulary rules make."""
     rng = np.random.RandomState(seed)
     shuffled = []
     for reviews in splits:  # one generator for both splits, train first, as in Keras
@@ -152,17 +174,20 @@ def keras_transform(splits, num_words, skip_top, maxlen, seed, conventions):
 def shift_ranks(reviews, conventions):
     """Return reviews of word ranks as indices: ``index_from`` added, ``start_char`` (unless None) in front of each."""
     start_char = conventions.start_char
-    tokens = reviews.tokens.astype(np.int64) + conventions.index_from
+    largest = max(int(reviews.tokens.max(initial=0)) + conventions.index_from, start_char or 0)
+    # int32 while the indices fit (they do for any real vocabulary): half the memory of int64 at load time
+    dtype = np.int32 if largest < 2**31 else np.int64
     if start_char is None:
-        return FlatReviews(tokens, reviews.offsets, reviews.labels)
+        return FlatReviews(reviews.tokens.astype(dtype) + dtype(conventions.index_from), reviews.offsets,
+                           reviews.labels)
     n = len(reviews)
     offsets = reviews.offsets + np.arange(n + 1)
-    out = np.empty(len(tokens) + n, dtype=np.int64)
+    out = np.empty(len(reviews.tokens) + n, dtype=dtype)
     starts = offsets[:-1]
-    out[starts] = start_char
     mask = np.ones(len(out), dtype=bool)
     mask[starts] = False
-    out[mask] = tokens
+    out[mask] = reviews.tokens + dtype(conventions.index_from)
+    out[starts] = start_char
     return FlatReviews(out, offsets, reviews.labels)
 
 
@@ -171,7 +196,9 @@ def limit_vocabulary(reviews, num_words, skip_top, oov_char):
     tokens = reviews.tokens
     inside = (tokens >= skip_top) & (tokens < num_words)
     if oov_char is not None:
-        return FlatReviews(np.where(inside, tokens, oov_char).astype(np.int32), reviews.offsets, reviews.labels)
+        out = tokens.astype(np.int32)  # a copy, even when tokens are int32 already: the caller's stay as they are
+        out[~inside] = oov_char
+        return FlatReviews(out, reviews.offsets, reviews.labels)
     cumulative = np.concatenate([[0], np.cumsum(inside)])
     return FlatReviews(tokens[inside].astype(np.int32), cumulative[reviews.offsets].astype(np.int64), reviews.labels)
 

@@ -3,8 +3,11 @@
 import os
 from pathlib import Path
 
+import numpy as np
+
 from imdb_lab.backend import choose_backend, keras_home
 from imdb_lab.data import archive, cache
+from imdb_lab.data.reviews import FlatReviews
 from imdb_lab.errors import CacheError, DownloadError, LabFileNotFoundError, LabTypeError
 from imdb_lab.files import file_stamp
 
@@ -13,6 +16,9 @@ ENV_DATA = "IMDB_LAB_DATA"
 # the names that keras.utils.get_file (as in TensorFlow's text tutorial) gives it.
 KERAS_CACHE_NAMES = ("aclImdb", "aclImdb_v1.tar.gz", "aclImdb_v1", "aclImdb_v1_extracted",
                      "aclImdb_v1.tar.gz_extracted")
+# Keras's own download of the encoded reviews, and the hash keras.datasets.imdb.load_data checks it against
+KERAS_IMDB_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
+KERAS_IMDB_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 HOW_TO_GO_OFFLINE = (
     "To work offline, download aclImdb_v1.tar.gz (https://ai.stanford.edu/~amaas/data/sentiment/) once, "
     "then set the environment variable IMDB_LAB_DATA=/path/to/aclImdb_v1.tar.gz or pass "
@@ -93,12 +99,33 @@ def prepare(source=None):
     """
     path = resolve_source(source)
     if path is None:
-        choose_backend()
-        from keras.utils import get_file  # Keras only for its own download, once the backend is chosen
-
-        return Path(keras_call(lambda: get_file(
-            "imdb.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz")))
+        return keras_npz()
     return load_encoded(path, need_cache=True)[1]
+
+
+def keras_npz():
+    """Return the path of Keras's ``imdb.npz``, downloaded once by ``keras.utils.get_file`` and checked by its hash."""
+    choose_backend()
+    from keras.utils import get_file  # Keras only for its own download, once the backend is chosen
+
+    return Path(keras_call(lambda: get_file("imdb.npz", KERAS_IMDB_URL, file_hash=KERAS_IMDB_SHA256)))
+
+
+def read_keras_npz(path):
+    """Return the ``(train, test)`` FlatReviews of word ranks in Keras's ``imdb.npz``, unshuffled.
+
+    One split's Python lists at a time, each flattened into int32 arrays at once:
+    ``keras.datasets.imdb.load_data`` holds both splits as lists, twice over, a
+    peak of about 1 GB (README, "Measured choices").
+    """
+    splits = []
+    # allow_pickle: the reviews are object arrays of lists; keras_npz's file passed Keras's hash check
+    with np.load(path, allow_pickle=True) as arrays:
+        for split in archive.SPLITS:
+            sequences = arrays[f"x_{split}"]
+            splits.append(FlatReviews.from_sequences(sequences, arrays[f"y_{split}"]))
+            del sequences
+    return tuple(splits)
 
 
 def get_word_index(source=None):

@@ -84,17 +84,15 @@ def ngram_vocabulary(train, num_words, ngrams=2, *, min_count=2, max_ngrams=None
     min_count = valid_int("min_count", min_count, 1)
     if max_ngrams is not None:
         max_ngrams = valid_int("max_ngrams", max_ngrams, 0, hint="(or None for no limit)")
-    tokens, offsets, _ = _as_flat(train, "train")
-    valid_indices(tokens, num_words, "train")
+    flat = as_flat(train, "train")
+    valid_indices(flat.tokens, num_words, "train")
     per_order = []
     for order in range(2, ngrams + 1):
-        codes, rows = _ngram_codes(tokens, offsets, num_words, order)
-        # document frequency: count each n-gram once per review
-        span = num_words ** order
-        if span < 2 ** 63 // max(len(offsets), 1):
-            distinct = sorted_unique(rows * span + codes) % span
-        else:  # (review, code) does not fit one int64 key
-            distinct = _per_review_unique(codes, rows)
+        # document frequency: each n-gram counted once per review, a chunk of reviews at a time
+        distinct = np.concatenate([np.zeros(0, np.int64)] + [
+            _distinct_per_review(*_ngram_codes(chunk.tokens.astype(np.int64), chunk.offsets, num_words, order),
+                                 num_words ** order)
+            for _, chunk in flat.chunks()])
         distinct.sort()
         starts = np.flatnonzero(np.r_[True, distinct[1:] != distinct[:-1]])
         counts = np.diff(np.r_[starts, len(distinct)])
@@ -112,8 +110,11 @@ def ngram_vocabulary(train, num_words, ngrams=2, *, min_count=2, max_ngrams=None
     return NgramVocabulary(num_words, tuple(np.ascontiguousarray(c, dtype=np.int64) for c, _ in per_order))
 
 
-def _per_review_unique(codes, rows):
-    """Return every (review, code) pair's code once, when the two do not fit one int64 key."""
+def _distinct_per_review(codes, rows, span):
+    """Return the codes of each review once (``rows``: each code's review; ``span``: the number of codes)."""
+    if span < 2 ** 63 // max(int(rows.max(initial=0)) + 1, 1):
+        return sorted_unique(rows * span + codes) % span
+    # (review, code) does not fit one int64 key
     order = np.lexsort((codes, rows))
     codes, rows = codes[order], rows[order]
     keep = np.r_[True, (codes[1:] != codes[:-1]) | (rows[1:] != rows[:-1])]
@@ -130,9 +131,22 @@ def ngram_features(reviews, vocabulary):
     if not isinstance(vocabulary, NgramVocabulary):
         raise LabTypeError("vocabulary must be the NgramVocabulary that ngram_vocabulary(train, ...) returns, "
                            f"got {type(vocabulary).__name__}")
-    tokens, offsets, labels = _as_flat(reviews)
+    flat = as_flat(reviews)
+    valid_indices(flat.tokens, vocabulary.num_words, "reviews")
+    ids, lengths = [], []
+    for _, chunk in flat.chunks():
+        chunk_ids, chunk_offsets = _features_of(chunk.tokens.astype(np.int64), chunk.offsets, vocabulary)
+        ids.append(chunk_ids)
+        lengths.append(np.diff(chunk_offsets))
+    offsets = np.zeros(len(flat) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([np.zeros(0, np.int64), *lengths]), out=offsets[1:])
+    labels = np.full(len(flat), -1, dtype=np.int64) if flat.labels is None else np.asarray(flat.labels, np.int64)
+    return FlatReviews(np.concatenate([np.zeros(0, np.int32), *ids]), offsets, labels)
+
+
+def _features_of(tokens, offsets, vocabulary):
+    """Return ``(feature ids int32, offsets)`` of some reviews: each one's unigrams and known n-grams, once each."""
     num_words = vocabulary.num_words
-    valid_indices(tokens, num_words, "reviews")
     n = len(offsets) - 1
     ids = [tokens]
     rows = [np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))]
@@ -148,9 +162,7 @@ def ngram_features(reviews, vocabulary):
     # one key per (review, feature): sorting groups each review's features, in order, and drops repeats
     keys = sorted_unique(np.concatenate(rows) * first_id + np.concatenate(ids))
     feature_rows, feature_ids = np.divmod(keys, first_id)
-    new_offsets = np.searchsorted(feature_rows, np.arange(n + 1, dtype=np.int64)).astype(np.int64)
-    labels = np.full(n, -1, dtype=np.int64) if labels is None else np.asarray(labels, dtype=np.int64)
-    return FlatReviews(feature_ids.astype(np.int32), new_offsets, labels)
+    return feature_ids.astype(np.int32), np.searchsorted(feature_rows, np.arange(n + 1, dtype=np.int64))
 
 
 def nb_log_count_ratio(features, num_features, alpha=1.0):

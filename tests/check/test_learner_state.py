@@ -104,6 +104,10 @@ def test_a_model_built_again_after_training_is_untrained_and_the_history_is_not_
      "                          keras.layers.Dense(2, activation='softmax')])\n"
      "model.compile(loss='categorical_crossentropy', metrics=['accuracy'])\n"
      "history = model.fit(x_train_hot, y_train, epochs=1, verbose=0)", "keras.utils.to_categorical(y_train)"),
+    # training again after section 6 freed the training rows for the test rows
+    ("model.compile(loss='binary_crossentropy', metrics=['accuracy'])\n"
+     "del x_train_hot\n"
+     "history = model.fit(x_train_hot, y_train, epochs=1, verbose=0)", "run the encoding cell of section 3 again"),
 ])
 def test_when_model_fit_raised_the_checks_name_its_error(cell, hint, monkeypatch, capsys):
     import keras
@@ -126,6 +130,18 @@ def test_when_model_fit_raised_the_checks_name_its_error(cell, hint, monkeypatch
         namespace["test_accuracy"] = 0.5
         out = verdict_of("check.accuracy()", {**namespace, "x_test": x_train, "y_test": y_train}, capsys)
         assert "the model has not been trained: model.fit raised" in out, out
+
+
+def test_evaluating_before_the_test_rows_are_made_says_to_run_that_cell(lab_data, monkeypatch, capsys):
+    from test_check import fitted
+
+    namespace = fitted(lab_data, "validation_split")
+    error = raise_in_cell("test_loss, test_accuracy = model.evaluate(x_test_hot, y_test, verbose=0)", namespace,
+                          monkeypatch)
+    assert isinstance(error, NameError)
+    out = verdict_of("check.accuracy()", namespace, capsys)
+    assert out.startswith(f"{INCORRECT} there is no test_accuracy: model.evaluate raised NameError"), out
+    assert "run the cell above the TODO first: it encodes the test reviews as x_test_hot" in out
 
 
 def test_history_is_not_attempted_while_the_last_error_is_not_from_fit(monkeypatch, capsys):

@@ -10,23 +10,6 @@ import imdb_lab
 from imdb_lab.data import archive
 
 
-@pytest.fixture(scope="module")
-def keras_npz(tmp_path_factory, tiny_archive):
-    """The tiny archive written in Keras's own ``imdb.npz`` format (word ranks, unshuffled)."""
-    encoded = archive.encode_dataset(*archive.find_dataset(tiny_archive))
-    arrays = {}
-    for split in archive.SPLITS:
-        tokens, offsets = encoded.tokens[split], encoded.offsets[split]
-        x = np.empty(len(offsets) - 1, dtype=object)
-        for i in range(len(x)):
-            x[i] = tokens[offsets[i]:offsets[i + 1]].tolist()
-        arrays[f"x_{split}"] = x
-        arrays[f"y_{split}"] = encoded.labels[split].astype(np.int64)
-    path = tmp_path_factory.mktemp("keras") / "imdb.npz"
-    np.savez(path, **arrays)
-    return path
-
-
 def keras_load(monkeypatch, npz, **kwargs):
     """Run Keras's own loader on ``npz`` (its download patched away)."""
     import keras.src.datasets.imdb as keras_module
@@ -67,6 +50,27 @@ ARGUMENTS = [
 def test_identical_to_keras_load_data(monkeypatch, tiny_archive, keras_npz, kwargs):
     ours = imdb_lab.load_data(source=tiny_archive, **kwargs)
     assert_identical(ours, keras_load(monkeypatch, keras_npz, **kwargs))
+
+
+@pytest.mark.parametrize("kwargs", ARGUMENTS, ids=[str(a) for a in ARGUMENTS])
+def test_keras_download_read_our_way_is_identical_to_keras_load_data(monkeypatch, keras_npz, kwargs):
+    # no local copy: the lab reads Keras's own imdb.npz split by split, rather than through Keras's loader
+    import keras.utils
+
+    monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kw: str(keras_npz))
+    assert imdb_lab.data.sources.resolve_source() is None
+    assert_identical(imdb_lab.load_data(**kwargs), keras_load(monkeypatch, keras_npz, **kwargs))
+
+
+def test_lists_share_one_int_object_per_index(tiny_archive):
+    # Keras's lists hold one int object per word; equal values may share one object (README, "Measured choices")
+    (x_train, _), (x_test, _) = imdb_lab.load_data(num_words=20, source=tiny_archive)
+    first = {}
+    for review in [*x_train, *x_test]:
+        for word in review:
+            assert first.setdefault(word, word) is word
+    empty = imdb_lab.FlatReviews(np.array([], np.int32), np.zeros(3, np.int64), None).sequences()
+    assert empty.dtype == object and empty.tolist() == [[], []]
 
 
 def test_load_flat_holds_the_same_reviews(tiny_archive):

@@ -38,22 +38,35 @@ def test_copy_in_keras_cache_folder_is_found(tmp_path, tiny_archive, tiny_review
     assert len(imdb_lab.load_data()[1][0]) == 12
 
 
-def test_without_a_local_copy_keras_download_is_used(monkeypatch):
+def test_without_a_local_copy_keras_download_is_used(monkeypatch, keras_npz):
+    import keras.utils
+
     calls = []
-    monkeypatch.setattr(keras_imdb, "load_data", lambda **kwargs: calls.append(kwargs) or "from keras")
+    monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: calls.append((args, kwargs)) or str(keras_npz))
     monkeypatch.setattr(keras_imdb, "get_word_index", lambda: {"the": 1})
     assert sources.resolve_source() is None
-    assert imdb_lab.load_data(num_words=100, skip_top=2) == "from keras"
-    assert calls == [{"num_words": 100, "skip_top": 2, "maxlen": None, "seed": 113,
-                      "start_char": 1, "oov_char": 2, "index_from": 3}]
+    (x_train, _), _ = imdb_lab.load_data(num_words=100, skip_top=2)
+    assert len(x_train) == 12
+    # Keras's own file, checked against the hash keras.datasets.imdb.load_data checks it against
+    assert calls == [(("imdb.npz", sources.KERAS_IMDB_URL), {"file_hash": sources.KERAS_IMDB_SHA256})]
+    assert sources.prepare() == keras_npz
     assert imdb_lab.get_word_index() == {"the": 1}
 
 
+def test_the_download_is_the_one_keras_makes():
+    import inspect
+
+    code = inspect.getsource(keras_imdb.load_data)
+    assert sources.KERAS_IMDB_SHA256 in code and sources.KERAS_IMDB_URL.rsplit("/", 1)[0] in code
+
+
 def test_failed_download_says_how_to_work_offline(monkeypatch):
-    def offline(**kwargs):
+    import keras.utils
+
+    def offline(*args, **kwargs):
         raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3]")
 
-    monkeypatch.setattr(keras_imdb, "load_data", offline)
+    monkeypatch.setattr(keras.utils, "get_file", offline)
     with pytest.raises(ConnectionError, match="IMDB_LAB_DATA=/path/to/aclImdb_v1.tar.gz"):
         imdb_lab.load_data(num_words=10)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import naive_multi_hot, random_sequences
-from imdb_lab.data.reviews import FlatReviews
+from imdb_lab.data.reviews import FlatReviews, object_array
 from imdb_lab.features.multi_hot import multi_hot_encode
 
 
@@ -26,6 +26,30 @@ def test_multi_hot_accepts_lists_and_flat_reviews_and_dtypes():
     assert multi_hot_encode(flat, 15, dtype="float64").dtype == np.float64
     assert multi_hot_encode(flat, 15, dtype=np.uint8).dtype == np.uint8
     assert multi_hot_encode([], 4).shape == (0, 4)
+
+
+def test_chunks_of_reviews_give_the_same_rows(monkeypatch):
+    # lists are turned into index arrays 5 reviews at a time here (CHUNK), flat reviews filled 5 rows at a time
+    from imdb_lab.features import multi_hot
+
+    monkeypatch.setattr(multi_hot, "CHUNK", 5)
+    sequences = random_sequences(23, 30, seed=4)
+    expected = naive_multi_hot(sequences, 30)
+    np.testing.assert_array_equal(multi_hot_encode(sequences, 30), expected)
+    np.testing.assert_array_equal(multi_hot_encode(object_array([*sequences, []]), 30)[:23], expected)
+    np.testing.assert_array_equal(multi_hot_encode(FlatReviews.from_sequences(sequences, np.zeros(23)), 30), expected)
+    with pytest.raises(ValueError, match="word index 30 does not fit num_words=30"):
+        multi_hot_encode([*sequences[:12], [30]], 30)  # in the third chunk
+
+
+def test_rows_that_cannot_fit_are_refused_before_they_are_made(monkeypatch):
+    from imdb_lab import memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 10**9)
+    with pytest.raises(MemoryError, match=r"multi-hot rows of 25,000 reviews x 200,000 words \(uint8\) would need "
+                                          r"5.0 GB, and this machine .* has 1.0 GB left: choose a smaller num_words"):
+        multi_hot_encode([[1]] * 25000, 200_000, dtype="uint8")
+    assert multi_hot_encode([[1]] * 25000, 40, dtype="uint8").shape == (25000, 40)
 
 
 @pytest.mark.parametrize("bad", [[[1, 2, 10]], [[0, -1]]])

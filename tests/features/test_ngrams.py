@@ -57,6 +57,21 @@ def test_vocabulary_and_features_match_naive_loops(ngrams, min_count):
         assert features.sequences().tolist() == naive_features(reviews, kept, 12)
 
 
+@pytest.mark.parametrize("ngrams", [2, 3])
+def test_chunks_of_reviews_give_the_same_vocabulary_and_features(monkeypatch, ngrams):
+    # the encoders work a chunk of reviews at a time; chunks of 7 of 60 reviews must change nothing
+    from imdb_lab.data import reviews
+
+    train, test = random_reviews(2), random_reviews(3)
+    kept = naive_vocabulary(train, 12, ngrams, 2)
+    monkeypatch.setattr(reviews, "CHUNK", 7)
+    vocabulary = ngram_vocabulary(flat(train), 12, ngrams, min_count=2)
+    assert vocabulary.num_features == 12 + sum(len(g) for g in kept.values())
+    features = ngram_features(flat(test, labels=list(range(60))), vocabulary)
+    assert features.sequences().tolist() == naive_features(test, kept, 12)
+    assert features.labels.tolist() == list(range(60))
+
+
 def test_plain_sequences_are_accepted_and_labels_kept():
     reviews = random_reviews(2)
     vocabulary = ngram_vocabulary(reviews, 12, 2)

@@ -1,0 +1,217 @@
+"""Benchmark: the peak memory of the solutions notebook, stage by stage, on each Keras backend.
+
+Run (about 2 minutes a backend and path on 2 cores, with the data cache built):
+
+    IMDB_LAB_DATA=../shared/data/aclImdb_v1_labeled.tar.gz python benchmarks/bench_notebook.py \\
+        --backend tensorflow --backend jax=/path/to/jax-venv/bin/python --backend torch=/path/to/jax-venv/bin/python
+
+Two paths through IMDB_in_Keras_solutions.ipynb, each in a fresh kernel of the
+given Python (KERAS_BACKEND set to the backend):
+
+- student: the notebook as a student runs it, i.e. without its ``solution_only``
+  cells, so the bigram cell stays off (RUN_BIGRAMS = False);
+- whole:   every cell, the bigram model included (what nbval runs).
+
+After the last cell of each stage the kernel reports its peak resident set so
+far (getrusage ru_maxrss: exact, not sampled), so each figure is the most the
+kernel has held up to the end of that stage. The ceilings are the ones a 1 GB
+JupyterHub and Binder's 2 GB need (README, "Run it online");
+tests/test_notebooks.py fails when the student's path goes over its ceiling on
+the backend the tests run on. Linux and macOS (``resource`` is POSIX).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "IMDB_in_Keras_solutions.ipynb"
+GB = 1e9
+# the most the kernel may hold (bytes): the student's path per backend, and the whole notebook on every backend.
+# Today's figures (README, "How much memory") plus about 5 %, so that they cannot creep back; a 1 GB JupyterHub
+# needs 1.0 on JAX and PyTorch, which Keras's own fit does not allow yet (the README says why)
+STUDENT_CEILING = {"tensorflow": 2.0 * GB, "jax": 1.15 * GB, "torch": 1.12 * GB}
+WHOLE_CEILING = 2.0 * GB
+# each stage ends with the first code cell that holds this text (in notebook order)
+STAGES = (
+    ("imports", "choose_backend()"),
+    ("load_data", "load_data(num_words=num_words)\n"),
+    ("load_data(skip_top=7)", "skip_top=7)"),
+    ("encode the training reviews", "x_train_hot = "),
+    ("build the model", "check.model()"),
+    ("fit", "check.history()"),
+    ("encode the test reviews", "x_test_hot = "),
+    ("evaluate", "check.accuracy()"),
+    ("predict_sentiment", "check.prediction()"),
+    ("word probe", "probe = MultiHotSequence("),
+    ("explanations", "explain_box("),
+    ("word-id twin", "word_id_twin(model)"),
+    ("bigram model", "train_ngram_model("),
+)
+RESULT_PREFIX = "RESULT "
+# run in the kernel after a stage: its resident set now (Linux; else False) and its peak, in bytes (ru_maxrss is in
+# KB on Linux, bytes on macOS)
+PEAK_RSS_SOURCE = (
+    "import os as _os, resource as _resource, sys as _sys\n"
+    "print(_os.path.exists('/proc/self/statm') and int(open('/proc/self/statm').read().split()[1]) * 4096,\n"
+    "      _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss * (1 if _sys.platform == 'darwin' else 1024))"
+)
+
+
+def student_path(nb):
+    """Return a copy of the solutions notebook ``nb`` without its solution-only cells (as a student runs it)."""
+    import copy
+
+    from imdb_lab.student import is_solution_only
+
+    out = copy.deepcopy(nb)
+    out.cells = [cell for cell in out.cells if not is_solution_only(cell)]
+    return out
+
+
+def peak_rss_cell():
+    """Return a code cell that prints the kernel's peak resident set in bytes."""
+    import nbformat
+
+    return nbformat.v4.new_code_cell(PEAK_RSS_SOURCE)
+
+
+def printed_number(cell, position=-1):
+    """Return the last number a cell printed (``position``: another one of them), 0 for False."""
+    text = "".join(output.get("text", "") for output in cell.get("outputs", []))
+    word = text.split()[position]
+    return 0.0 if word == "False" else float(word)
+
+
+def stage_ends(nb):
+    """Return ``{code cell index: stage name}`` for the stages ``nb`` has (a path without a stage skips it)."""
+    ends, start = {}, 0
+    for name, marker in STAGES:
+        found = next((i for i in range(start, len(nb.cells))
+                      if nb.cells[i].cell_type == "code" and marker in nb.cells[i].source), None)
+        if found is not None:
+            ends[found], start = name, found + 1
+    return ends
+
+
+def measure(path, folder, by_cell=False):
+    """Run one path (``student`` or ``whole``) in a fresh kernel; return its rows and the test accuracy.
+
+    ``by_cell``: a row after every code cell (named by its first line) instead of one per stage.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    if path == "student":
+        nb = student_path(nb)
+    ends = stage_ends(nb)
+    if by_cell:
+        ends = {i: f"[{i}] {cell.source.strip().splitlines()[0][:60]}" for i, cell in enumerate(nb.cells)
+                if cell.cell_type == "code" and cell.source.strip()}
+    cells, probes = [], {}
+    for index, cell in enumerate(nb.cells):
+        cells.append(cell)
+        if index in ends:
+            probes[len(cells)] = ends[index]
+            cells.append(peak_rss_cell())
+    cells.append(nbformat.v4.new_code_cell("print(test_accuracy)"))
+    nb.cells = cells
+    client = NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+    rows, started = [], time.perf_counter()
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+            if index in probes:
+                rows.append({"stage": probes[index], "peak": printed_number(cell), "now": printed_number(cell, -2),
+                             "seconds": time.perf_counter() - started})
+    return {"path": path, "stages": rows, "test_accuracy": printed_number(nb.cells[-1])}
+
+
+def spawn(path, backend, python, folder, by_cell=False):
+    """Measure one path in a child of ``python`` (whose kernel is that Python) with KERAS_BACKEND=``backend``."""
+    env = dict(os.environ, KERAS_BACKEND=backend, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="3")
+    command = [python, str(Path(__file__).resolve()), "--child", path, "--folder", str(folder),
+               *(["--by-cell"] if by_cell else [])]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if result.returncode or not lines:
+        raise SystemExit(f"{backend} {path} failed:\n{result.stderr[-3000:]}")
+    return {"backend": backend, **json.loads(lines[-1][len(RESULT_PREFIX):])}
+
+
+def backend_pythons(specs):
+    """Return ``[(backend, python), ...]`` from ``--backend NAME[=PYTHON]`` (default: this Python's backend)."""
+    if not specs:
+        from imdb_lab.backend import choose_backend
+
+        return [(choose_backend(), sys.executable)]
+    return [(name, python or sys.executable) for name, _, python in (spec.partition("=") for spec in specs)]
+
+
+def report(results):
+    """Print one table: a row per stage, a column per backend and path, and each path's peak against its ceiling."""
+    columns = [(r["backend"], r["path"]) for r in results]
+    names = [name for name, _ in STAGES]
+    header = f"{'stage (peak so far, GB)':<26}" + "".join(f"{b[:10] + ' ' + p:>19}" for b, p in columns)
+    print(header)
+    for name in names:
+        cells = []
+        for r in results:
+            peak = next((row["peak"] for row in r["stages"] if row["stage"] == name), None)
+            cells.append(f"{peak / GB:>19.2f}" if peak is not None else f"{'-':>19}")
+        if any(cell.strip() != "-" for cell in cells):
+            print(f"{name:<26}" + "".join(cells))
+    print(f"{'ceiling':<26}" + "".join(
+        f"{(STUDENT_CEILING.get(r['backend'], GB) if r['path'] == 'student' else WHOLE_CEILING) / GB:>19.2f}"
+        for r in results))
+    print(f"{'seconds':<26}" + "".join(f"{r['stages'][-1]['seconds']:>19.0f}" for r in results))
+    print(f"{'test accuracy':<26}" + "".join(f"{r['test_accuracy']:>19.4f}" for r in results))
+    over = [f"{r['backend']} {r['path']}" for r in results
+            if r["stages"][-1]["peak"] > (STUDENT_CEILING.get(r["backend"], GB) if r["path"] == "student"
+                                          else WHOLE_CEILING)]
+    print("over the ceiling: " + (", ".join(over) if over else "none"))
+
+
+def main(argv=None):
+    """Measure each path on each backend asked for, each in its own process, and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", action="append", default=[], metavar="NAME[=PYTHON]",
+                        help="a backend and the Python that has it (repeat; default: this Python's backend)")
+    parser.add_argument("--path", action="append", choices=("student", "whole"),
+                        help="which path to run (repeat; default: both)")
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--by-cell", action="store_true",
+                        help="print the peak after every code cell (to find where memory goes) instead of the table")
+    parser.add_argument("--child", choices=("student", "whole"), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(RESULT_PREFIX + json.dumps(measure(args.child, args.folder, args.by_cell)), flush=True)
+        return
+    import tempfile
+
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for backend, python in backend_pythons(args.backend):
+            for path in args.path or ("student", "whole"):
+                results.append(spawn(path, backend, python, folder, args.by_cell))
+                print(f"{backend} {path}: peak {results[-1]['stages'][-1]['peak'] / GB:.2f} GB", file=sys.stderr)
+    if args.by_cell:
+        for result in results:
+            print(f"{result['backend']} {result['path']}:")
+            for row in result["stages"]:
+                print(f"  peak {row['peak'] / GB:6.3f} GB, now {row['now'] / GB:6.3f} GB {row['seconds']:6.1f} s  "
+                      f"{row['stage']}")
+    else:
+        report(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Memory: what an array will need, checked against what is left before it is made; freed memory handed back.
+
+A kernel that runs out of memory dies without a message (Jupyter's "The kernel
+appears to have died"), so the lab checks its largest arrays before it makes
+them, against the memory left to this process: the smaller of the machine's
+available memory and the limit of its container (the cgroup of a JupyterHub or
+Binder pod, where ``/proc/meminfo`` shows the whole host). Where neither can be
+read (macOS, Windows), nothing is refused.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from pathlib import Path
+
+from imdb_lab.errors import LabMemoryError
+
+# glibc's mallopt parameter number for the mmap threshold (malloc.h: M_MMAP_THRESHOLD)
+_M_MMAP_THRESHOLD = -3
+# blocks of this size and above are mapped on their own, and unmapped when freed
+MMAP_THRESHOLD = 1 << 20
+# arrays from this size on are checked after the heap is trimmed (a few ms); smaller ones are checked as they are
+TRIM_FROM = 64 << 20
+_CGROUP = Path("/sys/fs/cgroup")
+_PROC = Path("/proc")
+
+
+def _read_int(path):
+    """Return the integer in a one-line file (``max`` and unreadable files: None)."""
+    try:
+        text = Path(path).read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _meminfo_available():
+    """Return MemAvailable from /proc/meminfo in bytes, or None."""
+    try:
+        for line in (_PROC / "meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_left():
+    """Return what this process's cgroup (v2, else v1) still allows it, in bytes, or None without a limit."""
+    try:
+        entries = (_PROC / "self" / "cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for entry in entries:
+        hierarchy, controllers, path = (entry.split(":", 2) + ["", ""])[:3]
+        if hierarchy == "0" and controllers == "":  # cgroup v2: one unified hierarchy
+            folder = _CGROUP / path.lstrip("/")
+            limit, used = _read_int(folder / "memory.max"), _read_int(folder / "memory.current")
+        elif "memory" in controllers.split(","):
+            folder = _CGROUP / "memory" / path.lstrip("/")
+            limit, used = _read_int(folder / "memory.limit_in_bytes"), _read_int(folder / "memory.usage_in_bytes")
+        else:
+            continue
+        # v1 writes "no limit" as a huge number (2**63 rounded to pages)
+        if limit is not None and used is not None and limit < 2**60:
+            return max(0, limit - used)
+    return None
+
+
+def available_memory():
+    """Return the bytes this process can still allocate, as far as the system says, or None where it cannot tell."""
+    known = [value for value in (_meminfo_available(), _cgroup_left()) if value is not None]
+    return min(known) if known else None
+
+
+def format_bytes(size):
+    """Return a size in bytes as GB (from 1 GB) or MB, e.g. ``"5.0 GB"``, ``"250 MB"``."""
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.0f} MB"
+
+
+def check_fits(size, what, instead):
+    """Raise LabMemoryError, before the allocation, when ``size`` bytes of ``what`` cannot fit the memory left.
+
+    ``instead`` says what to do then. The machine may still run short later;
+    this catches what cannot work at all, such as 200,000 words of multi-hot rows.
+    Before a large array (``TRIM_FROM`` bytes and more), free heap pages go back
+    to the system, so that they count as left.
+    """
+    if size >= TRIM_FROM:
+        trim_heap()
+    left = available_memory()
+    if left is not None and size > left:
+        raise LabMemoryError(f"{what} would need {format_bytes(size)}, and this machine (or the limit of your "
+                             f"Jupyter) has {format_bytes(left)} left: {instead}")
+
+
+def _glibc():
+    """Return the C library if it is glibc (it has mallopt and malloc_trim), else None (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def trim_heap():
+    """Hand the free pages inside glibc's heap back to the system (a no-op elsewhere); return True if it could.
+
+    Freed Python lists (a second ``load_data``, say) leave free pages between
+    live objects, which glibc keeps: ``check_fits`` calls this before a large array is made.
+    """
+    libc = _glibc()
+    return bool(libc and libc.malloc_trim(0) is not None)
+
+
+def return_freed_memory():
+    """Have this process hand freed blocks of 1 MB or more back to the system at once; return True if it could.
+
+    glibc (Linux) raises its mmap threshold after each large block is freed, up
+    to 32 MB, and then keeps the freed batch-sized buffers that Keras's ``fit``
+    and the data loader make by the hundred in its heap: 0.1-0.3 GB a kernel
+    holds for nothing (README, "Measured choices"). A ``MALLOC_MMAP_THRESHOLD_``
+    the user set wins. Elsewhere (macOS, Windows, musl) nothing changes.
+    """
+    libc = _glibc()
+    if libc is None or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
