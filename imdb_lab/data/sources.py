@@ -114,9 +114,9 @@ def keras_npz():
 def read_keras_npz(path):
     """Return the ``(train, test)`` FlatReviews of word ranks in Keras's ``imdb.npz``, unshuffled.
 
-    One split's Python lists at a time, each flattened into int32 arrays at once:
-    ``keras.datasets.imdb.load_data`` holds both splits as lists, twice over, a
-    peak of about 1 GB (README, "Measured choices").
+    One split's Python lists at a time, each flattened into int32 arrays at once,
+    where ``keras.datasets.imdb.load_data`` holds both splits' lists, one int
+    object a word, and copies them (README, "Measured choices").
     """
     splits = []
     # allow_pickle: the reviews are object arrays of lists; keras_npz's file passed Keras's hash check
