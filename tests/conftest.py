@@ -166,9 +166,10 @@ def keras_npz(tmp_path_factory, tiny_archive):
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
-    """Keep every test's data cache and Keras folder in its own temporary folder."""
+    """Keep every test's data cache, Keras folder and grader key in its own temporary folder."""
     monkeypatch.setenv("IMDB_LAB_CACHE", str(tmp_path / "imdb_lab_cache"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setenv("IMDB_LAB_STATE", str(tmp_path / "imdb_lab_state"))  # the grader's key, never the user's
     monkeypatch.delenv("IMDB_LAB_DATA", raising=False)
 
 

@@ -81,14 +81,15 @@ def _check_outputs(args):
 def run(args):
     """Grade every notebook, print the table; return 0 only when all of them passed."""
     for notebook in args.notebooks:
-        if not Path(notebook).is_file():
+        # a folder named *.ipynb or a symbolic link gets a row of its own (the grader refuses it); a typo stops here
+        if not os.path.lexists(notebook):
             raise CommandError(f"no such notebook: {notebook}")
     _check_outputs(args)
     from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
     from imdb_lab.grader.grading import grade_notebooks  # (nbformat: a second to import)
 
     log = gradebook.ResultsLog(args.json, args.notebooks) if args.json is not None else None
-    finished = log.load() if args.resume else {}
+    finished = log.load(target=args.target) if args.resume else {}
     todo = [notebook for notebook in args.notebooks if notebook not in finished]
     if finished:
         print(f"resuming: {len(finished)} notebook(s) already graded in {args.json}", file=sys.stderr)

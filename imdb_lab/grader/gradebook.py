@@ -2,14 +2,20 @@
 ``results.json``, and the progress on stderr."""
 
 import csv
+import hashlib
+import hmac
 import json
+import os
 import re
+import secrets
 import threading
 from pathlib import Path
 
 from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.files import atomic_write, sha256_file
-from imdb_lab.grader.grading import GradeResult
+from imdb_lab.grader.grading import GradeResult, refusal
+from imdb_lab.grader.statuses import BELOW_TARGET, PASSED, kind
+from imdb_lab.models.evaluation import TARGET
 from imdb_lab.progress import ProgressBar
 
 CSV_COLUMNS = ("notebook", "student_id", "status", "accuracy", "score", "seconds")
@@ -91,30 +97,106 @@ def write_gradescope(result, folder, *, target):
 
 
 def notebook_sha256(path):
-    """Return the SHA-256 of the notebook file's bytes: a changed notebook is graded again."""
-    return sha256_file(path)
+    """Return the SHA-256 of the notebook file's bytes (a changed notebook is graded again), or None for a path the
+    grader refuses to read (a symbolic link, a folder)."""
+    return None if refusal(path) else sha256_file(path)
+
+
+def state_folder():
+    """Return the grader's own folder: ``$IMDB_LAB_STATE``, else ``$XDG_STATE_HOME/imdb-lab`` (~/.local/state)."""
+    if os.environ.get("IMDB_LAB_STATE"):
+        return Path(os.environ["IMDB_LAB_STATE"]).expanduser()
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state").expanduser() / "imdb-lab"
+
+
+def rows_key():
+    """Return the grader's secret key for signing rows files (made once, readable by this user only)."""
+    folder = state_folder()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / "rows.key"
+    try:  # O_EXCL: of two graders starting at once, one writes the key and the other reads it
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if not re.fullmatch(r"[0-9a-f]{64}", key):
+            raise LabValueError(f"the grader's key {path} is damaged: delete it (rows files it signed can then not be "
+                                "resumed from)") from None
+        return bytes.fromhex(key)
+    key = secrets.token_bytes(32)
+    with os.fdopen(handle, "w", encoding="ascii") as file:
+        file.write(key.hex() + "\n")
+    return key
+
+
+def sign_row(row, key):
+    """Return the HMAC-SHA256 of a row (all its keys but ``signature``), hex."""
+    content = json.dumps({k: v for k, v in row.items() if k != "signature"}, sort_keys=True).encode("utf-8")
+    return hmac.new(key, content, hashlib.sha256).hexdigest()
+
+
+def row_problem(row, target):
+    """Return what makes ``row`` one the grader cannot have written for ``target``, or None."""
+    if not isinstance(row.get("notebook"), str) or not isinstance(row.get("status"), str):
+        return "its notebook and status must be text"
+    if kind(row["status"]) is None:
+        return f"{row['status'][:60]!r} is no status the grader gives"
+    accuracy, seconds = row.get("accuracy"), row.get("seconds")
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float))
+                                 or not 0 <= accuracy <= 1):
+        return "its accuracy must be empty or a number from 0 to 1"
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        return "its seconds must be a number, 0 or more"
+    sha = row.get("notebook_sha256")
+    if sha is not None and not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+        return "its notebook_sha256 must be a SHA-256 in hex"
+    measured = kind(row["status"]) in (PASSED, BELOW_TARGET)
+    if measured != (accuracy is not None):
+        return f"a row {row['status']!r} {'needs' if measured else 'has no'} accuracy"
+    if measured and (accuracy >= target) != (row["status"] == PASSED):
+        return f"{row['status']!r} with accuracy {accuracy:.4f} does not fit the target {target}"
+    return None
 
 
 class ResultsLog:
-    """The rows file (``--json``), rewritten atomically after each notebook; ``--resume`` skips what it holds."""
+    """The rows file (``--json``), rewritten atomically after each notebook; ``--resume`` skips what it holds.
 
-    KEYS = ("notebook", "status", "accuracy", "seconds", "notebook_sha256")
+    Each row is signed with the grader's key (``rows_key``), kept in the
+    grader's own folder: ``--resume`` believes only rows the grader wrote, and
+    also checks that each one is consistent (a "passed" has an accuracy at or
+    above the target).
+    """
+
+    KEYS = ("notebook", "status", "accuracy", "seconds", "notebook_sha256", "signature")
 
     def __init__(self, path, notebooks):
         self.path = Path(path)
         self.notebooks = [str(notebook) for notebook in notebooks]
         self.rows = {}  # notebook as given -> row
         self.lock = threading.Lock()
+        self.key = rows_key()
 
-    def load(self):
-        """Return {notebook: GradeResult} of the rows already in the file whose notebook has not changed since."""
+    def load(self, target=TARGET):
+        """Return {notebook: GradeResult} of the rows already in the file whose notebook has not changed since.
+
+        Raises LabValueError, saying what to do, for a file the grader did not
+        write: not a rows file, a row that is not signed with its key, or one
+        that could not be (``row_problem`` for ``target``).
+        """
         if not self.path.exists():
             return {}
         try:
             rows = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(rows, list) or not all(isinstance(row, dict) and set(row) == set(self.KEYS)
                                                      for row in rows):
-                raise LabValueError("not a list of grade rows with their notebook_sha256")
+                raise LabValueError("not a list of signed grade rows with their notebook_sha256")
+            for number, row in enumerate(rows, start=1):
+                if not hmac.compare_digest(str(row["signature"]), sign_row(row, self.key)):
+                    raise LabValueError(f"row {number} is not signed with this grader's key: the grader did not "
+                                        "write it, or it was changed since")
+                problem = row_problem(row, target)
+                if problem:
+                    raise LabValueError(f"row {number} cannot be the grader's ({problem}; was it graded with "
+                                        "another --target?)")
         except (ValueError, UnicodeDecodeError) as error:
             raise LabValueError(f"cannot resume from {self.path}: {error}; give another --json file, or grade "
                                 "without --resume to start again") from None
@@ -122,14 +204,17 @@ class ResultsLog:
         finished = {}
         for notebook in self.notebooks:
             row = by_path.get(Path(notebook).resolve())
-            if row is not None and row["notebook_sha256"] == notebook_sha256(notebook):
+            sha = notebook_sha256(notebook)
+            if row is not None and sha is not None and row["notebook_sha256"] == sha:
                 finished[notebook] = GradeResult(notebook, row["status"], row["accuracy"], row["seconds"])
                 self.rows[notebook] = {**row, "notebook": notebook}
+                self.rows[notebook]["signature"] = sign_row(self.rows[notebook], self.key)
         return finished
 
     def record(self, result):
         """Add ``result``'s row and rewrite the file (rows in the order the notebooks were given)."""
         row = {**result.as_dict(), "notebook_sha256": notebook_sha256(result.notebook)}
+        row["signature"] = sign_row(row, self.key)
         with self.lock:
             self.rows[result.notebook] = row
             ordered = [self.rows[notebook] for notebook in self.notebooks if notebook in self.rows]

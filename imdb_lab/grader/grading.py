@@ -34,7 +34,7 @@ from pathlib import Path
 import nbformat
 
 from imdb_lab.arguments import valid_int, valid_number
-from imdb_lab.errors import GradingDataError, first_line
+from imdb_lab.errors import GradingDataError
 from imdb_lab.grader import processes
 from imdb_lab.grader.launch import run_scorer, runner_command
 from imdb_lab.grader.statuses import (
@@ -73,13 +73,49 @@ def _validate_limits(timeout, memory, target):
     valid_number("target (an accuracy)", target, low=0, high=1)
 
 
+def refusal(path):
+    """Return why the grader refuses to run ``path`` (a path given as a notebook), or None to run it.
+
+    A symbolic link (or a path through one) could point at anything, a
+    classmate's notebook or a system file; a folder or a device is no notebook.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        return "a symbolic link: hand in the notebook file itself"
+    if not path.exists():
+        return "no such file"
+    if path.is_dir():
+        return "a folder, not a notebook file"
+    if Path(os.path.abspath(path)) != path.resolve():
+        return "its path goes through a symbolic link: give the folder's real path"
+    if not path.is_file():
+        return "not a regular file"
+    return None
+
+
+def _unreadable(error):
+    """Return why a notebook file could not be read, in words of our own: never the file's content."""
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(error, ValueError) and type(error).__name__ in ("NotJSONError", "JSONDecodeError"):
+        return "not JSON"
+    if isinstance(error, OSError):
+        return f"cannot be read ({type(error).__name__})"
+    return f"not a Jupyter notebook ({type(error).__name__})"
+
+
 def _private_folder(notebook, scratch, others):
-    """Copy the notebook's folder into ``scratch/work`` (classmates' notebooks left out); return the copy's path."""
+    """Copy the notebook's folder into ``scratch/work`` (classmates' notebooks left out); return the copy's path.
+
+    Symbolic links are left out: one that points outside the folder would let
+    the notebook read or overwrite what it points at (a classmate's folder).
+    """
     work = scratch / "work"
     skip = {Path(other).resolve() for other in others} - {notebook.resolve()}
 
     def ignore(folder, names):
-        return [name for name in names if (Path(folder) / name).resolve() in skip
+        paths = {name: Path(folder) / name for name in names}
+        return [name for name, path in paths.items() if path.is_symlink() or path.resolve() in skip
                 or name in (".ipynb_checkpoints", "__pycache__")]
 
     shutil.copytree(notebook.parent, work, symlinks=True, ignore=ignore)
@@ -117,10 +153,13 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
     _validate_limits(timeout, memory, target)
     path = Path(path)
     started = time.monotonic()
+    refused = refusal(path)
+    if refused is not None:
+        return GradeResult(str(path), detailed(NOT_A_NOTEBOOK, refused), None, 0.0)
     try:
         nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - a broken file is a row, not a crash
-        return GradeResult(str(path), detailed(NOT_A_NOTEBOOK, first_line(error)), None, 0.0)
+        return GradeResult(str(path), detailed(NOT_A_NOTEBOOK, _unreadable(error)), None, 0.0)
     processes.become_subreaper()
     with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-", ignore_cleanup_errors=True) as folder:
         if data is None:

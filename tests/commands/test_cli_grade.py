@@ -28,6 +28,7 @@ def grade_env(archive, tmp_path):
         "IMDB_LAB_DATA": str(archive),
         "IMDB_LAB_CACHE": str(tmp_path / "cache"),
         "KERAS_HOME": str(tmp_path / "keras_home"),
+        "IMDB_LAB_STATE": str(tmp_path / "grader_state"),  # the key the rows are signed with
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
 
@@ -74,6 +75,12 @@ def reference_accuracy():
 CHEATS = ["cheat_patches_accuracy.ipynb", "cheat_patches_grader.ipynb", "cheat_positive_only_data.ipynb",
           "cheat_predict_returns_labels.ipynb", "cheat_fake_archive.ipynb", "cheat_poisons_cache.ipynb",
           "leaves_setsid_child.ipynb", "writes_outside.ipynb"]
+# what the grader refuses before running anything: each gets its row, the rest of the class is still graded
+REFUSED = {
+    "folder.ipynb": "not a notebook: a folder, not a notebook file",  # a folder so named
+    "linked.ipynb": "not a notebook: a symbolic link: hand in the notebook file itself",  # to a file outside
+}
+SECRET = "the grader's secret, which no row may quote"
 # every notebook of the class run below, and the status (and accuracy) it must get
 EXPECTED = {
     "passes.ipynb": ("passed", None),
@@ -88,6 +95,7 @@ EXPECTED = {
     "kills_parent.ipynb": ("the notebook killed the process running it", "-"),
     "hangs_in_export.ipynb": ("timed out", "-"),
     "uses_too_much_memory.ipynb": ("over the memory limit (1.5 GiB)", "-"),
+    **{name: (status, "-") for name, status in REFUSED.items()},
 }
 TIMEOUT = 90
 
@@ -109,7 +117,11 @@ def graded(small_archive, tmp_path_factory):
     """One grade run over a class of honest, failing and cheating notebooks, two at a time (the slow part)."""
     tmp_path = tmp_path_factory.mktemp("grade")
     names = list(EXPECTED)
-    paths = copy_notebooks(names, tmp_path / "class")
+    copy_notebooks([name for name in names if name not in REFUSED], tmp_path / "class")
+    (tmp_path / "class" / "folder.ipynb").mkdir()
+    (tmp_path / "secret.txt").write_text(SECRET)
+    (tmp_path / "class" / "linked.ipynb").symlink_to(tmp_path / "secret.txt")
+    paths = [tmp_path / "class" / name for name in names]
     json_path = tmp_path / "rows.json"
     hints = {"shared_cache": str(tmp_path / "cache"), "pid_file": str(tmp_path / "child.pid"),
              "json": str(json_path)}
@@ -157,12 +169,18 @@ def test_grade_measures_accuracy_itself(graded):
 def test_grade_writes_the_rows_as_json_that_no_notebook_process_rewrote(graded):
     rows = json.loads(graded["json"].read_text(encoding="utf-8"))
     assert [Path(row["notebook"]).name for row in rows] == graded["names"]
-    assert all(set(row) == {"notebook", "status", "accuracy", "seconds", "notebook_sha256"} for row in rows)
+    assert all(set(row) == {"notebook", "status", "accuracy", "seconds", "notebook_sha256", "signature"}
+               for row in rows)
     by_name = {Path(row["notebook"]).name: row for row in rows}
     assert by_name["passes.ipynb"]["accuracy"] == pytest.approx(reference_accuracy())
     assert by_name["no_model.ipynb"]["accuracy"] is None
     assert table_rows(graded["result"].stdout)["raises.ipynb"][0] == by_name["raises.ipynb"]["status"]
     assert [p.name for p in graded["json"].parent.iterdir() if p.name.startswith(".rows")] == []
+
+
+def test_grade_quotes_no_file_into_a_row(graded):
+    outputs = [graded["result"].stdout, graded["json"].read_text(), (graded["tmp"] / "grades.csv").read_text()]
+    assert not any(SECRET in text for text in outputs)
 
 
 def test_grade_writes_a_csv_gradebook(graded):

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -126,6 +127,66 @@ def test_resume_from_a_file_that_is_not_a_rows_file_is_refused(tmp_path, noteboo
         with pytest.raises(ValueError, match="cannot resume from .*rows.json: .*grade without --resume"):
             gradebook.ResultsLog(path, notebooks).load()
     assert gradebook.ResultsLog(tmp_path / "none.json", notebooks).load() == {}
+
+
+def forged(notebook, status="passed", accuracy=0.99, signature="0" * 64):
+    """A row as a notebook could write it: the right notebook and SHA-256, a status of its choice."""
+    return {"notebook": notebook, "status": status, "accuracy": accuracy, "seconds": 1.0,
+            "notebook_sha256": gradebook.notebook_sha256(notebook), "signature": signature}
+
+
+def test_resume_refuses_rows_the_grader_did_not_sign(tmp_path, notebooks):
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([forged(notebooks[0])]))
+    with pytest.raises(ValueError, match=r"cannot resume from .*: row 1 is not signed with this grader's key"):
+        gradebook.ResultsLog(path, notebooks).load()
+    # signed with another grader's key (another user, another machine): refused the same way
+    row = forged(notebooks[0])
+    row["signature"] = gradebook.sign_row(row, b"another key")
+    path.write_text(json.dumps([row]))
+    with pytest.raises(ValueError, match="row 1 is not signed"):
+        gradebook.ResultsLog(path, notebooks).load()
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"status": "passed", "accuracy": 0.5}, "'passed' with accuracy 0.5000 does not fit the target 0.85"),
+    ({"status": "below target", "accuracy": 0.9}, "does not fit the target"),
+    ({"status": "passed", "accuracy": None}, "a row 'passed' needs accuracy"),
+    ({"status": "no model", "accuracy": 0.9}, "a row 'no model' has no accuracy"),
+    ({"status": "excellent"}, "'excellent' is no status the grader gives"),
+    ({"accuracy": "0.99"}, "its accuracy must be empty or a number from 0 to 1"),
+    ({"accuracy": 1.5}, "its accuracy must be empty or a number from 0 to 1"),
+    ({"seconds": -1}, "its seconds must be a number, 0 or more"),
+    ({"status": 1}, "its notebook and status must be text"),
+    ({"notebook_sha256": "abc"}, "its notebook_sha256 must be a SHA-256 in hex"),
+])
+def test_resume_refuses_signed_rows_the_grader_cannot_have_written(tmp_path, notebooks, change, problem):
+    # even signed (the key stolen, or a row of a run with another --target), an impossible row is refused
+    row = {**forged(notebooks[0]), **change}
+    row["signature"] = gradebook.sign_row(row, gradebook.rows_key())
+    (tmp_path / "rows.json").write_text(json.dumps([row]))
+    expected = r"cannot resume from .*: row 1 cannot be the grader's \(.*" + re.escape(problem)
+    with pytest.raises(ValueError, match=expected):
+        gradebook.ResultsLog(tmp_path / "rows.json", notebooks).load(target=0.85)
+
+
+def test_the_grader_key_is_private_and_kept(tmp_path):
+    key = gradebook.rows_key()
+    path = gradebook.state_folder() / "rows.key"
+    assert len(key) == 32 and gradebook.rows_key() == key
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o077 == 0
+    path.write_text("damaged")
+    with pytest.raises(ValueError, match="the grader's key .*rows.key is damaged: delete it"):
+        gradebook.rows_key()
+
+
+def test_a_symlinked_notebook_has_no_sha256_and_is_never_resumed(tmp_path, notebooks):
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(notebooks[0])
+    assert gradebook.notebook_sha256(link) is None
+    log = gradebook.ResultsLog(tmp_path / "rows.json", [*notebooks, str(link)])
+    log.record(GradeResult(str(link), "not a notebook: a symbolic link: hand in the notebook file itself", None, 0.0))
+    assert gradebook.ResultsLog(tmp_path / "rows.json", [*notebooks, str(link)]).load() == {}
 
 
 def test_a_failed_write_leaves_the_rows_file_as_it_was(tmp_path, notebooks, monkeypatch):

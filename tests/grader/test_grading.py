@@ -69,6 +69,50 @@ def test_grade_notebook_gives_a_row_for_a_file_that_is_not_a_notebook(tmp_path):
     assert result.accuracy is None and not result.passed
 
 
+SECRET = "root:x:0:0:the grader's secret"
+
+
+@pytest.mark.parametrize("make, status", [
+    (lambda folder: (folder / "x.ipynb").write_text(SECRET), "not a notebook: not JSON"),
+    (lambda folder: (folder / "x.ipynb").write_bytes(b"\xff\xfe" + SECRET.encode()), "not a notebook: not UTF-8 text"),
+    (lambda folder: (folder / "x.ipynb").write_text('{"cells": "' + SECRET + '"}'),
+     "not a notebook: not a Jupyter notebook"),
+    (lambda folder: (folder / "x.ipynb").mkdir(), "not a notebook: a folder, not a notebook file"),
+    (lambda folder: (folder / "x.ipynb").symlink_to(folder / "secret"),
+     "not a notebook: a symbolic link: hand in the notebook file itself"),
+])
+def test_a_refused_or_unreadable_notebook_gets_a_row_that_quotes_nothing_of_it(tmp_path, make, status):
+    (tmp_path / "secret").write_text(SECRET)
+    make(tmp_path)
+    result = grading.grade_notebook(tmp_path / "x.ipynb", timeout=10)
+    assert result.status.startswith(status) and result.accuracy is None and not result.passed
+    assert "root:x" not in result.status and "secret" not in result.status
+
+
+def test_a_notebook_reached_through_a_symlinked_folder_is_refused(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "x.ipynb").write_text("{}")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert grading.refusal(tmp_path / "link" / "x.ipynb") == "its path goes through a symbolic link: give the " \
+                                                            "folder's real path"
+    assert grading.refusal(tmp_path / "real" / "x.ipynb") is None
+    assert grading.refusal(tmp_path / "real" / "gone.ipynb") == "no such file"
+
+
+def test_the_private_folder_leaves_symbolic_links_out(tmp_path):
+    # a student folder that ships a link to the class folder could write through it into a classmate's notebook
+    class_folder, student = tmp_path / "class", tmp_path / "class" / "ana"
+    student.mkdir(parents=True)
+    (student / "IMDB_in_Keras.ipynb").write_text("{}")
+    (student / "notes.txt").write_text("mine")
+    (student / "class").symlink_to(class_folder)
+    (student / "inside").symlink_to(student / "notes.txt")
+    (tmp_path / "scratch").mkdir()
+    copy = grading._private_folder(student / "IMDB_in_Keras.ipynb", tmp_path / "scratch", [])
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["IMDB_in_Keras.ipynb", "notes.txt"]
+    assert not any(p.is_symlink() for p in copy.parent.rglob("*"))
+
+
 def test_format_table_has_one_row_per_notebook_and_a_summary():
     results = [
         grading.GradeResult("a.ipynb", "passed", 0.9123456, 12.34),
