@@ -30,6 +30,7 @@ _ALL_WORDS = 2**31 - 1
 _SELF_CHECK_MEMORY = 4 * 2**30
 DATA_ALTERED = "the data archive changed"
 CODE_ALTERED = "the code the scorer runs from changed"
+TEST_ALTERED = "the grader's test reviews changed"
 
 
 @dataclasses.dataclass
@@ -57,7 +58,14 @@ class GradingData:
             raise GradingDataError(f"the grader's copy of the data ({self.kernel_file}) changed during grading")
 
     def check_unchanged(self, notebook):
-        """Raise GradingDataError if the archive or the scorer's code changed (while ``notebook`` ran)."""
+        """Raise GradingDataError if the archive, the test reviews or the scorer's code changed (while ``notebook``
+        ran): the run stops there, naming it, rather than failing every classmate graded after it."""
+        try:
+            test_changed = sha256_file(self.test_path) != self.test_sha256
+        except OSError:
+            test_changed = True
+        if test_changed:
+            raise GradingDataError(f"{TEST_ALTERED} ({self.test_path}) while {notebook} ran")
         if self.source is not None:
             try:
                 changed = sources.cache_key(*archive.find_dataset(self.source)) != self.source_key
@@ -112,15 +120,28 @@ def _check_scorer(data):
     roots = tuple(str(Path(root).resolve()) + os.sep for root in {sys.prefix, sys.base_prefix, *scorer_path()})
     files = [path for path in result["files"] if str(Path(path).resolve()).startswith(roots)]
     folders = {str(Path(path).parent) for path in files} | set(scorer_path())
-    return CodeSnapshot(files, folders)
+    return CodeSnapshot(files + interpreter_files(), folders, links=[sys.executable])
+
+
+def interpreter_files():
+    """Return the files that choose the scorer's standard library before it imports anything: ``pyvenv.cfg``.
+
+    Python reads ``pyvenv.cfg`` beside its executable or one folder up; its
+    ``home`` says where the standard library is, so a rewritten (or a new) one
+    would load another ``json`` or ``os``. Missing ones are watched too.
+    """
+    executable = Path(sys.executable).absolute()
+    return [str(executable.parent / "pyvenv.cfg"), str(executable.parent.parent / "pyvenv.cfg")]
 
 
 class CodeSnapshot:
-    """What the scorer runs from: each file's ``file_stamp`` and each folder's entries, to notice any change."""
+    """What the scorer runs from: each file's ``file_stamp`` (missing: None), each folder's entries, and where each
+    of ``links`` (the interpreter) leads, to notice any change."""
 
-    def __init__(self, files, folders):
+    def __init__(self, files, folders, links=()):
         self.stamps = {path: file_stamp(path) for path in files}
         self.listings = {folder: self._listing(folder) for folder in folders}
+        self.links = {path: os.path.realpath(path) for path in links}
 
     @staticmethod
     def _listing(folder):
@@ -137,6 +158,9 @@ class CodeSnapshot:
         for folder, listing in self.listings.items():
             if self._listing(folder) != listing:
                 return folder
+        for path, target in self.links.items():
+            if os.path.realpath(path) != target or file_stamp(target) is None:
+                return path
         return None
 
 

@@ -59,11 +59,37 @@ def test_the_scorer_is_checked_once_and_a_change_to_its_code_is_noticed(tiny_arc
     files = list(prepared.code.stamps)
     assert any(path.endswith("/keras/__init__.py") for path in files)
     assert any(path.endswith("/imdb_lab/grader/scorer.py") for path in files)
+    assert set(trusted_data.interpreter_files()) <= set(files)  # a venv's pyvenv.cfg: where its stdlib comes from
     assert prepared.code.changed() is None
     # touching a file changes its ctime, which nothing can set back
     scorer_file = next(path for path in files if path.endswith("/imdb_lab/grader/scorer.py"))
     os.utime(scorer_file, ns=(os.stat(scorer_file).st_atime_ns, os.stat(scorer_file).st_mtime_ns))
     assert prepared.code.changed() == scorer_file
+
+
+def test_the_snapshot_watches_the_interpreters_pyvenv_cfg_and_where_the_interpreter_leads(tmp_path, monkeypatch):
+    # the attack: rewrite pyvenv.cfg's home to a standard library whose json patches the scorer
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    real = tmp_path / "python3.11"
+    real.write_text("an interpreter")
+    (venv / "bin" / "python").symlink_to(real)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    monkeypatch.setattr(trusted_data.sys, "executable", str(venv / "bin" / "python"))
+    files = trusted_data.interpreter_files()
+    assert str(venv / "pyvenv.cfg") in files and str(venv / "bin" / "pyvenv.cfg") in files
+    snapshot = trusted_data.CodeSnapshot(files, [], links=[str(venv / "bin" / "python")])
+    assert snapshot.changed() is None
+    (venv / "pyvenv.cfg").write_text("home = /tmp/evil\n")
+    assert snapshot.changed() == str(venv / "pyvenv.cfg")
+    snapshot = trusted_data.CodeSnapshot(files, [], links=[str(venv / "bin" / "python")])
+    (venv / "bin" / "pyvenv.cfg").write_text("home = /tmp/evil\n")  # a new one, nearer the interpreter
+    assert snapshot.changed() == str(venv / "bin" / "pyvenv.cfg")
+    snapshot = trusted_data.CodeSnapshot([], [], links=[str(venv / "bin" / "python")])
+    (venv / "bin" / "python").unlink()
+    (venv / "bin" / "python").symlink_to(tmp_path / "evil-python")
+    (tmp_path / "evil-python").write_text("another interpreter")
+    assert snapshot.changed() == str(venv / "bin" / "python")
 
 
 def test_code_snapshot_notices_a_new_file_in_a_folder(tmp_path):
@@ -73,3 +99,13 @@ def test_code_snapshot_notices_a_new_file_in_a_folder(tmp_path):
     assert snapshot.changed() is None
     (tmp_path / "pkg" / "numpy.py").write_text("shadow = True")
     assert snapshot.changed() == str(tmp_path / "pkg")
+
+
+def test_damaged_test_reviews_stop_the_run_naming_the_notebook_that_ran(prepared_data):
+    # one byte appended by a notebook would otherwise fail every classmate graded after it
+    prepared_data.check_unchanged("honest.ipynb")
+    with open(prepared_data.test_path, "ab") as file:
+        file.write(b"\0")
+    with pytest.raises(trusted_data.GradingDataError,
+                       match=r"the grader's test reviews changed \(.*test.npz\) while attacker.ipynb ran"):
+        prepared_data.check_unchanged("attacker.ipynb")
