@@ -5,8 +5,10 @@ a cache in a shared folder, which an earlier notebook could have rewritten),
 writes the test reviews with every word and their SHA-256 (kept in memory),
 and scores a model of its own in the clean scoring process, to know that it
 works and which files it runs from. Then, after each notebook, the grader
-checks that neither the archive nor those files changed (``check_unchanged``)
-and gives the next kernel a copy of the data verified on the way.
+checks that neither the archive, the test reviews nor those files changed
+(``check_unchanged``) and gives the next kernel a copy of the data verified on
+the way, whose test split is a stand-in drawn from the training reviews
+(``without_test_reviews``).
 """
 
 import dataclasses
@@ -18,7 +20,10 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from imdb_lab.data import archive, cache, loading, sources
+from imdb_lab.data.reviews import FlatReviews
 from imdb_lab.errors import GradingDataError
 from imdb_lab.files import atomic_path, file_stamp, sha256_file
 from imdb_lab.grader.launch import run_scorer, scorer_path
@@ -96,7 +101,7 @@ def prepare_grading_data(folder, *, check_scorer=True):
         key = sources.cache_key(kind, dataset)
         encoded = archive.encode_dataset(kind, dataset)
         kernel_file = cache.cache_path(dataset, folder / "cache")
-        cache.save(kernel_file, encoded, key)
+        cache.save(kernel_file, without_test_reviews(encoded), key)
         _, test = loading.flat_splits(encoded, num_words=_ALL_WORDS)
         source = dataset
     test_path = folder / "test.npz"
@@ -105,6 +110,23 @@ def prepare_grading_data(folder, *, check_scorer=True):
     if check_scorer:
         prepared.code = _check_scorer(prepared)
     return prepared
+
+
+def without_test_reviews(encoded, seed=0):
+    """Return ``encoded`` as the kernels get it: its test split a stand-in drawn from the training reviews.
+
+    As many reviews as the test split (without repeats while there are enough
+    training reviews), with their labels, so that a notebook runs as it would:
+    training on "the test reviews" is then training on training reviews. Only
+    the grader's ``test.npz`` holds the real ones.
+    """
+    train = FlatReviews(encoded.tokens["train"], encoded.offsets["train"], encoded.labels["train"])
+    count = len(encoded.offsets["test"]) - 1
+    picked = np.random.default_rng(seed).choice(len(train), size=count, replace=count > len(train))
+    stand_in = train.take(picked)
+    return archive.Encoded({**encoded.tokens, "test": stand_in.tokens},
+                           {**encoded.offsets, "test": stand_in.offsets},
+                           {**encoded.labels, "test": stand_in.labels}, encoded.words)
 
 
 def _check_scorer(data):

@@ -109,3 +109,22 @@ def test_damaged_test_reviews_stop_the_run_naming_the_notebook_that_ran(prepared
     with pytest.raises(trusted_data.GradingDataError,
                        match=r"the grader's test reviews changed \(.*test.npz\) while attacker.ipynb ran"):
         prepared_data.check_unchanged("attacker.ipynb")
+
+
+def test_the_kernels_data_holds_no_test_review(prepared_data):
+    # a notebook that trains on load_data's x_test trains on training reviews: the real ones are in test.npz only
+    from imdb_lab.data import archive, cache, sources
+
+    kind, dataset = archive.find_dataset(prepared_data.source)
+    real = archive.encode_dataset(kind, dataset)
+    kernel = cache.load(prepared_data.kernel_file, sources.cache_key(kind, dataset))
+
+    def reviews(encoded, split):
+        tokens, offsets, labels = encoded.tokens[split], encoded.offsets[split], encoded.labels[split]
+        return [(tuple(tokens[offsets[i]:offsets[i + 1]]), int(labels[i])) for i in range(len(offsets) - 1)]
+
+    train, test, stand_in = reviews(real, "train"), reviews(real, "test"), reviews(kernel, "test")
+    assert len(stand_in) == len(test) and set(stand_in) <= set(train)
+    assert not set(stand_in) & (set(test) - set(train))
+    assert reviews(kernel, "train") == train and kernel.words == real.words
+    assert len(set(stand_in)) == len(stand_in)  # drawn without repeats: as many training reviews as test reviews
