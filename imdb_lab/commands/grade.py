@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from imdb_lab.commands.options import accuracy_target, memory_size, positive_int, positive_seconds
+from imdb_lab.commands.options import accuracy_target, memory_size, positive_int, positive_seconds, shard_spec
 from imdb_lab.errors import CommandError, GradingDataError
 from imdb_lab.models.evaluation import TARGET
 
@@ -31,7 +31,7 @@ def cores():
 
 def add_arguments(parser):
     """Register grade's arguments on ``parser``."""
-    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="student notebooks (.ipynb)")
+    parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="student notebooks (.ipynb)")
     parser.add_argument("--timeout", type=positive_seconds, default=1800, metavar="SECONDS",
                         help="seconds one notebook may take in all: kernel start-up, its cells, exporting and "
                              "scoring its model (default: 1800)")
@@ -52,9 +52,29 @@ def add_arguments(parser):
                         help="regular expression whose group 'id' (or first group) in a notebook's path is the "
                              "student id of the CSV (default: the file name without .ipynb, or the folder's name "
                              "for IMDB_in_Keras.ipynb)")
+    parser.add_argument("--shard", type=shard_spec, metavar="K/N",
+                        help="grade share K of N of the notebooks given (every Nth by path), e.g. one task of a "
+                             "SLURM array; give each share the same notebooks and its own --json FILE")
+    parser.add_argument("--merge", nargs="+", metavar="ROWS",
+                        help="grade nothing: join the --json rows files of the N shares into one table (and "
+                             "--csv), refusing a share missing or given twice")
     parser.add_argument("--gradescope", metavar="DIR",
                         help="also write Gradescope's results.json into DIR (one notebook only), e.g. "
                              "/autograder/results")
+
+
+def _check_modes(args):
+    """Fail when the notebooks, --shard and --merge do not fit together."""
+    if args.merge is not None:
+        clashing = [f"--{name}" for name in ("json", "resume", "shard", "gradescope") if getattr(args, name)]
+        if args.notebooks or clashing:
+            raise CommandError(f"--merge grades nothing: give it the shares' rows files alone, not "
+                               f"{'notebooks' if args.notebooks else ' or '.join(clashing)}")
+        return
+    if not args.notebooks:
+        raise CommandError("give the notebooks to grade (or --merge ROWS ... to join the rows of shares)")
+    if args.shard is not None and args.json is None:
+        raise CommandError("--shard needs --json FILE: the share's rows, which --merge joins")
 
 
 def _check_outputs(args):
@@ -66,7 +86,7 @@ def _check_outputs(args):
     if args.resume and args.json is None:
         raise CommandError("--resume needs --json FILE: the rows file to resume from")
     if args.gradescope is not None:
-        if len(args.notebooks) != 1:
+        if len(args.notebooks) != 1 or args.shard is not None:
             raise CommandError(f"--gradescope writes the results of one submission: give one notebook, not "
                                f"{len(args.notebooks)}")
         if not Path(args.gradescope).is_dir():
@@ -79,7 +99,10 @@ def _check_outputs(args):
 
 
 def run(args):
-    """Grade every notebook, print the table; return 0 only when all of them passed."""
+    """Grade every notebook (or those of one share), print the table; return 0 only when all of them passed."""
+    _check_modes(args)
+    if args.merge is not None:
+        return _merge(args)
     for notebook in args.notebooks:
         # a folder named *.ipynb or a symbolic link gets a row of its own (the grader refuses it); a typo stops here
         if not os.path.lexists(notebook):
@@ -88,9 +111,14 @@ def run(args):
     from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
     from imdb_lab.grader.grading import grade_notebooks  # (nbformat: a second to import)
 
-    log = gradebook.ResultsLog(args.json, args.notebooks) if args.json is not None else None
+    shard = args.shard or (1, 1)
+    notebooks = gradebook.share_of(args.notebooks, shard)
+    log = None if args.json is None else gradebook.ResultsLog(args.json, notebooks, shard=shard,
+                                                              class_notebooks=args.notebooks)
     finished = log.load(target=args.target) if args.resume else {}
-    todo = [notebook for notebook in args.notebooks if notebook not in finished]
+    todo = [notebook for notebook in notebooks if notebook not in finished]
+    if args.shard is not None:
+        print(f"share {shard[0]}/{shard[1]}: {len(notebooks)} of {len(args.notebooks)} notebooks", file=sys.stderr)
     if finished:
         print(f"resuming: {len(finished)} notebook(s) already graded in {args.json}", file=sys.stderr)
     progress = gradebook.Progress(len(todo))
@@ -109,12 +137,27 @@ def run(args):
         if error.results is None:  # before any notebook ran: the scorer does not work here
             raise CommandError(str(error)) from error
         done = {**finished, **{r.notebook: r for r in error.results if r is not None}}
-        print(gradebook.format_table([done[n] for n in args.notebooks if n in done]))
+        print(gradebook.format_table([done[n] for n in notebooks if n in done]))
         raise CommandError(f"{error}: grading stopped, since later scores could not be trusted; restore it "
                            f"(reinstall the packages, or the data) and grade again with --resume") from error
     progress.close()
     by_notebook = {**finished, **{result.notebook: result for result in graded}}
-    results = [by_notebook[notebook] for notebook in args.notebooks]
+    results = [by_notebook[notebook] for notebook in notebooks]
+    return _report(results, args)
+
+
+def _merge(args):
+    """Join the shares' rows files into one table (and CSV); return 0 only when every notebook passed."""
+    from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
+
+    _check_outputs(args)
+    return _report(gradebook.merge(args.merge, target=args.target), args)
+
+
+def _report(results, args):
+    """Print the table, write the CSV and Gradescope outputs asked for; return the exit code."""
+    from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
+
     print(gradebook.format_table(results))
     if args.csv is not None:
         gradebook.write_csv(results, args.csv, pattern=args.id_pattern)

@@ -52,6 +52,14 @@ def accuracy_target(text):
         raise argparse.ArgumentTypeError(f"must be an accuracy between 0 and 1, got {text!r}") from None
 
 
+def shard_spec(text):
+    """Parse ``K/N``: share K (from 1) of N, e.g. ``3/8``."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"must be K/N with 1 <= K <= N, e.g. 3/8, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
 def memory_size(text):
     """Parse a memory size such as ``4G``, ``1500M`` or ``2.5G`` (binary units) into bytes, at least 64M."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)

@@ -157,47 +157,87 @@ def row_problem(row, target):
     return None
 
 
+ROWS_FORMAT = "imdb-lab rows/2"
+
+
+def share_of(notebooks, shard):
+    """Return the notebooks of share ``shard`` = ``(K, N)``, in the order given: every Nth of them sorted by path.
+
+    The same for every share given the same notebooks in any order (a SLURM
+    array's tasks, a Kubernetes Indexed Job's pods), and the N shares cover the
+    class once.
+    """
+    k, n = shard
+    chosen = set(sorted(notebooks)[k - 1::n])
+    return [notebook for notebook in notebooks if notebook in chosen]
+
+
+def _read_rows_file(path, key, target):
+    """Return a rows file's content, each row and its header checked; raise LabValueError saying why for any other
+    file (the caller says which file, and what to do)."""
+    path = Path(path)
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(content, list):
+            raise LabValueError("a rows file of an older imdb-lab, without its class and share")
+        header_keys = {"format", "shard", "notebooks", "signature", "rows"}
+        if not isinstance(content, dict) or set(content) != header_keys or content["format"] != ROWS_FORMAT:
+            raise LabValueError(f"not a rows file ({ROWS_FORMAT})")
+        header = {name: content[name] for name in ("format", "shard", "notebooks", "signature")}
+        if not hmac.compare_digest(str(header["signature"]), sign_row(header, key)):
+            raise LabValueError("its header is not signed with this grader's key")
+        rows = content["rows"]
+        if not isinstance(rows, list) or not all(isinstance(row, dict) and set(row) == set(ResultsLog.KEYS)
+                                                 for row in rows):
+            raise LabValueError("not a list of signed grade rows with their notebook_sha256")
+        for number, row in enumerate(rows, start=1):
+            if not hmac.compare_digest(str(row["signature"]), sign_row(row, key)):
+                raise LabValueError(f"row {number} is not signed with this grader's key: the grader did not "
+                                    "write it, or it was changed since")
+            problem = row_problem(row, target)
+            if problem:
+                raise LabValueError(f"row {number} cannot be the grader's ({problem}; was it graded with "
+                                    "another --target?)")
+    except (ValueError, UnicodeDecodeError, OSError) as error:
+        raise LabValueError(str(error)) from None
+    return content
+
+
 class ResultsLog:
     """The rows file (``--json``), rewritten atomically after each notebook; ``--resume`` skips what it holds.
 
-    Each row is signed with the grader's key (``rows_key``), kept in the
-    grader's own folder: ``--resume`` believes only rows the grader wrote, and
-    also checks that each one is consistent (a "passed" has an accuracy at or
-    above the target).
+    It holds the class given (``notebooks``), the share of it this run grades
+    (``shard``, K of N; 1 of 1 without ``--shard``) and a row per graded
+    notebook. The header and each row are signed with the grader's key
+    (``rows_key``), kept in the grader's own folder: ``--resume`` and
+    ``--merge`` believe only rows the grader wrote, and also check that each
+    one is consistent (a "passed" has an accuracy at or above the target).
     """
 
     KEYS = ("notebook", "status", "accuracy", "seconds", "notebook_sha256", "signature")
 
-    def __init__(self, path, notebooks):
+    def __init__(self, path, notebooks, *, shard=(1, 1), class_notebooks=None):
         self.path = Path(path)
         self.notebooks = [str(notebook) for notebook in notebooks]
+        self.header = {"format": ROWS_FORMAT, "shard": list(shard),
+                       "notebooks": [str(notebook) for notebook in (class_notebooks or notebooks)]}
         self.rows = {}  # notebook as given -> row
         self.lock = threading.Lock()
         self.key = rows_key()
+        self.header["signature"] = sign_row(self.header, self.key)
 
     def load(self, target=TARGET):
         """Return {notebook: GradeResult} of the rows already in the file whose notebook has not changed since.
 
         Raises LabValueError, saying what to do, for a file the grader did not
-        write: not a rows file, a row that is not signed with its key, or one
-        that could not be (``row_problem`` for ``target``).
+        write: not a rows file, a row or header that is not signed with its key,
+        or a row that could not be (``row_problem`` for ``target``).
         """
         if not self.path.exists():
             return {}
         try:
-            rows = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(rows, list) or not all(isinstance(row, dict) and set(row) == set(self.KEYS)
-                                                     for row in rows):
-                raise LabValueError("not a list of signed grade rows with their notebook_sha256")
-            for number, row in enumerate(rows, start=1):
-                if not hmac.compare_digest(str(row["signature"]), sign_row(row, self.key)):
-                    raise LabValueError(f"row {number} is not signed with this grader's key: the grader did not "
-                                        "write it, or it was changed since")
-                problem = row_problem(row, target)
-                if problem:
-                    raise LabValueError(f"row {number} cannot be the grader's ({problem}; was it graded with "
-                                        "another --target?)")
-        except (ValueError, UnicodeDecodeError) as error:
+            rows = _read_rows_file(self.path, self.key, target)["rows"]
+        except LabValueError as error:
             raise LabValueError(f"cannot resume from {self.path}: {error}; give another --json file, or grade "
                                 "without --resume to start again") from None
         by_path = {Path(row["notebook"]).resolve(): row for row in rows}
@@ -219,8 +259,53 @@ class ResultsLog:
             self.rows[result.notebook] = row
             ordered = [self.rows[notebook] for notebook in self.notebooks if notebook in self.rows]
             with atomic_write(self.path, "w", encoding="utf-8") as file:
-                json.dump(ordered, file, indent=2)
+                json.dump({**self.header, "rows": ordered}, file, indent=2)
                 file.write("\n")
+
+
+def merge(paths, target=TARGET):
+    """Return the class's GradeResults, in its order, from the rows files of its N shares (``--shard K/N`` runs).
+
+    Raises LabValueError when the files are not the N shares of one class,
+    each once: another class or N, a share twice or missing, a notebook of a
+    share without its row (that share stopped early: grade it again with --resume).
+    """
+    if not paths:
+        raise LabValueError("give the rows files of the shares to merge")
+    key = rows_key()
+    contents = []  # a list: the same file given twice is a share given twice
+    for path in paths:
+        try:
+            contents.append((str(path), _read_rows_file(path, key, target)))
+        except LabValueError as error:
+            raise LabValueError(f"cannot merge {path}: {error}; merge the --json files of the shares' own "
+                                "--shard runs") from None
+    first_path, first = contents[0]
+    notebooks, n = first["notebooks"], first["shard"][1]
+    shares = {}
+    for path, content in contents:
+        if content["notebooks"] != notebooks or content["shard"][1] != n:
+            raise LabValueError(f"{path} is a share of another class or number of shares than {first_path}: "
+                                "merge the rows files of one --shard run")
+        k = content["shard"][0]
+        if k in shares:
+            raise LabValueError(f"{path} and {shares[k]} are both share {k}/{n}: merge each share once")
+        shares[k] = path
+    missing = [f"{k}/{n}" for k in range(1, n + 1) if k not in shares]
+    if missing:
+        raise LabValueError(f"share(s) {', '.join(missing)} missing: grade them, then merge all {n}")
+    results = {}
+    for path, content in contents:
+        expected = share_of(notebooks, tuple(content["shard"]))
+        rows = {row["notebook"]: row for row in content["rows"]}
+        absent = [notebook for notebook in expected if notebook not in rows]
+        if absent or set(rows) - set(expected):
+            what = f"no row for {absent[0]}" if absent else "rows of notebooks outside its share"
+            raise LabValueError(f"{path} (share {content['shard'][0]}/{n}) has {what}: grade that share again "
+                                "with --resume, then merge")
+        results.update({notebook: GradeResult(notebook, row["status"], row["accuracy"], row["seconds"])
+                        for notebook, row in rows.items()})
+    return [results[notebook] for notebook in notebooks]
 
 
 class Progress:

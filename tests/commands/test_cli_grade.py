@@ -167,7 +167,7 @@ def test_grade_measures_accuracy_itself(graded):
 
 
 def test_grade_writes_the_rows_as_json_that_no_notebook_process_rewrote(graded):
-    rows = json.loads(graded["json"].read_text(encoding="utf-8"))
+    rows = json.loads(graded["json"].read_text(encoding="utf-8"))["rows"]
     assert [Path(row["notebook"]).name for row in rows] == graded["names"]
     assert all(set(row) == {"notebook", "status", "accuracy", "seconds", "notebook_sha256", "signature"}
                for row in rows)
@@ -241,7 +241,7 @@ def test_grade_resumes_from_its_rows_file(small_archive, tmp_path):
     assert "[1/1] " + str(paths[1]) in again.stderr  # only the second one ran
     statuses = [row[0] for row in table_rows(again.stdout).values()]
     assert statuses == ["no model", "not a Keras model"]
-    assert [row["status"] for row in json.loads(rows.read_text())] == statuses
+    assert [row["status"] for row in json.loads(rows.read_text())["rows"]] == statuses
 
 
 def test_grade_stops_when_a_notebook_changes_the_scorers_code(small_archive, tmp_path):
@@ -296,6 +296,9 @@ def test_grade_missing_notebook_is_a_one_line_error(tmp_path):
     (["--timeout", "0"], "must be a positive number of seconds"),
     (["--target", "85"], "must be an accuracy between 0 and 1"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--shard", "3/2", "--json", "r.json"], "must be K/N with 1 <= K <= N, e.g. 3/8, got '3/2'"),
+    (["--shard", "1/2"], "--shard needs --json FILE: the share's rows, which --merge joins"),
+    (["--merge", "rows-1.json"], "--merge grades nothing: give it the shares' rows files alone, not notebooks"),
 ])
 def test_grade_bad_arguments_exit_2_without_traceback(args, message, tmp_path):
     notebooks = copy_notebooks(["no_model.ipynb", "not_keras.ipynb"], tmp_path)
@@ -303,3 +306,48 @@ def test_grade_bad_arguments_exit_2_without_traceback(args, message, tmp_path):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give the notebooks to grade (or --merge ROWS ... to join the rows of shares)"),
+    (["--merge", "nowhere.json"], "cannot merge nowhere.json: [Errno 2] No such file or directory"),
+    (["--merge", "r.json", "--json", "out.json"], "not --json"),
+])
+def test_grade_without_notebooks_or_with_a_bad_merge_exits_2(args, message, tmp_path):
+    result = run_grade(args, dict(os.environ, IMDB_LAB_STATE=str(tmp_path / "state")), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr
+
+
+SHARES = ["passes.ipynb", "below_target.ipynb", "no_model.ipynb", "raises.ipynb", "not_keras.ipynb"]
+
+
+@pytest.mark.slow
+def test_four_shares_merged_give_the_gradebook_of_one_run(small_archive, tmp_path):
+    # a class too big for one machine: four tasks (of a SLURM array, say) run side by side, then one merge
+    paths = copy_notebooks(SHARES, tmp_path / "class")
+    env = {**grade_env(small_archive, tmp_path), "TMPDIR": str(tmp_path)}
+    common = ["--target", "0.8", "--timeout", TIMEOUT, "--jobs", "1"]
+    whole = run_grade([*paths, *common, "--csv", tmp_path / "whole.csv"], env, cwd=tmp_path)
+    tasks = [subprocess.Popen([sys.executable, "-m", "imdb_lab", "grade", *map(str, paths), *map(str, common),
+                               "--shard", f"{k}/4", "--json", str(tmp_path / f"rows-{k}.json")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+             for k in (1, 2, 3, 4)]
+    outputs = [task.communicate(timeout=600) for task in tasks]
+    assert all(task.returncode in (0, 1) for task in tasks), [err for _, err in outputs]
+    shares = [len(table_rows(out)) for out, _ in outputs]
+    assert sorted(shares) == [1, 1, 1, 2]  # five notebooks in four shares, each graded once
+    rows = [tmp_path / f"rows-{k}.json" for k in (1, 2, 3, 4)]
+    merged = run_grade(["--merge", *rows, "--target", "0.8", "--csv", tmp_path / "merged.csv"], env, cwd=tmp_path)
+    assert merged.returncode == whole.returncode == 1, merged.stderr
+
+    def without_seconds(path):
+        with open(path, newline="", encoding="utf-8") as file:
+            return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(file)]
+
+    assert without_seconds(tmp_path / "merged.csv") == without_seconds(tmp_path / "whole.csv")
+    assert merged.stdout.splitlines()[-1] == whole.stdout.splitlines()[-1] == "1 of 5 passed"
+    # a share missing, or given twice, is refused
+    for given, message in ((rows[:3], "share(s) 4/4 missing"), ([*rows, rows[0]], "are both share 1/4")):
+        refused = run_grade(["--merge", *given, "--target", "0.8"], env, cwd=tmp_path)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_results_log_is_rewritten_row_by_row_in_the_order_given(tmp_path, notebo
     log = gradebook.ResultsLog(tmp_path / "rows.json", notebooks)
     log.record(GradeResult(notebooks[2], "passed", 0.9, 1.0))
     log.record(GradeResult(notebooks[0], "no model", None, 2.0))
-    rows = json.loads((tmp_path / "rows.json").read_text())
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
     assert [row["notebook"] for row in rows] == [notebooks[0], notebooks[2]]
     assert set(rows[0]) == set(gradebook.ResultsLog.KEYS)
     assert rows[1]["notebook_sha256"] == gradebook.notebook_sha256(notebooks[2])
@@ -116,17 +117,25 @@ def test_resume_skips_finished_notebooks_unless_they_changed(tmp_path, notebooks
     assert list(finished) == [notebooks[0]]
     assert finished[notebooks[0]] == GradeResult(notebooks[0], "passed", 0.9, 1.0)
     again.record(GradeResult(notebooks[2], "below target", 0.6, 1.0))
-    rows = json.loads((tmp_path / "rows.json").read_text())
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
     assert [row["notebook"] for row in rows] == [notebooks[0], notebooks[2]]  # the old row is kept
 
 
 def test_resume_from_a_file_that_is_not_a_rows_file_is_refused(tmp_path, notebooks):
     path = tmp_path / "rows.json"
-    for content in ("{ not json", json.dumps({"a": 1}), json.dumps([{"notebook": "x"}])):
+    for content, why in (("{ not json", "Expecting"), (json.dumps({"a": 1}), "not a rows file"),
+                         (json.dumps([{"notebook": "x"}]), "a rows file of an older imdb-lab")):
         path.write_text(content)
-        with pytest.raises(ValueError, match="cannot resume from .*rows.json: .*grade without --resume"):
+        with pytest.raises(ValueError, match=f"cannot resume from .*rows.json: .*{why}.*grade without --resume"):
             gradebook.ResultsLog(path, notebooks).load()
     assert gradebook.ResultsLog(tmp_path / "none.json", notebooks).load() == {}
+
+
+def rows_file(path, rows, notebooks, shard=(1, 1)):
+    """Write ``rows`` as a rows file of the grader's format, its header signed with the grader's key."""
+    header = {"format": gradebook.ROWS_FORMAT, "shard": list(shard), "notebooks": notebooks}
+    header["signature"] = gradebook.sign_row(header, gradebook.rows_key())
+    Path(path).write_text(json.dumps({**header, "rows": rows}))
 
 
 def forged(notebook, status="passed", accuracy=0.99, signature="0" * 64):
@@ -137,13 +146,13 @@ def forged(notebook, status="passed", accuracy=0.99, signature="0" * 64):
 
 def test_resume_refuses_rows_the_grader_did_not_sign(tmp_path, notebooks):
     path = tmp_path / "rows.json"
-    path.write_text(json.dumps([forged(notebooks[0])]))
+    rows_file(path, [forged(notebooks[0])], notebooks)
     with pytest.raises(ValueError, match=r"cannot resume from .*: row 1 is not signed with this grader's key"):
         gradebook.ResultsLog(path, notebooks).load()
     # signed with another grader's key (another user, another machine): refused the same way
     row = forged(notebooks[0])
     row["signature"] = gradebook.sign_row(row, b"another key")
-    path.write_text(json.dumps([row]))
+    rows_file(path, [row], notebooks)
     with pytest.raises(ValueError, match="row 1 is not signed"):
         gradebook.ResultsLog(path, notebooks).load()
 
@@ -164,7 +173,7 @@ def test_resume_refuses_signed_rows_the_grader_cannot_have_written(tmp_path, not
     # even signed (the key stolen, or a row of a run with another --target), an impossible row is refused
     row = {**forged(notebooks[0]), **change}
     row["signature"] = gradebook.sign_row(row, gradebook.rows_key())
-    (tmp_path / "rows.json").write_text(json.dumps([row]))
+    rows_file(tmp_path / "rows.json", [row], notebooks)
     expected = r"cannot resume from .*: row 1 cannot be the grader's \(.*" + re.escape(problem)
     with pytest.raises(ValueError, match=expected):
         gradebook.ResultsLog(tmp_path / "rows.json", notebooks).load(target=0.85)
@@ -231,3 +240,59 @@ def test_progress_draws_a_bar_on_a_terminal():
     progress.update(PASSED)
     assert stream.getvalue().endswith("[=======.......................] 1/4 graded, 1 passed, 0.0 s")
     assert "\r\033[K[1/4] class/alice.ipynb: passed" in stream.getvalue()
+
+
+def test_shares_are_deterministic_and_cover_the_class_once():
+    notebooks = [f"class/s{i:02}.ipynb" for i in (7, 3, 11, 1, 5, 9, 2)]
+    shares = [gradebook.share_of(notebooks, (k, 3)) for k in (1, 2, 3)]
+    assert sorted(sum(shares, [])) == sorted(notebooks)
+    assert all(share == [n for n in notebooks if n in share] for share in shares)  # the order given
+    assert gradebook.share_of(list(reversed(notebooks)), (2, 3)) == list(reversed(shares[1]))  # any order: same
+    assert gradebook.share_of(notebooks, (1, 1)) == notebooks
+    assert gradebook.share_of(notebooks[:2], (3, 3)) == []
+
+
+def graded_shares(tmp_path, notebooks, n, skip=()):
+    """Write the rows file of each of ``n`` shares of ``notebooks``, every row passed; return their paths."""
+    paths = []
+    for k in range(1, n + 1):
+        share = gradebook.share_of(notebooks, (k, n))
+        log = gradebook.ResultsLog(tmp_path / f"rows-{k}.json", share, shard=(k, n), class_notebooks=notebooks)
+        for notebook in share:
+            if notebook not in skip:
+                log.record(GradeResult(notebook, "passed", 0.9, 1.0))
+        if not (tmp_path / f"rows-{k}.json").exists():  # a share with nothing to grade still writes its file
+            (tmp_path / f"rows-{k}.json").write_text(json.dumps({**log.header, "rows": []}))
+        paths.append(tmp_path / f"rows-{k}.json")
+    return paths
+
+
+def test_merge_joins_the_shares_in_the_class_order(tmp_path, notebooks):
+    paths = graded_shares(tmp_path, notebooks, 2)
+    merged = gradebook.merge(list(reversed(paths)))
+    assert [r.notebook for r in merged] == notebooks and all(r.passed for r in merged)
+    four = graded_shares(tmp_path, notebooks, 4)  # more shares than notebooks: one share is empty
+    assert [r.notebook for r in gradebook.merge(four)] == notebooks
+
+
+def test_merge_refuses_what_is_not_the_shares_of_one_class(tmp_path, notebooks):
+    paths = graded_shares(tmp_path, notebooks, 3)
+    with pytest.raises(ValueError, match=r"share\(s\) 2/3 missing: grade them, then merge all 3"):
+        gradebook.merge([paths[0], paths[2]])
+    with pytest.raises(ValueError, match="are both share 1/3"):
+        gradebook.merge([*paths, paths[0]])
+    other = tmp_path / "other"
+    other.mkdir()
+    (other_rows,) = graded_shares(other, notebooks[:2], 1)
+    with pytest.raises(ValueError, match="is a share of another class or number of shares"):
+        gradebook.merge([*paths, other_rows])
+    (tmp_path / "stopped").mkdir()
+    stopped = graded_shares(tmp_path / "stopped", notebooks, 3, skip={notebooks[1]})
+    with pytest.raises(ValueError, match=r"has no row for .*b.ipynb: grade that share again with --resume"):
+        gradebook.merge(stopped)
+    forged_file = tmp_path / "forged.json"
+    content = json.loads(paths[0].read_text())
+    content["shard"] = [2, 3]  # a share renamed: its header no longer matches its signature
+    forged_file.write_text(json.dumps(content))
+    with pytest.raises(ValueError, match="cannot merge .*forged.json: its header is not signed"):
+        gradebook.merge([forged_file, paths[0], paths[2]])
