@@ -236,7 +236,11 @@ class ResultsLog:
         if not self.path.exists():
             return {}
         try:
-            rows = _read_rows_file(self.path, self.key, target)["rows"]
+            content = _read_rows_file(self.path, self.key, target)
+            if content["shard"] != self.header["shard"] and content["notebooks"] == self.header["notebooks"]:
+                raise LabValueError(f"it holds share {content['shard'][0]}/{content['shard'][1]}, not "
+                                    f"{self.header['shard'][0]}/{self.header['shard'][1]}")
+            rows = content["rows"]
         except LabValueError as error:
             raise LabValueError(f"cannot resume from {self.path}: {error}; give another --json file, or grade "
                                 "without --resume to start again") from None

@@ -296,3 +296,10 @@ def test_merge_refuses_what_is_not_the_shares_of_one_class(tmp_path, notebooks):
     forged_file.write_text(json.dumps(content))
     with pytest.raises(ValueError, match="cannot merge .*forged.json: its header is not signed"):
         gradebook.merge([forged_file, paths[0], paths[2]])
+
+
+def test_resume_refuses_the_rows_file_of_another_share(tmp_path, notebooks):
+    (rows_1,) = graded_shares(tmp_path, notebooks, 2)[:1]
+    log = gradebook.ResultsLog(rows_1, gradebook.share_of(notebooks, (2, 2)), shard=(2, 2), class_notebooks=notebooks)
+    with pytest.raises(ValueError, match=r"cannot resume from .*rows-1.json: it holds share 1/2, not 2/2"):
+        log.load()
