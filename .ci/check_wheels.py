@@ -138,25 +138,37 @@ def missing_package(output):
     return match.group(1) if match else None
 
 
-def resolve(machine, requirements, pip):
-    """Return ``(ok, message)`` for one machine: what pip would install there, or why it can't."""
-    wanted = requirements_for(requirements, machine["environment"])
+def dry_run(machine, wanted, pip, constraints=None):
+    """Return ``(installed, output)``: ``{name: version}`` pip would install on ``machine`` (None when it cannot
+    resolve ``wanted``), and pip's output without its notes about missing local indexes."""
     with tempfile.TemporaryDirectory(prefix="check-wheels-") as scratch:
         report = Path(scratch) / "report.json"
         command = [*pip, "install", "--dry-run", "--quiet", "--ignore-installed", "--only-binary=:all:",
                    "--target", str(Path(scratch) / "target"), "--python-version", machine["python"],
                    "--report", str(report)]
+        if constraints is not None:
+            path = Path(scratch) / "constraints.txt"
+            path.write_text("".join(f"{name}=={version}\n" for name, version in constraints.items()),
+                            encoding="utf-8")
+            command += ["--constraint", str(path)]
         for platform in machine["platforms"]:
             command += ["--platform", platform]
         result = subprocess.run(command + wanted, capture_output=True, text=True)
+        output = "\n".join(line for line in (result.stdout + result.stderr).splitlines()
+                           if "is ignored: it is neither" not in line).strip()
         if result.returncode != 0:
-            output = "\n".join(line for line in (result.stdout + result.stderr).splitlines()
-                               if "is ignored: it is neither" not in line)
-            package = missing_package(output)
-            what = f"no wheel of {package}" if package else "pip could not resolve the requirements"
-            return False, f"{machine['name']}: FAILS: {what}\n    " + "\n    ".join(output.strip().splitlines()[-4:])
-        installed = {normalized(item["metadata"]["name"]): item["metadata"]["version"]
-                     for item in json.loads(report.read_text(encoding="utf-8"))["install"]}
+            return None, output
+        return {normalized(item["metadata"]["name"]): item["metadata"]["version"]
+                for item in json.loads(report.read_text(encoding="utf-8"))["install"]}, output
+
+
+def resolve(machine, requirements, pip):
+    """Return ``(ok, message)`` for one machine: what pip would install there, or why it can't."""
+    installed, output = dry_run(machine, requirements_for(requirements, machine["environment"]), pip)
+    if installed is None:
+        package = missing_package(output)
+        what = f"no wheel of {package}" if package else "pip could not resolve the requirements"
+        return False, f"{machine['name']}: FAILS: {what}\n    " + "\n    ".join(output.splitlines()[-4:])
     backends = [f"{name} {installed[name]}" for name in BACKENDS if name in installed]
     if not backends:
         return False, f"{machine['name']}: FAILS: no Keras backend ({', '.join(BACKENDS)}) would be installed"
@@ -203,23 +215,10 @@ def resolve_on_host(freeze, pip, root=ROOT):
         wanted = tomllib.load(file)["project"]["dependencies"]
     machine = _linux(host_python(freeze), "x86_64")
     pins = freeze_pins(freeze)
-    with tempfile.TemporaryDirectory(prefix="check-host-") as scratch:
-        constraints = Path(scratch) / "constraints.txt"
-        constraints.write_text("".join(f"{name}=={version}\n" for name, version in pins.items()), encoding="utf-8")
-        report = Path(scratch) / "report.json"
-        command = [*pip, "install", "--dry-run", "--quiet", "--ignore-installed", "--only-binary=:all:",
-                   "--target", str(Path(scratch) / "target"), "--python-version", machine["python"],
-                   "--report", str(report), "--constraint", str(constraints)]
-        for platform in machine["platforms"]:
-            command += ["--platform", platform]
-        result = subprocess.run(command + requirements_for(wanted, machine["environment"]), capture_output=True,
-                                text=True)
-        if result.returncode != 0:
-            output = [line for line in (result.stdout + result.stderr).splitlines() if "is ignored" not in line]
-            return False, (f"{freeze}: FAILS: the package's dependencies cannot keep the host's versions\n    "
-                           + "\n    ".join(output[-6:]))
-        installed = {normalized(item["metadata"]["name"]): item["metadata"]["version"]
-                     for item in json.loads(report.read_text(encoding="utf-8"))["install"]}
+    installed, output = dry_run(machine, requirements_for(wanted, machine["environment"]), pip, constraints=pins)
+    if installed is None:
+        return False, (f"{freeze}: FAILS: the package's dependencies cannot keep the host's versions\n    "
+                       + "\n    ".join(output.splitlines()[-6:]))
     changed, added = host_changes(installed, pins)
     backends = [name for name, _ in added if name in BACKENDS]
     if changed or backends:
