@@ -1,12 +1,15 @@
-"""Benchmark: grading a class of honest notebooks one at a time against ``--jobs N`` at a time, in one run.
+"""Benchmark: grading a class of honest notebooks one at a time against ``--jobs N`` at a time, or unsandboxed
+against sandboxed, in one run.
 
     IMDB_LAB_DATA=../shared/data/aclImdb_v1_labeled.tar.gz python benchmarks/bench_grading.py [--notebooks 8]
+    IMDB_LAB_DATA=../shared/data/aclImdb_v1_labeled.tar.gz python benchmarks/bench_grading.py --sandbox --jobs 2
 
 Writes ``--notebooks`` copies of an honest student notebook (10,000 words,
 multi-hot, Dense 16 with dropout, 4 epochs of ``model.fit`` with a validation
 split) into a temporary class folder, then times ``imdb-lab grade`` on them
 with ``--jobs 1`` and with ``--jobs N`` (default: the number of cores), each as
-its own process, and prints the wall times, their ratio and the rows.
+its own process, and prints the wall times, their ratio and the rows. With
+``--sandbox``: ``--jobs N --no-sandbox`` against ``--jobs N --require-sandbox``.
 """
 
 import argparse
@@ -43,11 +46,11 @@ def write_class(folder, count):
     return paths
 
 
-def grade(paths, jobs):
-    """Run ``imdb-lab grade --jobs JOBS`` on ``paths``; return (wall seconds, its table)."""
+def grade(paths, jobs, *options):
+    """Run ``imdb-lab grade --jobs JOBS OPTIONS`` on ``paths``; return (wall seconds, its table)."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "imdb_lab", "grade", *map(str, paths), "--jobs", str(jobs)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run([sys.executable, "-m", "imdb_lab", "grade", *map(str, paths), "--jobs", str(jobs),
+                             *options], capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if result.returncode not in (0, 1):
         sys.exit(f"grade failed ({result.returncode}):\n{result.stderr}")
@@ -60,13 +63,24 @@ def main():
     parser.add_argument("--notebooks", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                         else os.cpu_count())
+    parser.add_argument("--sandbox", action="store_true",
+                        help="compare --no-sandbox with --require-sandbox, both at --jobs N")
     args = parser.parse_args()
     if not os.environ.get("IMDB_LAB_DATA"):
         sys.exit("set IMDB_LAB_DATA=/path/to/aclImdb_v1.tar.gz: the benchmark grades on the real data")
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as folder:
         paths = write_class(folder, args.notebooks)
-        one, _ = grade(paths, 1)
-        many, table = grade(paths, args.jobs)
+        if args.sandbox:
+            plain, plain_table = grade(paths, args.jobs, "--no-sandbox")
+            boxed, table = grade(paths, args.jobs, "--require-sandbox")
+        else:
+            one, _ = grade(paths, 1)
+            many, table = grade(paths, args.jobs)
+    if args.sandbox:
+        print(plain_table, table, sep="\n\n")
+        print(f"\n{args.notebooks} honest notebooks at --jobs {args.jobs}: unsandboxed {plain:.1f} s, sandboxed "
+              f"{boxed:.1f} s (ratio {boxed / plain:.2f})")
+        return
     print(table)
     print(f"\n{args.notebooks} honest notebooks: --jobs 1 {one:.1f} s, --jobs {args.jobs} {many:.1f} s "
           f"(ratio {many / one:.2f})")

@@ -60,6 +60,10 @@ class GradingDataError(LabError, RuntimeError):
         self.results = results
 
 
+class SandboxError(LabError, RuntimeError):
+    """A sandbox was required (``--require-sandbox``) and this machine cannot give one; the message says why."""
+
+
 class CommandError(LabError):
     """A problem with the user's input to the ``imdb-lab`` command, reported in one line (exit code 2)."""
 

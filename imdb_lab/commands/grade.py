@@ -1,13 +1,14 @@
 """``imdb-lab grade``: run student notebooks, contained, and score the model each one exports ourselves.
 
 Each notebook runs in a private copy of its folder, in a fresh kernel of this
-interpreter; then its ``model`` is saved and scored in a clean process on test
-reviews the grader prepared before any notebook ran (see imdb_lab.grader.grading).
-``--timeout`` and ``--memory`` cover the whole of one notebook: its cells, the
-export and the scoring. One row per notebook, in the order given: ``passed``,
-``below target``, ``error in cell N: Name: message`` (N counts the non-empty
-code cells, the In [N] of a fresh run), ``timed out``, ``over the memory
-limit``, ``no model``, ``not a Keras model``, ``model not loadable safely:
+interpreter, in a sandbox where the machine has one (Linux, bubblewrap); then
+its ``model`` is saved and scored in a clean process on test reviews the grader
+prepared before any notebook ran (see imdb_lab.grader.grading). ``--timeout``
+and ``--memory`` cover the whole of one notebook: its cells, the export and the
+scoring. One row per notebook, in the order given: ``passed``, ``below
+target``, ``error in cell N: Name: message`` (N counts the non-empty code
+cells, the In [N] of a fresh run), ``timed out``, ``over the memory limit``
+(or disk, or process limit), ``no model``, ``not a Keras model``, ``model not loadable safely:
 ...`` and the like, then ``K of M passed``. Progress goes to stderr. Exit code
 0 only when every notebook passed, 1 otherwise, 2 for bad arguments or
 missing files.
@@ -18,7 +19,8 @@ import sys
 from pathlib import Path
 
 from imdb_lab.commands.options import accuracy_target, memory_size, positive_int, positive_seconds, shard_spec
-from imdb_lab.errors import CommandError, GradingDataError
+from imdb_lab.errors import CommandError, GradingDataError, SandboxError
+from imdb_lab.grader.sandbox import unavailable
 from imdb_lab.models.evaluation import TARGET
 
 HELP = "run student notebooks and grade the accuracy of the model each one trains"
@@ -38,6 +40,16 @@ def add_arguments(parser):
     parser.add_argument("--memory", type=memory_size, default="4G", metavar="SIZE",
                         help="memory one notebook may use, all its processes together, e.g. 4G or 1500M "
                              "(default: 4G)")
+    parser.add_argument("--disk", type=memory_size, default="2G", metavar="SIZE",
+                        help="disk space one notebook's private folder may take, e.g. 2G (default: 2G)")
+    parser.add_argument("--processes", type=positive_int, default=64, metavar="N",
+                        help="processes one notebook may run at once, its kernel included (default: 64)")
+    sandboxing = parser.add_mutually_exclusive_group()
+    sandboxing.add_argument("--require-sandbox", action="store_true",
+                            help="refuse to grade where notebooks cannot run in a sandbox (Linux with bubblewrap); "
+                                 "by default they run in one where the machine can, and every row says whether")
+    sandboxing.add_argument("--no-sandbox", action="store_true",
+                            help="run notebooks without a sandbox even where the machine has one (to compare)")
     parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                         help="notebooks graded at the same time (default: the number of cores)")
     parser.add_argument("--target", type=accuracy_target, default=TARGET,
@@ -109,8 +121,15 @@ def run(args):
             raise CommandError(f"no such notebook: {notebook}")
     _check_outputs(args)
     from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
-    from imdb_lab.grader.grading import grade_notebooks  # (nbformat: a second to import)
+    from imdb_lab.grader.grading import grade_notebooks, use_sandbox  # (nbformat: a second to import)
 
+    sandbox = True if args.require_sandbox else False if args.no_sandbox else None
+    try:
+        sandbox = use_sandbox(sandbox)
+    except SandboxError as error:
+        raise CommandError(f"{error} (or grade without --require-sandbox)") from error
+    if not sandbox and not args.no_sandbox:
+        print(f"warning: notebooks run without a sandbox ({unavailable()}); every row says so", file=sys.stderr)
     shard = args.shard or (1, 1)
     notebooks = gradebook.share_of(args.notebooks, shard)
     log = None if args.json is None else gradebook.ResultsLog(args.json, notebooks, shard=shard,
@@ -130,8 +149,9 @@ def run(args):
 
     jobs = args.jobs or min(cores(), max(len(todo), 1))
     try:
-        graded = grade_notebooks(todo, jobs=jobs, timeout=args.timeout, memory=args.memory, target=args.target,
-                                 on_result=report, exclude=args.notebooks) if todo else []
+        graded = grade_notebooks(todo, jobs=jobs, timeout=args.timeout, memory=args.memory, disk=args.disk,
+                                 processes=args.processes, target=args.target, sandbox=sandbox, on_result=report,
+                                 exclude=args.notebooks, hidden=_outputs(args)) if todo else []
     except GradingDataError as error:
         progress.close()
         if error.results is None:  # before any notebook ran: the scorer does not work here
@@ -144,6 +164,13 @@ def run(args):
     by_notebook = {**finished, **{result.notebook: result for result in graded}}
     results = [by_notebook[notebook] for notebook in notebooks]
     return _report(results, args)
+
+
+def _outputs(args):
+    """Return what a notebook's sandbox must not show of the grader: its outputs and its key's folder."""
+    from imdb_lab.grader.gradebook import state_folder  # the grader imports nbformat: not for --help
+
+    return [Path(path) for path in (args.json, args.csv, args.gradescope) if path is not None] + [state_folder()]
 
 
 def _merge(args):

@@ -96,8 +96,38 @@ def _check_headers(npz_file):
                     raise LabValueError(f"array {info.filename} declares shape {shape}, more than the file holds")
 
 
-def load(path, key):
-    """Return the ``Encoded`` data cached at ``path``, or None if it is missing, stale, corrupt or altered."""
+def is_data_file(path):
+    """Return True when ``path`` is a data file of this format (a cache, or a prepared file such as the grader's)."""
+    try:
+        with zipfile.ZipFile(path) as npz:
+            return "meta.npy" in npz.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def load_prepared(path):
+    """Return the ``Encoded`` data of the prepared file at ``path``, whatever it was built from.
+
+    A prepared file (the grader gives each kernel one) is read as it is, checked
+    against its checksum; it cannot be rebuilt, so a damaged one raises
+    ``LabValueError``, which says to prepare it again.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encoded = load(path, None, stacklevel=3)
+    if encoded is None:
+        why = str(caught[0].message) if caught else f"{path} is not an imdb-lab data file"
+        raise LabValueError(f"{why}; a prepared data file cannot be rebuilt: prepare it again, or point "
+                            "IMDB_LAB_DATA at aclImdb_v1.tar.gz")
+    return encoded
+
+
+def load(path, key, *, stacklevel=2):
+    """Return the ``Encoded`` data cached at ``path``, or None if it is missing, stale, corrupt or altered.
+
+    ``key``: what the cache must have been built from (``sources.cache_key``);
+    None accepts any source (a prepared file), still checked against its checksum.
+    """
     path = Path(path)
     if not path.exists():
         return None
@@ -106,7 +136,7 @@ def load(path, key):
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
             stored = meta.pop("content_sha256", None)
-            if meta != {"format": FORMAT, **key}:
+            if meta.get("format") != FORMAT or (key is not None and meta != {"format": FORMAT, **key}):
                 return None  # another archive, another version of it, or an older encoder
             arrays = {name: npz[name] for name in _ARRAYS}
         if stored != content_digest(arrays):
@@ -118,7 +148,8 @@ def load(path, key):
         for split in SPLITS:
             _check_consistent(tokens[split], offsets[split], labels[split], len(words))
     except (OSError, ValueError, KeyError, EOFError, MemoryError, zipfile.BadZipFile, UnicodeDecodeError) as error:
-        warnings.warn(f"ignoring the IMDB data cache {path} ({error}); rebuilding it", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"ignoring the IMDB data cache {path} ({error}); rebuilding it", RuntimeWarning,
+                      stacklevel=stacklevel + 1)
         return None
     return Encoded(tokens, offsets, labels, words)
 

@@ -61,8 +61,11 @@ def load_encoded(path, *, need_cache=False):
 
     Builds the cache when it is missing or stale, one process at a time. When it
     cannot be written, warns once and returns the data with None (or, with
-    ``need_cache``, raises ``CacheError``).
+    ``need_cache``, raises ``CacheError``). A prepared data file (what the
+    grader gives a kernel) is its own cache: it is read as it is.
     """
+    if Path(path).is_file() and cache.is_data_file(path):
+        return cache.load_prepared(path), Path(path)
     kind, dataset = archive.find_dataset(path)
     key = cache_key(kind, dataset)
     cache_file = cache.cache_path(dataset)
@@ -126,6 +129,23 @@ def read_keras_npz(path):
             splits.append(FlatReviews.from_sequences(sequences, arrays[f"y_{split}"]))
             del sequences
     return tuple(splits)
+
+
+def keras_encoded(npz, word_index):
+    """Return Keras's ``imdb.npz`` and its word index ``{word: rank}`` as ``archive.Encoded`` (ranks as they are).
+
+    A rank the word index lacks gets a placeholder word, so that every rank of
+    the reviews has one.
+    """
+    train, test = read_keras_npz(npz)
+    highest = max([0, *word_index.values(), *(int(s.tokens.max()) for s in (train, test) if len(s.tokens))])
+    words = [f"<rank {rank}>" for rank in range(1, highest + 1)]
+    for word, rank in word_index.items():
+        words[rank - 1] = word
+    splits = dict(zip(archive.SPLITS, (train, test)))
+    return archive.Encoded({s: flat.tokens.astype(np.int32) for s, flat in splits.items()},
+                           {s: flat.offsets.astype(np.int64) for s, flat in splits.items()},
+                           {s: np.asarray(flat.labels, dtype=np.uint8) for s, flat in splits.items()}, words)
 
 
 def get_word_index(source=None):

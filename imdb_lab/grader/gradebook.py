@@ -18,7 +18,7 @@ from imdb_lab.grader.statuses import BELOW_TARGET, PASSED, kind
 from imdb_lab.models.evaluation import TARGET
 from imdb_lab.progress import ProgressBar
 
-CSV_COLUMNS = ("notebook", "student_id", "status", "accuracy", "score", "seconds")
+CSV_COLUMNS = ("notebook", "student_id", "status", "accuracy", "score", "seconds", "sandboxed")
 # the lab's own file name: when every student hands in a file of that name, their folder names them
 LAB_NAME = "IMDB_in_Keras"
 # a cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV injection")
@@ -53,10 +53,16 @@ def _cell(text):
     return f"'{text}" if str(text).startswith(_FORMULA_START) else str(text)
 
 
+def sandbox_word(result):
+    """Return how a row says whether its notebook ran in a sandbox: yes, no, or - (it did not run)."""
+    return {True: "yes", False: "no"}.get(result.sandboxed, "-")
+
+
 def write_csv(results, path, *, pattern=None):
     """Write the rows as a CSV gradebook (``CSV_COLUMNS``) to ``path``, atomically."""
     rows = [(_cell(r.notebook), _cell(student_id(r.notebook, pattern)), _cell(r.status),
-             "" if r.accuracy is None else f"{r.accuracy:.4f}", points(r), f"{r.seconds:.1f}") for r in results]
+             "" if r.accuracy is None else f"{r.accuracy:.4f}", points(r), f"{r.seconds:.1f}", sandbox_word(r))
+            for r in results]
     with atomic_write(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
@@ -71,6 +77,8 @@ def gradescope_results(result, *, target):
         verdict = "reaches" if result.passed else "does not reach"
         summary = (f"The model your notebook trains has a test accuracy of {result.accuracy:.4f}, measured by the "
                    f"grader; it {verdict} the target of {target:.2f}.")
+    if result.sandboxed is False:
+        summary += " (The notebook ran without a sandbox.)"
     score = float(points(result))
     return {
         "score": score,
@@ -146,6 +154,8 @@ def row_problem(row, target):
         return "its accuracy must be empty or a number from 0 to 1"
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
         return "its seconds must be a number, 0 or more"
+    if row.get("sandboxed") not in (True, False, None):
+        return "its sandboxed must be true, false or null"
     sha = row.get("notebook_sha256")
     if sha is not None and not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
         return "its notebook_sha256 must be a SHA-256 in hex"
@@ -157,7 +167,7 @@ def row_problem(row, target):
     return None
 
 
-ROWS_FORMAT = "imdb-lab rows/2"
+ROWS_FORMAT = "imdb-lab rows/3"
 
 
 def share_of(notebooks, shard):
@@ -203,6 +213,11 @@ def _read_rows_file(path, key, target):
     return content
 
 
+def _result(row, notebook):
+    """Return the GradeResult of a checked row of a rows file."""
+    return GradeResult(notebook, row["status"], row["accuracy"], row["seconds"], row["sandboxed"])
+
+
 class ResultsLog:
     """The rows file (``--json``), rewritten atomically after each notebook; ``--resume`` skips what it holds.
 
@@ -214,7 +229,7 @@ class ResultsLog:
     one is consistent (a "passed" has an accuracy at or above the target).
     """
 
-    KEYS = ("notebook", "status", "accuracy", "seconds", "notebook_sha256", "signature")
+    KEYS = ("notebook", "status", "accuracy", "seconds", "sandboxed", "notebook_sha256", "signature")
 
     def __init__(self, path, notebooks, *, shard=(1, 1), class_notebooks=None):
         self.path = Path(path)
@@ -250,7 +265,7 @@ class ResultsLog:
             row = by_path.get(Path(notebook).resolve())
             sha = notebook_sha256(notebook)
             if row is not None and sha is not None and row["notebook_sha256"] == sha:
-                finished[notebook] = GradeResult(notebook, row["status"], row["accuracy"], row["seconds"])
+                finished[notebook] = _result(row, notebook)
                 self.rows[notebook] = {**row, "notebook": notebook}
                 self.rows[notebook]["signature"] = sign_row(self.rows[notebook], self.key)
         return finished
@@ -307,8 +322,7 @@ def merge(paths, target=TARGET):
             what = f"no row for {absent[0]}" if absent else "rows of notebooks outside its share"
             raise LabValueError(f"{path} (share {content['shard'][0]}/{n}) has {what}: grade that share again "
                                 "with --resume, then merge")
-        results.update({notebook: GradeResult(notebook, row["status"], row["accuracy"], row["seconds"])
-                        for notebook, row in rows.items()})
+        results.update({notebook: _result(row, notebook) for notebook, row in rows.items()})
     return [results[notebook] for notebook in notebooks]
 
 
@@ -333,16 +347,18 @@ class Progress:
 
 
 def format_table(results):
-    """Return the grade table (notebook, status, accuracy, seconds) and a summary line, as text."""
-    header = ("notebook", "status", "accuracy", "seconds")
+    """Return the grade table (notebook, status, accuracy, seconds, sandboxed) and a summary line, as text."""
+    header = ("notebook", "status", "accuracy", "seconds", "sandboxed")
     rows = [
-        (r.notebook, r.status, "-" if r.accuracy is None else f"{r.accuracy:.4f}", f"{r.seconds:.1f}")
+        (r.notebook, r.status, "-" if r.accuracy is None else f"{r.accuracy:.4f}", f"{r.seconds:.1f}",
+         sandbox_word(r))
         for r in results
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:
-        lines.append(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]:>{widths[3]}}")
+        lines.append(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]:>{widths[3]}}  "
+                     f"{row[4]:<{widths[4]}}".rstrip())
     passed = sum(r.passed for r in results)
     lines.append(f"{passed} of {len(results)} passed")
     return "\n".join(lines)

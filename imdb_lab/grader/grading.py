@@ -5,16 +5,17 @@ Nothing a notebook computes, prints or changes is believed. For each notebook:
 1. Before any notebook runs, ``grading_data.prepare_grading_data`` encodes
    the data from the archive itself and writes the test reviews, with their
    SHA-256 kept in memory; it also checks the scoring process once.
-2. The notebook runs in a private copy of its folder, with a private copy of
-   the data cache, in a fresh kernel started by ``imdb_lab.grader.runner``
-   (not by the grader: a kernel that kills its parent kills that runner, not
-   the grader). The runner then saves the notebook's ``model`` and its
-   ``num_words`` / ``skip_top``.
+2. The notebook runs in its box: a private copy of its folder, a private
+   copy of the data without the test reviews, in a fresh kernel started by
+   ``imdb_lab.grader.runner`` (not by the grader: a kernel that kills its
+   parent kills that runner, not the grader). Where the machine can, runner
+   and kernel run in a sandbox that sees nothing else (``imdb_lab.grader.sandbox``).
+   The runner then saves the notebook's ``model`` and its ``num_words`` / ``skip_top``.
 3. Every process the notebook started is killed when it ends: the runner and
    the grader adopt orphans on Linux (``imdb_lab.grader.processes``), so ``setsid``
-   does not escape. The grader watches the memory of the whole process tree
-   and the wall clock: one ``timeout`` and one ``memory`` limit cover the
-   notebook, its export and its scoring.
+   does not escape. The grader watches the memory and the number of the
+   processes, the box's size on disk and the wall clock: one ``timeout`` and
+   one ``memory`` limit cover the notebook, its export and its scoring.
 4. ``imdb_lab.grader.scorer`` loads the exported model with ``safe_mode=True`` in a
    new, isolated interpreter and measures its accuracy on the verified test
    reviews. The grader stops if the archive or the scorer's code changed.
@@ -34,28 +35,38 @@ from pathlib import Path
 import nbformat
 
 from imdb_lab.arguments import valid_int, valid_number
-from imdb_lab.errors import GradingDataError
-from imdb_lab.grader import processes
+from imdb_lab.backend import keras_home
+from imdb_lab.data import cache
+from imdb_lab.errors import GradingDataError, SandboxError
+from imdb_lab.grader import processes as processes_module
+from imdb_lab.grader import sandbox as sandbox_module
 from imdb_lab.grader.launch import run_scorer, runner_command
 from imdb_lab.grader.statuses import (
     BELOW_TARGET, EXPORTED, GRADING_FAILED, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED, SCORED, detailed, from_runner,
 )
-from imdb_lab.grader.trusted_data import SharedCache, prepare_grading_data
+from imdb_lab.grader.trusted_data import KERNEL_FILE, SharedCache, prepare_grading_data
 from imdb_lab.models.evaluation import TARGET
 
 DEFAULT_TIMEOUT = 1800.0
 DEFAULT_MEMORY = 4 * 2**30
+DEFAULT_DISK = 2 * 2**30
+DEFAULT_PROCESSES = 64
+# what of the grader's environment a kernel gets: how to run, never a secret (its errors reach the student)
+_KERNEL_ENV = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "LANG", "LANGUAGE", "TZ", "KERAS_BACKEND")
+_KERNEL_ENV_PREFIXES = ("LC_", "TF_", "XLA_", "JAX_", "OMP_", "MKL_", "OPENBLAS_", "CUDA_", "TORCH_", "MALLOC_")
 __all__ = ["GradeResult", "grade_notebook", "grade_notebooks"]
 
 
 @dataclasses.dataclass
 class GradeResult:
-    """One notebook's row: its name, status, accuracy on the test set (or None) and seconds taken."""
+    """One notebook's row: its name, status, accuracy on the test set (or None), seconds taken, and whether it ran
+    in a sandbox (None: it did not run)."""
 
     notebook: str
     status: str
     accuracy: float | None
     seconds: float
+    sandboxed: bool | None = None
 
     @property
     def passed(self):
@@ -63,14 +74,28 @@ class GradeResult:
         return self.status == PASSED
 
     def as_dict(self):
-        """Return the row as a JSON-ready dict (notebook, status, accuracy, seconds)."""
+        """Return the row as a JSON-ready dict (notebook, status, accuracy, seconds, sandboxed)."""
         return dataclasses.asdict(self)
 
 
-def _validate_limits(timeout, memory, target):
+def _validate_limits(timeout=DEFAULT_TIMEOUT, memory=DEFAULT_MEMORY, target=TARGET, disk=DEFAULT_DISK,
+                     processes=DEFAULT_PROCESSES):
     valid_number("timeout (seconds)", timeout, low=0, include_low=False)
     valid_int("memory (bytes)", memory, minimum=2**20, hint="of bytes, at least 1 MiB")
     valid_number("target (an accuracy)", target, low=0, high=1)
+    valid_int("disk (bytes)", disk, minimum=2**20, hint="of bytes, at least 1 MiB")
+    valid_int("processes", processes, minimum=4, hint="of processes at once, at least 4 (the runner and its kernel)")
+
+
+def use_sandbox(choice=None):
+    """Return whether notebooks run in a sandbox: ``choice`` True requires one (SandboxError if the machine cannot
+    give it), False runs without, None (the default) sandboxes where the machine can."""
+    if choice is not None and not isinstance(choice, bool):
+        raise TypeError(f"sandbox must be True, False or None, not {choice!r}")
+    reason = None if choice is False else sandbox_module.unavailable()
+    if choice and reason is not None:
+        raise SandboxError(f"cannot grade in a sandbox: {reason}")
+    return choice is not False and reason is None
 
 
 def refusal(path):
@@ -122,35 +147,51 @@ def _private_folder(notebook, scratch, others):
     return work / notebook.name
 
 
-def _environment(scratch, data):
-    """Return the kernel's environment: the grader's, with the data, caches and temporary files made private."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("IMDB_LAB_")}
-    folders = {"KERAS_HOME": "keras", "TMPDIR": "tmp", "IPYTHONDIR": "ipython", "JUPYTER_RUNTIME_DIR": "runtime",
-               "MPLCONFIGDIR": "matplotlib", "IMDB_LAB_CACHE": "cache"}
+def _environment(box, data):
+    """Return the kernel's environment: how to run (no secret of the grader's), its own folders and data copy."""
+    env = {name: value for name, value in os.environ.items()
+           if name in _KERNEL_ENV or name.startswith(_KERNEL_ENV_PREFIXES)}
+    folders = {"HOME": "home", "KERAS_HOME": "keras", "TMPDIR": "tmp", "IPYTHONDIR": "ipython",
+               "JUPYTER_RUNTIME_DIR": "runtime", "MPLCONFIGDIR": "matplotlib", "IMDB_LAB_CACHE": "cache"}
     for name, folder in folders.items():
-        (scratch / folder).mkdir(parents=True, exist_ok=True)
-        env[name] = str(scratch / folder)
-    if data.source is None:
-        data.copy_kernel_file(scratch / "keras" / "datasets" / "imdb.npz")
-    else:
-        env["IMDB_LAB_DATA"] = str(data.source)
-        data.copy_kernel_file(scratch / "cache" / data.kernel_file.name)
+        (box / folder).mkdir(parents=True, exist_ok=True)
+        env[name] = str(box / folder)
+    # a prepared file: nothing to build or download, and no test review in it (trusted_data.without_test_reviews)
+    env["IMDB_LAB_DATA"] = str(box / "data" / KERNEL_FILE)
+    data.copy_kernel_file(box / "data" / KERNEL_FILE)
     env.update(MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1")
     return env
 
 
-def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAULT_MEMORY, data=None, others=()):
+def _hidden(data, notebooks):
+    """Return what a sandbox must not show even where it lies among the files Python runs from: the grader's
+    working folders, the classmates' folders, the data and its caches."""
+    # the temporary folder holds every notebook's box and every grading run's data
+    hidden = {Path(tempfile.gettempdir()), Path(data.folder).parent,
+              *(Path(notebook).absolute().parent for notebook in notebooks)}
+    hidden |= {cache.cache_dir(), keras_home() / "datasets"}
+    if data.source is not None:
+        hidden.add(Path(data.source))
+    return hidden
+
+
+def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAULT_MEMORY, disk=DEFAULT_DISK,
+                   processes=DEFAULT_PROCESSES, sandbox=None, data=None, others=(), hidden=()):
     """Run the notebook at ``path`` contained, score the model it exports; return a GradeResult.
 
     ``timeout`` seconds and ``memory`` bytes cover the whole of it: the
     notebook's cells get all but min(60 s, a quarter) of the time, the export
-    and the scoring the rest. ``data``: from ``prepare_grading_data``, made
-    once per run (made here when None). ``others``: the other notebooks being
-    graded, left out of this one's private folder. This process becomes a
-    subreaper (Linux) and kills its child processes that the grader did not
-    start: call it from a process of its own, as ``imdb-lab grade`` does.
+    and the scoring the rest. ``disk``: bytes its private folder may hold;
+    ``processes``: how many it may run at once. ``sandbox``: see
+    ``use_sandbox``. ``data``: from ``prepare_grading_data``, made once per
+    run (made here when None). ``others``: the other notebooks being graded,
+    left out of this one's private folder and hidden from its sandbox, as are
+    ``hidden`` paths (the grader's outputs). This process becomes a subreaper
+    (Linux) and kills its child processes that the grader did not start: call
+    it from a process of its own, as ``imdb-lab grade`` does.
     """
-    _validate_limits(timeout, memory, target)
+    _validate_limits(timeout, memory, target, disk, processes)
+    sandboxed = use_sandbox(sandbox)
     path = Path(path)
     started = time.monotonic()
     refused = refusal(path)
@@ -160,65 +201,79 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
         nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - a broken file is a row, not a crash
         return GradeResult(str(path), detailed(NOT_A_NOTEBOOK, _unreadable(error)), None, 0.0)
-    processes.become_subreaper()
+    processes_module.become_subreaper()
     with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-", ignore_cleanup_errors=True) as folder:
         if data is None:
             (Path(folder) / "data").mkdir()
             data = prepare_grading_data(Path(folder) / "data")
             started = time.monotonic()  # preparing the data is not the notebook's time
-        status, accuracy = _grade_contained(path, Path(folder), data, started + timeout, memory, others)
+        limits = processes_module.Limits(started + timeout, memory, disk, None, processes)
+        box = sandbox_module.Box(Path(folder) / "box", hidden=[*_hidden(data, [path, *others]), *hidden]) \
+            if sandboxed else None
+        status, accuracy = _grade_contained(path, Path(folder), data, limits, others, box)
     if status == SCORED:
         status = PASSED if accuracy >= target else BELOW_TARGET
-    return GradeResult(str(path), status, accuracy, round(time.monotonic() - started, 1))
+    return GradeResult(str(path), status, accuracy, round(time.monotonic() - started, 1), sandboxed)
 
 
-def _grade_contained(path, scratch, data, deadline, memory, others):
-    """Run, export and score one notebook inside ``scratch``; return ``(status, accuracy)``."""
-    budget = deadline - time.monotonic()
+def _grade_contained(path, scratch, data, limits, others, box=None):
+    """Run, export and score one notebook inside ``scratch``, in ``box`` (a sandbox.Box) if given;
+    return ``(status, accuracy)``."""
+    budget = limits.deadline - time.monotonic()
     reserve = min(60.0, budget / 4)  # for exporting and scoring the model
-    export = scratch / "export"
-    export.mkdir()
-    config = {"notebook": str(_private_folder(path, scratch, others)), "workdir": str(scratch / "work"),
-              "export_dir": str(export), "status_path": str(scratch / "status.json"),
+    inside = scratch / "box"  # all the notebook's processes may write: its folder, its data, /tmp, its export
+    export = inside / "export"
+    export.mkdir(parents=True)
+    config = {"notebook": str(_private_folder(path, inside, others)), "workdir": str(inside / "work"),
+              "export_dir": str(export), "status_path": str(inside / "status.json"),
               "cells_seconds": budget - reserve, "export_seconds": reserve / 3}
-    (scratch / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    command = runner_command(scratch / "config.json")
-    run_deadline = min(deadline, time.monotonic() + budget - reserve * 2 / 3 + 10)
-    outcome, code, _ = processes.run_watched(command, run_deadline, memory, env=_environment(scratch, data),
-                                             cwd=scratch)
+    (inside / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    env = _environment(inside, data)
+    command = runner_command(inside / "config.json")
+    if box is not None:
+        command, env = box.command(command, env=env, cwd=inside), {"PATH": os.environ.get("PATH", os.defpath)}
+    run_limits = dataclasses.replace(limits, folder=inside,
+                                     deadline=min(limits.deadline, time.monotonic() + budget - reserve * 2 / 3 + 10))
+    outcome, code, _ = processes_module.run_watched(command, run_limits, env=env, cwd=inside)
     data.check_unchanged(path)
     if outcome is not None:
         return outcome, None
+    # killed by a signal (a negative code, or bubblewrap's 128 + the signal), and not by the grader: from inside;
+    # whatever the status file says then was written by the notebook
+    if code and (code < 0 or (box is not None and code > 128)):
+        return RUNNER_KILLED, None
     try:
-        status = from_runner(json.loads((scratch / "status.json").read_text(encoding="utf-8"))["status"])
+        status = from_runner(json.loads((inside / "status.json").read_text(encoding="utf-8"))["status"])
     except (OSError, ValueError, KeyError, TypeError):
-        exited = detailed(GRADING_FAILED, f"the notebook runner exited with {code}")
-        status = RUNNER_KILLED if code and code < 0 else exited
+        status = detailed(GRADING_FAILED, f"the notebook runner exited with {code}")
     if status != EXPORTED:
         return str(status), None
     result = run_scorer([export / "model.keras", export / "settings.json", data.test_path, data.test_sha256],
-                        scratch / "scorer", deadline, memory)
+                        scratch / "scorer", limits.deadline, limits.memory)
     return result["status"], result.get("accuracy")
 
 
-def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), **limits):
+def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), sandbox=None, **limits):
     """Grade ``paths`` with ``jobs`` notebooks at a time; return their GradeResults in the order given.
 
     ``on_result(index, result)`` is called as each notebook finishes (from a
-    worker thread). ``limits``: ``timeout``, ``target``, ``memory`` of
-    ``grade_notebook``; ``exclude``: more notebooks to leave out of private
-    folders. The data is prepared once, before any notebook runs.
-    Raises GradingDataError (once the notebooks in flight are done; its
+    worker thread). ``limits``: ``timeout``, ``target``, ``memory``, ``disk``,
+    ``processes`` of ``grade_notebook``; ``exclude``: more notebooks to leave
+    out of private folders; ``hidden``: more paths no sandbox may show (the
+    grader's outputs); ``sandbox``: see ``use_sandbox`` (decided once, before
+    any notebook runs). The data is prepared once, before any notebook runs.
+    Raises SandboxError when a sandbox is required and the machine has none,
+    and GradingDataError (once the notebooks in flight are done; its
     ``results`` holds the rows so far, None where not graded) if the data
     archive or the scorer's code changed under the grader, or (with
     ``results`` None) if the scorer does not work on this machine. Process-wide: this
     process becomes a subreaper and stops writing bytecode (see grade_notebook).
     """
     paths = [Path(path) for path in paths]
-    _validate_limits(limits.get("timeout", DEFAULT_TIMEOUT), limits.get("memory", DEFAULT_MEMORY),
-                  limits.get("target", TARGET))
+    _validate_limits(**limits)
     valid_int("jobs", jobs, minimum=1)
-    processes.become_subreaper()
+    sandbox = use_sandbox(sandbox)
+    processes_module.become_subreaper()
     sys.dont_write_bytecode = True  # a .pyc this process wrote would look like a change to the scorer's code
     results = [None] * len(paths)
     stop = threading.Event()
@@ -231,7 +286,8 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), **limits):
             if stop.is_set():
                 return
             try:
-                result = grade_notebook(paths[index], data=data, others=[*paths, *exclude], **limits)
+                result = grade_notebook(paths[index], data=data, others=[*paths, *exclude], hidden=hidden,
+                                        sandbox=sandbox, **limits)
             except GradingDataError:
                 stop.set()
                 raise

@@ -48,7 +48,8 @@ def run_scorer(arguments, folder, deadline, memory):
            if not name.startswith(("PYTHON", "IMDB_LAB_", "LD_PRELOAD"))}
     env.update(HOME=str(folder), TMPDIR=str(folder), KERAS_HOME=str(folder), MPLCONFIGDIR=str(folder),
                TF_CPP_MIN_LOG_LEVEL="2")
-    outcome, code, stdout = processes.run_watched(scorer_command(arguments), deadline, memory, env=env, cwd=folder)
+    outcome, code, stdout = processes.run_watched(scorer_command(arguments), processes.Limits(deadline, memory),
+                                                  env=env, cwd=folder)
     if outcome is not None:
         return {"status": outcome, "accuracy": None}
     lines = [line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]

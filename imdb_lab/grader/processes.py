@@ -9,6 +9,7 @@ says which of the two this machine gives.
 """
 
 import ctypes
+import dataclasses
 import os
 import signal
 import subprocess
@@ -17,12 +18,13 @@ import threading
 import time
 from pathlib import Path
 
-from imdb_lab.grader.statuses import TIMED_OUT, over_memory
+from imdb_lab.grader.statuses import TIMED_OUT, over_disk, over_memory, over_processes
 
 _PR_SET_CHILD_SUBREAPER = 36
 CONTAINED = sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _POLL_SECONDS = 0.1
+_DISK_POLL_SECONDS = 1.0  # walking a folder costs more than reading /proc
 
 
 def become_subreaper():
@@ -161,19 +163,64 @@ class _Started:
 _STARTED = _Started()
 
 
-def watch(process, deadline, memory):
-    """Wait for ``process`` within ``deadline`` and ``memory`` bytes (its whole tree); return None or why it was killed."""
+def disk_bytes(folder):
+    """Return the bytes the files under ``folder`` take on disk (links not followed; what vanished counts 0)."""
+    total, todo = 0, [str(folder)]
+    while todo:
+        try:
+            entries = list(os.scandir(todo.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            total += getattr(stat, "st_blocks", 0) * 512 or stat.st_size  # st_blocks: sparse files count as written
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(entry.path)
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What one notebook may use: ``deadline`` (time.monotonic()), ``memory`` bytes of all its processes together,
+    and, where given, ``disk`` bytes under ``folder`` and ``processes`` at once."""
+
+    deadline: float
+    memory: int
+    disk: int | None = None
+    folder: Path | None = None
+    processes: int | None = None
+
+    def broken(self, pid, check_disk):
+        """Return the status of the first limit the process tree of ``pid`` broke, or None."""
+        if time.monotonic() >= self.deadline:
+            return TIMED_OUT
+        tree = [pid, *descendants(pid)]
+        if resident_bytes(tree) > self.memory:
+            return over_memory(self.memory)
+        if self.processes is not None and CONTAINED and len(tree) > self.processes:
+            return over_processes(self.processes)
+        if check_disk and self.disk is not None and disk_bytes(self.folder) > self.disk:
+            return over_disk(self.disk)
+        return None
+
+
+def watch(process, limits):
+    """Wait for ``process`` within ``limits`` (its whole tree); return None or the status it was killed with."""
+    disk_checked = time.monotonic()
     while True:
         try:
             process.wait(timeout=_POLL_SECONDS)
             return None
         except subprocess.TimeoutExpired:
             pass
-        if time.monotonic() >= deadline:
-            outcome = TIMED_OUT
-        elif resident_bytes([process.pid, *descendants(process.pid)]) > memory:
-            outcome = over_memory(memory)
-        else:
+        check_disk = time.monotonic() - disk_checked >= _DISK_POLL_SECONDS
+        if check_disk:
+            disk_checked = time.monotonic()
+        outcome = limits.broken(process.pid, check_disk)
+        if outcome is None:
             continue
         if CONTAINED:
             kill_descendants(process.pid)
@@ -184,10 +231,10 @@ def watch(process, deadline, memory):
         return outcome
 
 
-def run_watched(command, deadline, memory, **kwargs):
-    """Run ``command`` in a new session under the limits; return ``(outcome, returncode, stdout)``.
+def run_watched(command, limits, **kwargs):
+    """Run ``command`` in a new session under ``limits``; return ``(outcome, returncode, stdout)``.
 
-    ``outcome`` is None, or the status it was killed with (timed out, over the memory limit). When it ends, whatever it
+    ``outcome`` is None, or the status it was killed with (timed out, over a limit). When it ends, whatever it
     left behind is killed (``_Started.finished``).
     """
     process = _STARTED.popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -196,7 +243,7 @@ def run_watched(command, deadline, memory, **kwargs):
     reader = threading.Thread(target=lambda: output.append(process.stdout.read()), daemon=True)
     reader.start()
     try:
-        outcome = watch(process, deadline, memory)
+        outcome = watch(process, limits)
     finally:
         if process.poll() is None:
             process.kill()

@@ -15,6 +15,8 @@ KERNEL_DIED = "kernel died"
 KERNEL_ERROR = "kernel error"
 TIMED_OUT = "timed out"
 OVER_MEMORY = "over the memory limit"
+OVER_DISK = "over the disk limit"
+OVER_PROCESSES = "over the process limit"
 NO_MODEL = "no model"
 NOT_A_KERAS_MODEL = "not a Keras model"
 NOT_EXPORTABLE = "model not exportable"
@@ -38,6 +40,8 @@ ROW_STATUSES = (
     (KERNEL_ERROR, ": Name: message", "the kernel could not be started or talked to"),
     (TIMED_OUT, "", "the notebook, its export or its scoring ran past `--timeout`"),
     (OVER_MEMORY, " (SIZE)", "its processes together used more than `--memory`"),
+    (OVER_DISK, " (SIZE)", "its private folder grew past `--disk`"),
+    (OVER_PROCESSES, " (N)", "it ran more than `--processes` processes at once"),
     (NO_MODEL, "", "the notebook defines no `model`"),
     (NOT_A_KERAS_MODEL, "", "its `model` is not a Keras model"),
     (NOT_EXPORTABLE, ": Name: message", "`model.save` failed"),
@@ -81,9 +85,24 @@ def kernel_died_in_cell(number):
     return f"{KERNEL_DIED} in cell {number}"
 
 
+def _size(size):
+    """Return a size in bytes as the limits are written: ``1.5 GiB``, or ``200 MiB`` below a GiB."""
+    return f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.0f} MiB"
+
+
 def over_memory(limit):
     """Return the status of a notebook stopped for using more than ``limit`` bytes."""
-    return f"{OVER_MEMORY} ({limit / 2**30:.1f} GiB)"
+    return f"{OVER_MEMORY} ({_size(limit)})"
+
+
+def over_disk(limit):
+    """Return the status of a notebook stopped for writing more than ``limit`` bytes."""
+    return f"{OVER_DISK} ({_size(limit)})"
+
+
+def over_processes(limit):
+    """Return the status of a notebook stopped for running more than ``limit`` processes at once."""
+    return f"{OVER_PROCESSES} ({limit})"
 
 
 def kind(status):

@@ -14,7 +14,6 @@ the way, whose test split is a stand-in drawn from the training reviews
 import dataclasses
 import hashlib
 import os
-import shutil
 import sys
 import time
 import warnings
@@ -25,7 +24,7 @@ import numpy as np
 from imdb_lab.data import archive, cache, loading, sources
 from imdb_lab.data.reviews import FlatReviews
 from imdb_lab.errors import GradingDataError
-from imdb_lab.files import atomic_path, file_stamp, sha256_file
+from imdb_lab.files import file_stamp, sha256_file
 from imdb_lab.grader.launch import run_scorer, scorer_path
 from imdb_lab.grader.scorer import write_test_data
 from imdb_lab.grader.statuses import SCORED
@@ -33,6 +32,7 @@ from imdb_lab.grader.statuses import SCORED
 # the grader's copy of the test reviews keeps every word; each notebook's num_words is applied when scoring
 _ALL_WORDS = 2**31 - 1
 _SELF_CHECK_MEMORY = 4 * 2**30
+KERNEL_FILE = "imdb_lab-kernel-data.npz"  # the name each kernel's copy of the data has (IMDB_LAB_DATA)
 DATA_ALTERED = "the data archive changed"
 CODE_ALTERED = "the code the scorer runs from changed"
 TEST_ALTERED = "the grader's test reviews changed"
@@ -45,7 +45,7 @@ class GradingData:
     folder: Path
     source: Path | None  # the archive or aclImdb folder; None: Keras's imdb.npz
     source_key: dict | None  # the source's fingerprint, to notice a notebook changing it
-    kernel_file: Path  # the data cache (or imdb.npz) each notebook gets a copy of
+    kernel_file: Path  # the prepared data file each notebook gets a copy of (without the test reviews)
     kernel_file_sha256: str
     test_path: Path
     test_sha256: str
@@ -92,18 +92,18 @@ def prepare_grading_data(folder, *, check_scorer=True):
     folder = Path(folder)
     source = sources.resolve_source()
     if source is None:  # Keras's download, which keras.utils.get_file checks against its published hash
-        npz = sources.prepare()
-        kernel_file = Path(shutil.copyfile(npz, folder / "imdb.npz"))
-        _, test = loading.load_flat(num_words=_ALL_WORDS)
+        encoded = sources.keras_encoded(sources.prepare(), sources.get_word_index())
         key = None
     else:
         kind, dataset = archive.find_dataset(source)
         key = sources.cache_key(kind, dataset)
         encoded = archive.encode_dataset(kind, dataset)
-        kernel_file = cache.cache_path(dataset, folder / "cache")
-        cache.save(kernel_file, without_test_reviews(encoded), key)
-        _, test = loading.flat_splits(encoded, num_words=_ALL_WORDS)
         source = dataset
+    # the kernels' data: a prepared file (no archive, no cache to build, no download), its test split a stand-in
+    kernel_file = folder / KERNEL_FILE
+    cache.save(kernel_file, without_test_reviews(encoded), {"prepared": "kernel data of imdb-lab grade"})
+    _, test = loading.flat_splits(encoded, num_words=_ALL_WORDS)
+    del encoded
     test_path = folder / "test.npz"
     prepared = GradingData(folder, source, key, kernel_file, sha256_file(kernel_file), test_path,
                            write_test_data(test, test_path))
@@ -187,10 +187,9 @@ class CodeSnapshot:
 
 
 class SharedCache:
-    """The user's own data cache: if a notebook rewrote it during grading, the grader's copy replaces it."""
+    """The user's own data cache: if a notebook rewrote it during grading (unsandboxed), it is removed, to be rebuilt."""
 
     def __init__(self, data):
-        self.data = data
         self.path = None if data.source is None else cache.cache_path(data.source)
         self.before = self._digest()
 
@@ -201,11 +200,10 @@ class SharedCache:
             return None
 
     def restore(self):
-        """Put the grader's data back if the cache changed since grading began; return True if it did."""
+        """Remove the cache if it changed since grading began (the next load rebuilds it); return True if it did."""
         if self.path is None or self._digest() == self.before:
             return False
-        with atomic_path(self.path) as temporary:
-            self.data.copy_kernel_file(temporary)
-        warnings.warn(f"a notebook rewrote the data cache {self.path} during grading: it was restored from the "
-                      "grader's own encoding of the archive", stacklevel=2)
+        self.path.unlink(missing_ok=True)
+        warnings.warn(f"a notebook rewrote the data cache {self.path} during grading: it was removed, and the next "
+                      "load rebuilds it from the archive", stacklevel=2)
         return True

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import GRADER_NOTEBOOKS, make_reviews
+from imdb_lab.grader.sandbox import unavailable
+
+# CI's machine (Linux, bubblewrap) grades in a sandbox; elsewhere the attacks that only a sandbox stops succeed
+SANDBOXED = unavailable() is None
 
 # every test here runs `imdb-lab grade` in a subprocess
 pytestmark = pytest.mark.slow
@@ -51,10 +56,10 @@ def table_rows(stdout):
     """Return {notebook name: (status, accuracy, seconds)} parsed from grade's table."""
     rows = {}
     for line in stdout.splitlines()[1:-1]:
-        match = re.fullmatch(r"(\S+)\s{2,}(.+?)\s{2,}(\S+)\s{2,}(\S+)", line)
+        match = re.fullmatch(r"(\S+)\s{2,}(.+?)\s{2,}(\S+)\s{2,}(\S+)\s{2,}(\S+)", line)
         assert match, f"not a table row: {line!r}"
-        name, status, accuracy, seconds = match.groups()
-        rows[Path(name).name] = (status, accuracy, float(seconds))
+        name, status, accuracy, seconds, sandboxed = match.groups()
+        rows[Path(name).name] = (status, accuracy, float(seconds), sandboxed)
     return rows
 
 
@@ -95,6 +100,12 @@ EXPECTED = {
     "kills_parent.ipynb": ("the notebook killed the process running it", "-"),
     "hangs_in_export.ipynb": ("timed out", "-"),
     "uses_too_much_memory.ipynb": ("over the memory limit (1.5 GiB)", "-"),
+    "fills_disk.ipynb": ("over the disk limit (200 MiB)", "-"),
+    "forks_too_many.ipynb": ("over the process limit (32)", "-"),
+    # writes "passed" into its runner's status file, then kills the runner: only the grader's measurement counts
+    "forges_status.ipynb": ("the notebook killed the process running it", "-"),
+    # looks for the grader's files, the network, other processes, the test reviews: finds none in a sandbox
+    "probes_the_sandbox.ipynb": ("no model", "-") if SANDBOXED else ("error in cell 1: RuntimeError: reached ...", "-"),
     **{name: (status, "-") for name, status in REFUSED.items()},
 }
 TIMEOUT = 90
@@ -123,14 +134,19 @@ def graded(small_archive, tmp_path_factory):
     (tmp_path / "class" / "linked.ipynb").symlink_to(tmp_path / "secret.txt")
     paths = [tmp_path / "class" / name for name in names]
     json_path = tmp_path / "rows.json"
-    hints = {"shared_cache": str(tmp_path / "cache"), "pid_file": str(tmp_path / "child.pid"),
-             "json": str(json_path)}
-    (tmp_path / "class" / "hints.json").write_text(json.dumps(hints))
     env = {**grade_env(small_archive, tmp_path), "TMPDIR": str(tmp_path / "tmp")}
+    server = socket.create_server(("127.0.0.1", 0))  # the network, as a notebook could reach it unsandboxed
+    hints = {"shared_cache": str(tmp_path / "cache"), "pid_file": str(tmp_path / "child.pid"),
+             "json": str(json_path), "rows": str(json_path), "key": str(tmp_path / "grader_state" / "rows.key"),
+             "archive": str(small_archive), "classmate": str(tmp_path / "class" / "passes.ipynb"),
+             "secret": str(tmp_path / "secret.txt"), "grader_tmp": env["TMPDIR"], "port": server.getsockname()[1]}
+    (tmp_path / "class" / "hints.json").write_text(json.dumps(hints))
     (tmp_path / "tmp").mkdir()
     started = time.monotonic()
-    result = run_grade([*paths, "--target", "0.8", "--timeout", TIMEOUT, "--memory", "1.5G", "--jobs", "2",
-                        "--json", json_path, "--csv", tmp_path / "grades.csv"], env, cwd=tmp_path)
+    with server:
+        result = run_grade([*paths, "--target", "0.8", "--timeout", TIMEOUT, "--memory", "1.5G", "--disk", "200M",
+                            "--processes", "32", "--jobs", "2", "--json", json_path, "--csv", tmp_path / "grades.csv"],
+                           env, cwd=tmp_path)
     return {"result": result, "json": json_path, "names": names, "tmp": tmp_path, "env": env,
             "wall": time.monotonic() - started, "left": processes_with(str(tmp_path / "tmp"))}
 
@@ -139,7 +155,7 @@ def test_grade_prints_one_row_per_notebook_in_order_and_a_summary(graded):
     result = graded["result"]
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["notebook", "status", "accuracy", "seconds"]
+    assert lines[0].split() == ["notebook", "status", "accuracy", "seconds", "sandboxed"]
     assert [Path(line.split()[0]).name for line in lines[1:-1]] == graded["names"]
     assert lines[-1] == f"2 of {len(EXPECTED)} passed"
     assert result.returncode == 1
@@ -147,8 +163,9 @@ def test_grade_prints_one_row_per_notebook_in_order_and_a_summary(graded):
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_grade_status_of_each_notebook(graded, name):
-    status, accuracy, seconds = table_rows(graded["result"].stdout)[name]
+    status, accuracy, seconds, sandboxed = table_rows(graded["result"].stdout)[name]
     expected_status, expected_accuracy = EXPECTED[name]
+    assert sandboxed == ("-" if name in REFUSED else "yes" if SANDBOXED else "no")  # every row says which
     if expected_status.endswith("..."):
         assert status.startswith(expected_status[:-3]) and len(status) <= 200  # the message shortened
     else:
@@ -169,7 +186,7 @@ def test_grade_measures_accuracy_itself(graded):
 def test_grade_writes_the_rows_as_json_that_no_notebook_process_rewrote(graded):
     rows = json.loads(graded["json"].read_text(encoding="utf-8"))["rows"]
     assert [Path(row["notebook"]).name for row in rows] == graded["names"]
-    assert all(set(row) == {"notebook", "status", "accuracy", "seconds", "notebook_sha256", "signature"}
+    assert all(set(row) == {"notebook", "status", "accuracy", "seconds", "sandboxed", "notebook_sha256", "signature"}
                for row in rows)
     by_name = {Path(row["notebook"]).name: row for row in rows}
     assert by_name["passes.ipynb"]["accuracy"] == pytest.approx(reference_accuracy())
@@ -189,7 +206,8 @@ def test_grade_writes_a_csv_gradebook(graded):
     assert [row["student_id"] for row in rows] == [Path(name).stem for name in graded["names"]]
     table = table_rows(graded["result"].stdout)
     for row in rows:
-        status, accuracy, _ = table[Path(row["notebook"]).name]
+        status, accuracy, _, sandboxed = table[Path(row["notebook"]).name]
+        assert row["sandboxed"] == sandboxed
         assert row["status"] == status
         assert row["accuracy"] == ("" if accuracy == "-" else accuracy)
         assert row["score"] == ("1" if status == "passed" else "0")
@@ -197,8 +215,11 @@ def test_grade_writes_a_csv_gradebook(graded):
 
 def test_grade_leaves_no_process_and_no_temporary_file(graded):
     assert graded["left"] == []  # every process of the run had TMPDIR (or a folder below it) in its environment
-    escaped = int((graded["tmp"] / "child.pid").read_text())  # the double-forked, setsid() child
-    assert not pid_alive(escaped)
+    if SANDBOXED:  # the child could not even write where the grader's files are
+        assert not (graded["tmp"] / "child.pid").exists()
+    else:
+        escaped = int((graded["tmp"] / "child.pid").read_text())  # the double-forked, setsid() child
+        assert not pid_alive(escaped)
     assert list((graded["tmp"] / "tmp").iterdir()) == []
 
 
@@ -209,8 +230,9 @@ def test_grade_keeps_notebooks_in_private_folders(graded):
     assert sorted(p.name for p in folder.iterdir()) == sorted([*graded["names"], "hints.json"])
 
 
-def test_grade_restores_a_data_cache_a_notebook_poisoned(graded, monkeypatch):
-    assert "rewrote the data cache" in graded["result"].stderr
+def test_grade_keeps_the_data_cache_a_notebook_tried_to_poison(graded, monkeypatch):
+    # unsandboxed the cache is rewritten, and then removed, to be rebuilt; a sandbox does not let it be written
+    assert ("rewrote the data cache" in graded["result"].stderr) != SANDBOXED
     from imdb_lab import load_flat
 
     for name in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE"):
@@ -245,11 +267,22 @@ def test_grade_resumes_from_its_rows_file(small_archive, tmp_path):
 
 
 def test_grade_stops_when_a_notebook_changes_the_scorers_code(small_archive, tmp_path):
+    # without a sandbox, the grader's snapshot of the scorer's files notices the change
     paths = copy_notebooks(["touches_scorer_code.ipynb"], tmp_path / "class")
-    result = run_grade([*paths, "--jobs", "1"], grade_env(small_archive, tmp_path), cwd=tmp_path)
+    result = run_grade([*paths, "--jobs", "1", "--no-sandbox"], grade_env(small_archive, tmp_path), cwd=tmp_path)
     assert result.returncode == 2
     assert re.search(r"error: the code the scorer runs from changed \(.*imdb_lab/grader/scorer.py\) while "
                      r".*touches_scorer_code.ipynb ran: grading stopped", result.stderr), result.stderr
+
+
+@pytest.mark.skipif(not SANDBOXED, reason=f"no sandbox on this machine: {unavailable()}")
+def test_in_a_sandbox_the_scorers_code_cannot_be_changed(small_archive, tmp_path):
+    paths = copy_notebooks(["touches_scorer_code.ipynb", "passes.ipynb"], tmp_path / "class")
+    result = run_grade([*paths, "--jobs", "1", "--require-sandbox"], grade_env(small_archive, tmp_path), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    rows = table_rows(result.stdout)
+    assert rows["touches_scorer_code.ipynb"][0].startswith("error in cell 1: OSError: [Errno 30] Read-only file system")
+    assert rows["passes.ipynb"][0] == "passed"  # and the class goes on
 
 
 def pid_alive(pid):
@@ -266,10 +299,11 @@ def test_grade_times_out_a_notebook_that_never_ends_and_kills_its_kernel(small_a
     (path,) = copy_notebooks(["forever.ipynb"], tmp_path / "class")
     (tmp_path / "class" / "hints.json").write_text(json.dumps({"pid_file": str(tmp_path / "forever.pid")}))
     started = time.monotonic()
-    result = run_grade([path, "--timeout", "5"], grade_env(small_archive, tmp_path), cwd=tmp_path)
+    # unsandboxed, so that the kernel's pid (written where the test reads it) is this machine's
+    result = run_grade([path, "--timeout", "5", "--no-sandbox"], grade_env(small_archive, tmp_path), cwd=tmp_path)
     elapsed = time.monotonic() - started
     assert result.returncode == 1, result.stderr
-    status, accuracy, seconds = table_rows(result.stdout)["forever.ipynb"]
+    status, accuracy, seconds, _ = table_rows(result.stdout)["forever.ipynb"]
     assert (status, accuracy) == ("timed out", "-")
     assert 5 <= seconds < 20 and elapsed < 90
     kernel_pid = int((tmp_path / "forever.pid").read_text())

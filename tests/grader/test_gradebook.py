@@ -11,8 +11,8 @@ import pytest
 from imdb_lab.grader import gradebook
 from imdb_lab.grader.grading import GradeResult
 
-PASSED = GradeResult("class/alice.ipynb", "passed", 0.88123, 41.25)
-FAILED = GradeResult("class/bob.ipynb", "error in cell 3: NameError: name 'x' is not defined", None, 3.0)
+PASSED = GradeResult("class/alice.ipynb", "passed", 0.88123, 41.25, True)
+FAILED = GradeResult("class/bob.ipynb", "error in cell 3: NameError: name 'x' is not defined", None, 3.0, False)
 
 
 @pytest.mark.parametrize("notebook, pattern, expected", [
@@ -43,7 +43,8 @@ def test_csv_gradebook_has_the_documented_columns(tmp_path):
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == list(gradebook.CSV_COLUMNS)
     assert rows[0] == {"notebook": "class/alice.ipynb", "student_id": "alice", "status": "passed",
-                       "accuracy": "0.8812", "score": "1", "seconds": "41.2"}
+                       "accuracy": "0.8812", "score": "1", "seconds": "41.2", "sandboxed": "yes"}
+    assert rows[1]["sandboxed"] == "no"
     assert rows[1]["status"] == FAILED.status  # a comma-free message, kept whole
     assert (rows[1]["accuracy"], rows[1]["score"]) == ("", "0")
     assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]
@@ -76,7 +77,8 @@ def test_gradescope_results_follow_the_autograder_format(tmp_path):
 def test_gradescope_results_of_a_notebook_that_was_not_scored():
     results = gradebook.gradescope_results(FAILED, target=0.85)
     assert results["score"] == 0.0
-    assert results["output"] == f"Your notebook was not scored: {FAILED.status}."
+    assert results["output"] == f"Your notebook was not scored: {FAILED.status}. (The notebook ran without a sandbox.)"
+    assert "sandbox" not in gradebook.gradescope_results(PASSED, target=0.85)["output"]
     assert results["tests"][0]["status"] == "failed"
 
 
@@ -140,7 +142,7 @@ def rows_file(path, rows, notebooks, shard=(1, 1)):
 
 def forged(notebook, status="passed", accuracy=0.99, signature="0" * 64):
     """A row as a notebook could write it: the right notebook and SHA-256, a status of its choice."""
-    return {"notebook": notebook, "status": status, "accuracy": accuracy, "seconds": 1.0,
+    return {"notebook": notebook, "status": status, "accuracy": accuracy, "seconds": 1.0, "sandboxed": True,
             "notebook_sha256": gradebook.notebook_sha256(notebook), "signature": signature}
 
 
@@ -168,6 +170,7 @@ def test_resume_refuses_rows_the_grader_did_not_sign(tmp_path, notebooks):
     ({"seconds": -1}, "its seconds must be a number, 0 or more"),
     ({"status": 1}, "its notebook and status must be text"),
     ({"notebook_sha256": "abc"}, "its notebook_sha256 must be a SHA-256 in hex"),
+    ({"sandboxed": "yes"}, "its sandboxed must be true, false or null"),
 ])
 def test_resume_refuses_signed_rows_the_grader_cannot_have_written(tmp_path, notebooks, change, problem):
     # even signed (the key stolen, or a row of a run with another --target), an impossible row is refused

@@ -10,15 +10,22 @@ from imdb_lab.errors import GradingDataError
 from imdb_lab.grader import gradebook, grading
 
 
-def test_each_kernel_gets_a_verified_private_copy_of_the_data(prepared_data, tmp_path, monkeypatch):
+def test_each_kernel_gets_a_verified_private_copy_of_the_data_and_no_secret(prepared_data, tmp_path, monkeypatch):
+    from imdb_lab.data import cache
+
     monkeypatch.setenv("IMDB_LAB_CACHE", "/somewhere/shared")
     monkeypatch.setenv("IMDB_LAB_SECRET", "x")
-    env = grading._environment(tmp_path / "scratch", prepared_data)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")  # a cell's error message reaches the student
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    env = grading._environment(tmp_path / "box", prepared_data)
+    assert "AWS_SECRET_ACCESS_KEY" not in env and env["KERAS_BACKEND"] == "jax"
     assert not any(name.startswith("IMDB_LAB_") and name not in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE") for name in env)
-    assert env["IMDB_LAB_CACHE"] == str(tmp_path / "scratch" / "cache")
-    for name in ("KERAS_HOME", "TMPDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
-        assert Path(env[name]).is_dir() and Path(env[name]).parent == tmp_path / "scratch"
-    copy = tmp_path / "scratch" / "cache" / prepared_data.kernel_file.name
+    assert env["IMDB_LAB_CACHE"] == str(tmp_path / "box" / "cache")
+    for name in ("HOME", "KERAS_HOME", "TMPDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
+        assert Path(env[name]).is_dir() and Path(env[name]).parent == tmp_path / "box"
+    # a prepared file, in the box: the kernel neither reads the archive nor downloads
+    copy = Path(env["IMDB_LAB_DATA"])
+    assert copy.parent == tmp_path / "box" / "data" and cache.is_data_file(copy)
     assert copy.read_bytes() == prepared_data.kernel_file.read_bytes()
     # the grader's own copy altered: no kernel gets it
     with open(prepared_data.kernel_file, "r+b") as file:
@@ -115,16 +122,18 @@ def test_the_private_folder_leaves_symbolic_links_out(tmp_path):
 
 def test_format_table_has_one_row_per_notebook_and_a_summary():
     results = [
-        grading.GradeResult("a.ipynb", "passed", 0.9123456, 12.34),
-        grading.GradeResult("b.ipynb", "no model", None, 1.0),
+        grading.GradeResult("a.ipynb", "passed", 0.9123456, 12.34, True),
+        grading.GradeResult("b.ipynb", "no model", None, 1.0, False),
+        grading.GradeResult("c.ipynb", "not a notebook: a folder, not a notebook file", None, 0.0),
     ]
     lines = gradebook.format_table(results).splitlines()
-    assert lines[0].split() == ["notebook", "status", "accuracy", "seconds"]
-    assert lines[1].split() == ["a.ipynb", "passed", "0.9123", "12.3"]
-    assert lines[2].split() == ["b.ipynb", "no", "model", "-", "1.0"]
-    assert lines[3] == "1 of 2 passed"
+    assert lines[0].split() == ["notebook", "status", "accuracy", "seconds", "sandboxed"]
+    assert lines[1].split() == ["a.ipynb", "passed", "0.9123", "12.3", "yes"]
+    assert lines[2].split() == ["b.ipynb", "no", "model", "-", "1.0", "no"]  # every row says it
+    assert lines[3].split()[-2:] == ["0.0", "-"]  # it did not run
+    assert lines[4] == "1 of 3 passed"
     assert results[0].as_dict() == {"notebook": "a.ipynb", "status": "passed", "accuracy": 0.9123456,
-                                    "seconds": 12.34}
+                                    "seconds": 12.34, "sandboxed": True}
 
 
 @pytest.mark.parametrize("reported, believed", [
@@ -141,14 +150,15 @@ def test_the_runners_report_is_believed_only_where_it_can_give_it(reported, beli
     scratch = tmp_path / "scratch"
     scratch.mkdir()
 
-    def forge(command, deadline, memory, **kwargs):
-        (scratch / "status.json").write_text(json.dumps({"status": reported}))
+    def forge(command, limits, **kwargs):
+        (scratch / "box" / "status.json").write_text(json.dumps({"status": reported}))
         return None, 0, ""
 
-    monkeypatch.setattr(grading.processes, "run_watched", forge)
+    monkeypatch.setattr(grading.processes_module, "run_watched", forge)
     monkeypatch.setattr(grading, "run_scorer", lambda *args: {"status": "model not loadable safely: x",
                                                              "accuracy": None})
-    status, accuracy = grading._grade_contained(notebook, scratch, prepared_data, time.monotonic() + 60, 2**30, [])
+    limits = grading.processes_module.Limits(time.monotonic() + 60, 2**30)
+    status, accuracy = grading._grade_contained(notebook, scratch, prepared_data, limits, [])
     assert accuracy is None and status != "passed" and "\n" not in status
     if believed:
         assert status == reported.splitlines()[0]

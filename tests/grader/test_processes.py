@@ -96,3 +96,41 @@ def test_kill_descendants_of_another_process_spares_nothing_below_it(tmp_path):
         parent.kill()
         parent.wait()
         os.kill(grandchild, 9)
+
+
+def naive_disk_bytes(folder):
+    """The bytes on disk of every file and folder below ``folder``, with os.walk (links not followed)."""
+    total = 0
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            stat = os.lstat(os.path.join(root, name))
+            total += stat.st_blocks * 512 or stat.st_size
+    return total
+
+
+def test_disk_bytes_counts_what_is_written_below_a_folder_as_a_walk_does(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "one.bin").write_bytes(bytes(3 * 2**20))
+    (tmp_path / "a" / "b" / "two.bin").write_bytes(b"x" * 5000)
+    (tmp_path / "link").symlink_to("/usr")  # not followed
+    assert processes.disk_bytes(tmp_path) == naive_disk_bytes(tmp_path)
+    assert processes.disk_bytes(tmp_path) >= 3 * 2**20 + 5000
+    assert processes.disk_bytes(tmp_path / "missing") == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code, limits, status", [
+    ("open('big', 'wb').write(bytes(3 * 2**20)); import time; time.sleep(30)",
+     {"disk": 2**20}, "over the disk limit (1 MiB)"),
+    ("import subprocess, time; [subprocess.Popen(['sleep', '30']) for _ in range(8)]; time.sleep(30)",
+     {"processes": 5}, "over the process limit (5)"),
+    ("import time; time.sleep(30)", {"processes": 5, "disk": 2**20}, "timed out"),
+])
+def test_run_watched_stops_a_tree_over_a_limit_and_says_which(tmp_path, code, limits, status):
+    started = time.monotonic()
+    outcome, _, _ = processes.run_watched([sys.executable, "-c", code],
+                                          processes.Limits(started + 4, 2**30, folder=tmp_path, **limits),
+                                          cwd=tmp_path)
+    assert outcome == status
+    assert time.monotonic() - started < 10
+    assert processes.descendants(os.getpid()) == []  # the sleepers went with it

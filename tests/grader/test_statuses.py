@@ -39,3 +39,6 @@ def test_detailed_describes_an_error_in_one_line():
     assert statuses.detailed(statuses.NOT_LOADABLE, TypeError("Could not locate class\nTraceback")) == \
         "model not loadable safely: TypeError: Could not locate class"
     assert statuses.over_memory(4 * 2**30) == "over the memory limit (4.0 GiB)"
+    assert statuses.over_memory(1536 * 2**20) == "over the memory limit (1.5 GiB)"
+    assert statuses.over_disk(200 * 2**20) == "over the disk limit (200 MiB)"
+    assert statuses.over_processes(32) == "over the process limit (32)"

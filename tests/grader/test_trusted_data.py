@@ -36,7 +36,7 @@ def test_prepared_data_ignores_a_poisoned_shared_cache(tiny_archive, monkeypatch
     assert 0 < test.labels.mean() < 1
 
 
-def test_a_rewritten_shared_cache_is_restored_after_grading(prepared_data, tiny_archive):
+def test_a_rewritten_shared_cache_is_removed_after_grading(prepared_data, tiny_archive):
     from imdb_lab.data import cache
     from imdb_lab.data import loading as data
 
@@ -45,10 +45,10 @@ def test_a_rewritten_shared_cache_is_restored_after_grading(prepared_data, tiny_
     assert not shared.restore()  # unchanged: left alone
     shared.path.parent.mkdir(parents=True, exist_ok=True)
     shared.path.write_bytes(b"poisoned")
-    with pytest.warns(UserWarning, match="rewrote the data cache"):
+    with pytest.warns(UserWarning, match="rewrote the data cache .* removed"):
         assert shared.restore()
-    assert shared.path.read_bytes() == prepared_data.kernel_file.read_bytes()
-    assert 0 < data.load_flat()[1].labels.mean() < 1
+    assert not shared.path.exists()
+    assert 0 < data.load_flat()[1].labels.mean() < 1  # rebuilt from the archive, test reviews and all
 
 
 @pytest.mark.slow
@@ -113,11 +113,11 @@ def test_damaged_test_reviews_stop_the_run_naming_the_notebook_that_ran(prepared
 
 def test_the_kernels_data_holds_no_test_review(prepared_data):
     # a notebook that trains on load_data's x_test trains on training reviews: the real ones are in test.npz only
-    from imdb_lab.data import archive, cache, sources
+    from imdb_lab.data import archive, cache
 
     kind, dataset = archive.find_dataset(prepared_data.source)
     real = archive.encode_dataset(kind, dataset)
-    kernel = cache.load(prepared_data.kernel_file, sources.cache_key(kind, dataset))
+    kernel = cache.load_prepared(prepared_data.kernel_file)
 
     def reviews(encoded, split):
         tokens, offsets, labels = encoded.tokens[split], encoded.offsets[split], encoded.labels[split]
@@ -128,3 +128,23 @@ def test_the_kernels_data_holds_no_test_review(prepared_data):
     assert not set(stand_in) & (set(test) - set(train))
     assert reviews(kernel, "train") == train and kernel.words == real.words
     assert len(set(stand_in)) == len(stand_in)  # drawn without repeats: as many training reviews as test reviews
+
+
+def test_on_keras_download_the_kernels_get_a_prepared_file_without_the_test_reviews(monkeypatch, keras_npz, tmp_path):
+    import keras.utils
+    from keras.datasets import imdb as keras_imdb
+
+    from imdb_lab import load_data
+    from imdb_lab.data import cache
+
+    monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: str(keras_npz))
+    monkeypatch.setattr(keras_imdb, "get_word_index", lambda: {"the": 1})
+    (tmp_path / "grader").mkdir()
+    prepared = trusted_data.prepare_grading_data(tmp_path / "grader", check_scorer=False)
+    assert prepared.source is None and cache.is_data_file(prepared.kernel_file)
+    # the scorer's test reviews are Keras's own; the kernels' "test reviews" are training reviews
+    test = scorer.read_test_data(prepared.test_path, prepared.test_sha256)
+    _, (x_test, y_test) = load_data(num_words=10**6)
+    assert [list(review) for review in test.sequences()] == [list(review) for review in x_test]
+    (x_train, _), (x_stand_in, _) = load_data(num_words=10**6, source=prepared.kernel_file)
+    assert {tuple(review) for review in x_stand_in} <= {tuple(review) for review in x_train}

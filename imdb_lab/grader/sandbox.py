@@ -1,0 +1,138 @@
+"""Each notebook's sandbox: bubblewrap's namespaces around the runner and everything it starts (Linux).
+
+Inside, the file system is read-only and holds only what Python and the lab
+need (the system's ``/usr`` and ``/etc``, the interpreter and the folders it
+imports from), plus the notebook's private box, the one writable folder, also
+its ``/tmp``. Masked out even where they lie inside those: the grader's
+working folders, the classmates' folders, the data archive and caches, the
+rows file and the grader's key (``Box.hidden``). There is no network (only
+its own loopback, for the kernel), and the notebook sees and can signal only
+its own processes (a PID namespace). The grader keeps the memory, time,
+process-count and disk limits outside (``processes.watch``).
+
+Where bubblewrap cannot run (macOS, Windows, Linux without it or without user
+namespaces), ``unavailable()`` says why: the grader then runs notebooks
+unsandboxed and says so on every row, or refuses to start
+(``--require-sandbox``).
+"""
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from imdb_lab.errors import first_line
+from imdb_lab.grader.launch import scorer_path
+
+INSTALL_HINT = ("install bubblewrap from your distribution (apt-get install bubblewrap, dnf install bubblewrap, "
+                "apk add bubblewrap)")
+# the system's own files; those missing (or links to /usr on a merged-/usr system) are handled as they are
+_SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+TMP_BYTES = 64 * 2**20
+_NAMESPACES = ("--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox")
+
+
+@functools.lru_cache(maxsize=1)
+def unavailable():
+    """Return None when notebooks can be sandboxed here, else why not (a sentence that says what to do)."""
+    if not sys.platform.startswith("linux"):
+        return f"no sandbox on {sys.platform}: bubblewrap needs Linux"
+    tool = shutil.which("bwrap")
+    if tool is None:
+        return f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}"
+    try:
+        probe = subprocess.run([tool, *_NAMESPACES, *_system_binds(), "--proc", "/proc", "--dev", "/dev", "true"],
+                               capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap does not run here ({error})"
+    if probe.returncode != 0:
+        return (f"bubblewrap cannot make its namespaces here ({first_line(probe.stderr.strip()) or probe.returncode}): "
+                "user namespaces may be turned off (sysctl kernel.unprivileged_userns_clone=1, or "
+                "user.max_user_namespaces > 0)")
+    return None
+
+
+def _system_binds():
+    args = []
+    for path in _SYSTEM:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def _inside(path, folders):
+    return any(path == folder or folder in path.parents for folder in folders)
+
+
+def python_folders():
+    """Return the folders the interpreter and the lab run from: its prefixes, its executable's and its import path."""
+    executable = Path(sys.executable).absolute()
+    candidates = {Path(sys.prefix), Path(sys.base_prefix), executable.parent, executable.resolve().parent,
+                  *map(Path, scorer_path())}
+    folders = sorted({path.resolve() for path in candidates if path.exists()}, key=lambda path: len(path.parts))
+    kept = []
+    for folder in folders:  # a folder inside another one is bound with it
+        if not _inside(folder, kept) and not _inside(folder, [Path(p) for p in _SYSTEM]):
+            kept.append(folder)
+    return kept
+
+
+class Box:
+    """One notebook's sandbox: ``folder`` is writable (also its ``/tmp``); ``hidden`` paths are masked out."""
+
+    def __init__(self, folder, *, hidden=()):
+        self.folder = Path(folder).resolve()
+        self.hidden = [Path(path).absolute() for path in hidden]
+
+    def command(self, command, *, env, cwd):
+        """Return ``command`` run by bubblewrap in this box, with exactly ``env`` and in ``cwd`` (inside the box)."""
+        readable = python_folders()
+        args = [shutil.which("bwrap") or "bwrap", *_NAMESPACES, "--clearenv", *_system_binds()]
+        for folder in readable:
+            args += ["--ro-bind", str(folder), str(folder)]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        for path in self._masks(readable):
+            args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
+        # a small private /tmp (TMPDIR points into the box, where the disk limit counts what is written)
+        args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--bind", str(self.folder), str(self.folder)]
+        for name, value in sorted(env.items()):
+            args += ["--setenv", name, value]
+        return [*args, "--chdir", str(cwd), "--", *command]
+
+    def _masks(self, readable):
+        """Return the paths to mask: the hidden ones the read-only folders would show (the box is bound after them).
+
+        A hidden folder that is or holds one of the read-only folders (a class
+        folder that is the lab's own repository) is masked entry by entry around
+        what Python imports.
+        """
+        shown = readable + [Path(path) for path in _SYSTEM]
+        masks = set()
+        for path in self.hidden:
+            if os.path.lexists(path) and not path.is_symlink() and _inside(path.resolve(), shown):
+                masks.update(_around(path.resolve(), readable))
+        return sorted(masks, key=lambda path: len(path.parts))
+
+
+def _around(path, readable):
+    """Return ``path`` to mask, or, if it is or holds a folder Python imports from, what of it to mask instead:
+    every entry but those folders and, in them, what Python could import (recursively)."""
+    if not path.is_dir() or not any(path == folder or path in folder.parents for folder in readable):
+        return [path]
+    masks = []
+    for entry in path.iterdir():
+        if entry.is_symlink() or entry in readable or (path in readable and _importable(entry)):
+            continue  # a link leads to what is masked or not shown anyway
+        masks += _around(entry, readable)
+    return masks
+
+
+def _importable(entry):
+    """Return True for a module, package or path hook Python could import from its folder."""
+    if entry.is_dir():
+        return (entry / "__init__.py").exists()
+    return entry.suffix in (".py", ".pth", ".so", ".pyd")

@@ -1,0 +1,133 @@
+"""Tests of imdb_lab.grader.sandbox: whether the machine can sandbox, what a sandbox shows, and that it holds."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imdb_lab.errors import SandboxError
+from imdb_lab.grader import grading, sandbox
+
+NO_SANDBOX = sandbox.unavailable()
+
+
+@pytest.fixture
+def no_cache():
+    sandbox.unavailable.cache_clear()
+    yield
+    sandbox.unavailable.cache_clear()
+
+
+def test_without_bubblewrap_the_reason_says_how_to_install_it(monkeypatch, no_cache):
+    monkeypatch.setattr(sandbox.sys, "platform", "linux")
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    assert sandbox.unavailable() == ("bubblewrap (bwrap) is not installed: install bubblewrap from your "
+                                     "distribution (apt-get install bubblewrap, dnf install bubblewrap, "
+                                     "apk add bubblewrap)")
+
+
+def test_off_linux_there_is_no_sandbox(monkeypatch, no_cache):
+    monkeypatch.setattr(sandbox.sys, "platform", "darwin")
+    assert sandbox.unavailable() == "no sandbox on darwin: bubblewrap needs Linux"
+
+
+def test_bubblewrap_that_cannot_make_namespaces_is_no_sandbox(monkeypatch, no_cache, tmp_path):
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sandbox.sys, "platform", "linux")
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: str(fake))
+    assert sandbox.unavailable().startswith("bubblewrap cannot make its namespaces here (bwrap: No permissions")
+
+
+def test_a_required_sandbox_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setattr(sandbox, "unavailable", lambda: "no sandbox on darwin: bubblewrap needs Linux")
+    with pytest.raises(SandboxError, match="cannot grade in a sandbox: no sandbox on darwin"):
+        grading.use_sandbox(True)
+    assert grading.use_sandbox(None) is False and grading.use_sandbox(False) is False
+    monkeypatch.setattr(sandbox, "unavailable", lambda: None)
+    assert grading.use_sandbox(None) is True and grading.use_sandbox(True) is True
+    assert grading.use_sandbox(False) is False
+    with pytest.raises(TypeError, match="sandbox must be True, False or None"):
+        grading.use_sandbox("yes")
+
+
+def pairs(args, option):
+    """Return the (source, destination) of every ``option SRC DEST`` in a bwrap command."""
+    return [(args[i + 1], args[i + 2]) for i, arg in enumerate(args) if arg == option]
+
+
+def singles(args, option):
+    return [args[i + 1] for i, arg in enumerate(args) if arg == option]
+
+
+def test_the_command_shows_python_read_only_and_masks_what_is_hidden_among_it(tmp_path, monkeypatch):
+    package_root = Path(__file__).resolve().parents[2]
+    inside_repo = package_root / "tests" / "grader" / "notebooks"  # a class folder among what Python runs from
+    box = tmp_path / "box"
+    (box / "tmp").mkdir(parents=True)
+    args = sandbox.Box(box, hidden=[inside_repo, tmp_path / "elsewhere", package_root]).command(
+        ["python", "-V"], env={"A": "1"}, cwd=box)
+    assert args[:3] == [args[0], "--unshare-all", "--die-with-parent"] and "--clearenv" in args
+    assert args[-5:] == ["--chdir", str(box), "--", "python", "-V"]
+    read_only = [Path(destination) for _, destination in pairs(args, "--ro-bind")]
+    assert any(Path(sys.prefix).resolve().is_relative_to(folder) for folder in read_only)
+    assert package_root in read_only
+    assert (str(box), str(box)) in pairs(args, "--bind")  # the one writable folder, bound after the masks
+    masked = [Path(path) for path in singles(args, "--tmpfs")] + [
+        Path(destination) for source, destination in pairs(args, "--ro-bind") if source == "/dev/null"]
+    assert inside_repo in masked
+    assert tmp_path / "elsewhere" not in masked  # not shown anyway
+    # the repository is where the lab's code is imported from: masked around what Python imports, not as a whole
+    assert package_root not in masked and package_root / "imdb_lab" not in masked
+    assert package_root / "README.md" in masked and package_root / "IMDB_in_Keras_solutions.ipynb" in masked
+    assert ("A", "1") in pairs(args, "--setenv")
+    assert args.index("--bind") > max(args.index(path) for path in map(str, masked))
+
+
+needs_sandbox = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox on this machine: {NO_SANDBOX}")
+
+
+@pytest.mark.slow
+@needs_sandbox
+def test_inside_the_box_only_the_box_is_writable_and_nothing_else_reachable(tmp_path):
+    box = tmp_path / "box"
+    (box / "tmp").mkdir(parents=True)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the grader's")
+    server = socket.create_server(("127.0.0.1", 0))
+    code = f"""
+import os, socket
+from pathlib import Path
+found = []
+try:
+    open({str(secret)!r}).read(); found.append("secret")
+except OSError:
+    pass
+try:
+    open({sys.prefix + "/pyvenv.cfg"!r}, "a").close(); found.append("pyvenv.cfg")
+except OSError:
+    pass
+try:
+    socket.create_connection(("127.0.0.1", {server.getsockname()[1]}), timeout=2); found.append("network")
+except OSError:
+    pass
+Path("written.txt").write_text("mine")
+Path("/tmp/scratch").write_text("mine")
+pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+print(found, len(pids), os.environ.get("A"), os.environ.get("HOME"))
+"""
+    with server:
+        args = sandbox.Box(box, hidden=[tmp_path]).command([sys.executable, "-c", code], env={"A": "1"}, cwd=box)
+        result = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    found, processes, variable, home = result.stdout.split()
+    assert found == "[]"
+    assert int(processes) <= 2  # bubblewrap's init and this python: nothing else of this machine's
+    assert (variable, home) == ("1", "None")  # exactly the environment given
+    assert (box / "written.txt").read_text() == "mine"
+    assert not Path("/tmp/scratch").exists()  # its /tmp was its own
+    assert sorted(os.listdir(box)) == ["tmp", "written.txt"]
