@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from imdb_lab.errors import BackendError
-from imdb_lab.memory import return_freed_memory
+from imdb_lab.memory import keep_tensorflow_from_hoarding, return_freed_memory
 
 # Keras's name -> the module that must be importable for it, in the order we prefer them
 BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -57,7 +57,8 @@ def choose_backend():
     Raises BackendError, with one line saying what to do, when the backend asked
     for is unknown or not installed, or when Keras already runs another one.
     Also has this process hand large freed buffers back to the system
-    (``memory.return_freed_memory``), so that the lab fits a 1 GB JupyterHub.
+    (``memory.return_freed_memory``; on TensorFlow, ``memory.keep_tensorflow_from_hoarding``),
+    so that the lab fits a 1 GB JupyterHub.
     """
     installed = installed_backends()
     asked = os.environ.get(ENV_BACKEND, "").strip()
@@ -84,4 +85,6 @@ def choose_backend():
                                f"(or Python) and call imdb_lab.choose_backend() before `import keras`")
     os.environ[ENV_BACKEND] = name
     return_freed_memory()
+    if name == "tensorflow":
+        keep_tensorflow_from_hoarding()
     return name

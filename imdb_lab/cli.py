@@ -16,6 +16,7 @@ COMMANDS = {
     "prepare": "prepare",
     "explain": "explain",
     "grade": "grade",
+    "autograder": "autograder",
     "make-student": "make_student",
 }
 

@@ -116,6 +116,21 @@ def trim_heap():
     return bool(libc and libc.malloc_trim(0) is not None)
 
 
+def keep_tensorflow_from_hoarding():
+    """Have TensorFlow, not yet imported, free its buffers after ``fit`` and ``evaluate``; return True if it will.
+
+    TensorFlow's oneDNN kernels keep the buffers of ``fit`` and ``evaluate`` (a
+    copy of the multi-hot rows, 0.25-0.45 GB) for the rest of the session;
+    without them it hands those back, and ``fit`` takes about 15 % longer
+    (README, "Measured choices"). A ``TF_ENABLE_ONEDNN_OPTS`` the user set
+    wins; once TensorFlow is imported, nothing changes.
+    """
+    if "TF_ENABLE_ONEDNN_OPTS" in os.environ or "tensorflow" in sys.modules:
+        return False
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    return True
+
+
 def return_freed_memory():
     """Have this process hand freed blocks of 1 MB or more back to the system at once; return True if it could.
 

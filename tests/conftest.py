@@ -126,6 +126,32 @@ def flat(sequences, labels=None):
     return FlatReviews.from_sequences(sequences, labels if labels is not None else [0] * len(sequences))
 
 
+# Gradescope's autograder specification (gradescope-autograders.readthedocs.io, "Autograder Specifications"):
+# the keys results.json and each test may have, and the values they take
+TOP_KEYS = {"score": (int, float), "execution_time": (int,), "output": (str,), "output_format": (str,),
+            "test_output_format": (str,), "test_name_format": (str,), "visibility": (str,),
+            "stdout_visibility": (str,), "extra_data": (dict,), "tests": (list,), "leaderboard": (list,)}
+TEST_KEYS = {"score": (int, float), "max_score": (int, float), "status": (str,), "name": (str,),
+             "name_format": (str,), "number": (str,), "output": (str,), "output_format": (str,), "tags": (list,),
+             "visibility": (str,), "extra_data": (dict,)}
+VISIBILITY = {"visible", "hidden", "after_due_date", "after_published"}
+
+
+def assert_gradescope_format(results):
+    """Fail unless ``results`` follows Gradescope's results.json specification."""
+    for keys, content in [(TOP_KEYS, results), *((TEST_KEYS, test) for test in results.get("tests", []))]:
+        assert set(content) <= set(keys), set(content) - set(keys)
+        for key, value in content.items():
+            assert isinstance(value, keys[key]) and not isinstance(value, bool), (key, value)
+        for key in ("visibility", "stdout_visibility"):
+            assert content.get(key, "visible") in VISIBILITY
+        assert content.get("status", "passed") in ("passed", "failed")
+    assert "score" in results or all("score" in test for test in results["tests"])
+    for entry in results.get("leaderboard", []):
+        assert set(entry) <= {"name", "value", "order"} and isinstance(entry["name"], str)
+        assert entry.get("order", "desc") in ("asc", "desc")
+
+
 @pytest.fixture(scope="session")
 def tiny_reviews():
     """Texts of a tiny data set: 6 reviews in each of the four folders."""

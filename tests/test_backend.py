@@ -23,8 +23,9 @@ def installed(monkeypatch):
 def fresh(monkeypatch):
     """No KERAS_BACKEND, and Keras not imported yet (as in a new kernel); both restored afterwards."""
     # setenv first, so that the variable choose_backend sets is undone even where it was unset before
-    monkeypatch.setenv("KERAS_BACKEND", "")
-    monkeypatch.delenv("KERAS_BACKEND")
+    for name in ("KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setitem(sys.modules, "keras", None)
     monkeypatch.delitem(sys.modules, "keras")
 

@@ -1,5 +1,6 @@
 """Tests of imdb_lab/memory.py: the memory left (machine and container limit), refusing what cannot fit."""
 
+import os
 import sys
 
 import pytest
@@ -85,3 +86,15 @@ def test_freed_memory_is_handed_back_on_glibc_unless_the_user_set_the_threshold(
 def test_elsewhere_nothing_changes(monkeypatch):
     monkeypatch.setattr(sys, "platform", "darwin")
     assert memory.return_freed_memory() is False and memory.trim_heap() is False
+
+
+def test_tensorflow_is_set_to_hand_back_its_buffers_before_it_is_imported_unless_the_user_chose(monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    assert memory.keep_tensorflow_from_hoarding() is True
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # the user's choice wins
+    assert memory.keep_tensorflow_from_hoarding() is False and os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    monkeypatch.setitem(sys.modules, "tensorflow", object())  # too late: TensorFlow read it when imported
+    assert memory.keep_tensorflow_from_hoarding() is False and "TF_ENABLE_ONEDNN_OPTS" not in os.environ

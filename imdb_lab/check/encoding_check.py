@@ -69,28 +69,45 @@ def check_encoding(multi_hot):
         except NotImplementedError:
             return not_attempted("multi_hot still raises NotImplementedError: replace the TODO stub with your code")
         except Exception as error:  # any bug in the learner's code is a verdict, not a crash
-            return incorrect(f"on {description}, multi_hot raised {error_name(error)}: {error}",
-                              "sequences is a list (or object array) of reviews, each a list of word indices")
-        expected = reference_multi_hot(sequences, num_words)
-        try:
-            result = np.asarray(result, dtype=np.float64)
-        except (TypeError, ValueError):
-            return incorrect(f"on {description}, multi_hot returned a {type(result).__name__}, not an array",
-                              "return a NumPy array of 0s and 1s")
-        if result.shape != expected.shape:
-            return incorrect(f"on {description}, the result has shape {result.shape}, expected {expected.shape}",
-                              "one row per review and one column per word index: shape (len(sequences), num_words)")
-        if not np.array_equal(result, expected):
-            row = int(np.flatnonzero(np.any(result != expected, axis=1))[0])
-            has, wanted = np.flatnonzero(result[row]).tolist(), np.flatnonzero(expected[row]).tolist()
-            if has == wanted:  # the right columns, wrong values (counts, say)
-                found = f"the right columns {wanted} but values {sorted(set(result[row][wanted].tolist()))}, not 1"
-            else:
-                found = f"non-zero columns {has}, expected 1s in columns {wanted}"
-            return incorrect(f"on {description}, row {row} has {found}",
-                              _encoding_hint(result, expected, sequences, num_words))
+            return raised_verdict(description, f"{error_name(error)}: {error}")
+        verdict = judge_encoding(result, description, sequences, num_words)
+        if verdict is not None:
+            return verdict
     return correct("multi_hot matches a plain-loop reference on the lab's example, a repeated word, the first "
                     "and last index, an empty review and 60 random reviews.")
+
+
+def raised_verdict(description, error):
+    """Return the verdict of a ``multi_hot`` that raised ``error`` (``Name: message``) on ``description``."""
+    return incorrect(f"on {description}, multi_hot raised {error}",
+                      "sequences is a list (or object array) of reviews, each a list of word indices")
+
+
+def judge_encoding(result, description, sequences, num_words):
+    """Return an "Incorrect:" verdict when ``result`` is not the multi-hot matrix of ``sequences``, else None.
+
+    The grader judges with it too, outside the kernel, on the result the
+    learner's ``multi_hot`` gave for sequences the grader drew.
+    """
+    expected = reference_multi_hot(sequences, num_words)
+    try:
+        result = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError):
+        return incorrect(f"on {description}, multi_hot returned a {type(result).__name__}, not an array",
+                          "return a NumPy array of 0s and 1s")
+    if result.shape != expected.shape:
+        return incorrect(f"on {description}, the result has shape {result.shape}, expected {expected.shape}",
+                          "one row per review and one column per word index: shape (len(sequences), num_words)")
+    if not np.array_equal(result, expected):
+        row = int(np.flatnonzero(np.any(result != expected, axis=1))[0])
+        has, wanted = np.flatnonzero(result[row]).tolist(), np.flatnonzero(expected[row]).tolist()
+        if has == wanted:  # the right columns, wrong values (counts, say)
+            found = f"the right columns {wanted} but values {sorted(set(result[row][wanted].tolist()))}, not 1"
+        else:
+            found = f"non-zero columns {has}, expected 1s in columns {wanted}"
+        return incorrect(f"on {description}, row {row} has {found}",
+                          _encoding_hint(result, expected, sequences, num_words))
+    return None
 
 
 def encoding(multi_hot=MISSING):

@@ -26,13 +26,14 @@ PROBE_TEXTS = (
 UNKNOWN_WORD = "zqxjvwk"  # in no word index: encode_review drops it
 
 
-def _probe_texts(word_index, num_words):
+def probe_texts(word_index, num_words, seed=7):
     """Return the probe texts: fixed reviews, one with rare words (ranks beyond num_words) and an unknown word.
 
     A function that ignores ``num_words`` or the index shift gets the rare
-    words wrong; random common words make the answers impossible to memorize.
+    words wrong; random common words make the answers impossible to memorize
+    (the grader draws them with a seed of its own).
     """
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     common = sorted(word for word, rank in word_index.items() if rank + 3 < min(num_words, 2000))
     rare = sorted(word for word, rank in word_index.items() if rank + 3 >= num_words)
     texts = list(PROBE_TEXTS) + [" ".join(rng.choice(common, size=25).tolist())]
@@ -59,7 +60,7 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
     problem = multi_hot_problem(model, num_words)
     if problem:
         return problem
-    texts = _probe_texts(word_index, num_words)
+    texts = probe_texts(word_index, num_words)
     try:
         sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
         expected = positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))
@@ -71,12 +72,25 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
     except NotImplementedError:
         return not_attempted("predict_sentiment still raises NotImplementedError: replace the TODO stub")
     except Exception as error:  # the learner's bug is a verdict, not a crash
-        hint = "texts is a list of strings; encode each one like the training reviews"
-        if isinstance(error, IndexError) or "num_words" in str(error) or "does not fit" in str(error):
-            hint = ("a rare word got an index beyond num_words: encode with encode_review(text, word_index, "
-                    "num_words=num_words), which turns rare words into the out-of-vocabulary mark 2")
-        return incorrect(f"on new texts with rare and unknown words, predict_sentiment raised "
-                          f"{error_name(error)}: {error}", hint)
+        return raised_verdict(error)
+    return judge_prediction(result, expected, texts)
+
+
+def raised_verdict(error):
+    """Return the verdict of a ``predict_sentiment`` that raised ``error`` on new texts (an exception or its name
+    and message, as the grader records it)."""
+    text = str(error)
+    hint = "texts is a list of strings; encode each one like the training reviews"
+    if isinstance(error, IndexError) or text.startswith("IndexError") or "num_words" in text or "does not fit" in text:
+        hint = ("a rare word got an index beyond num_words: encode with encode_review(text, word_index, "
+                "num_words=num_words), which turns rare words into the out-of-vocabulary mark 2")
+    described = f"{error_name(error)}: {error}" if isinstance(error, BaseException) else text
+    return incorrect(f"on new texts with rare and unknown words, predict_sentiment raised {described}", hint)
+
+
+def judge_prediction(result, expected, texts):
+    """Return the Verdict of what ``predict_sentiment(texts)`` returned against the model's own ``expected``
+    probabilities of positive (the grader judges with it too, outside the kernel)."""
     try:
         result = np.asarray(result, dtype=np.float64)
     except (TypeError, ValueError):
@@ -88,6 +102,7 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
             hint = "a two-unit softmax gives two columns: return the positive one, predictions[:, 1]"
         return incorrect(f"predict_sentiment returned shape {result.shape} for {len(texts)} texts", hint)
     result = result.reshape(-1)
+    expected = np.asarray(expected, dtype=np.float64).reshape(-1)
     if np.allclose(result, expected, atol=1e-4):
         return correct(f"predict_sentiment gives the model's probability of a positive review for {len(texts)} new "
                         "texts, rare and unknown words included, encoded like the training reviews.")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from imdb_lab.commands.options import accuracy_target, memory_size, positive_int, positive_seconds, shard_spec
 from imdb_lab.errors import CommandError, GradingDataError, SandboxError
+from imdb_lab.grader.exercises import Rubric
 from imdb_lab.grader.sandbox import unavailable
 from imdb_lab.models.evaluation import TARGET
 
@@ -70,6 +71,12 @@ def add_arguments(parser):
     parser.add_argument("--merge", nargs="+", metavar="ROWS",
                         help="grade nothing: join the --json rows files of the N shares into one table (and "
                              "--csv), refusing a share missing or given twice")
+    parser.add_argument("--rubric", metavar="FILE",
+                        help="the points of each exercise, in TOML ([points] and [partial] tables; README, "
+                             "\"Points per exercise\"); default: accuracy 6, the four others 1 each")
+    parser.add_argument("--feedback", metavar="DIR",
+                        help="also write a feedback page per notebook into DIR (STUDENT_ID.md): each exercise's "
+                             "verdict, hint and points")
     parser.add_argument("--gradescope", metavar="DIR",
                         help="also write Gradescope's results.json into DIR (one notebook only), e.g. "
                              "/autograder/results")
@@ -103,7 +110,9 @@ def _check_outputs(args):
                                f"{len(args.notebooks)}")
         if not Path(args.gradescope).is_dir():
             raise CommandError(f"no such folder for --gradescope: {args.gradescope}")
-    if args.csv is not None:
+    if args.feedback is not None and not Path(args.feedback).is_dir():
+        raise CommandError(f"no such folder for --feedback: {args.feedback}")
+    if args.csv is not None or args.feedback is not None:
         from imdb_lab.grader.gradebook import student_id  # the grader imports nbformat: not for --help
 
         for notebook in args.notebooks:
@@ -123,6 +132,7 @@ def run(args):
     from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
     from imdb_lab.grader.grading import grade_notebooks, use_sandbox  # (nbformat: a second to import)
 
+    rubric = _rubric(args)
     sandbox = True if args.require_sandbox else False if args.no_sandbox else None
     try:
         sandbox = use_sandbox(sandbox)
@@ -150,7 +160,8 @@ def run(args):
     jobs = args.jobs or min(cores(), max(len(todo), 1))
     try:
         graded = grade_notebooks(todo, jobs=jobs, timeout=args.timeout, memory=args.memory, disk=args.disk,
-                                 processes=args.processes, target=args.target, sandbox=sandbox, on_result=report,
+                                 processes=args.processes, target=args.target, sandbox=sandbox, rubric=rubric,
+                                 on_result=report,
                                  exclude=args.notebooks, hidden=_outputs(args)) if todo else []
     except GradingDataError as error:
         progress.close()
@@ -164,6 +175,11 @@ def run(args):
     by_notebook = {**finished, **{result.notebook: result for result in graded}}
     results = [by_notebook[notebook] for notebook in notebooks]
     return _report(results, args)
+
+
+def _rubric(args):
+    """Return the rubric of ``--rubric FILE`` (default: the default points); a bad file stops here, saying why."""
+    return Rubric() if args.rubric is None else Rubric.from_file(args.rubric)
 
 
 def _outputs(args):
@@ -190,4 +206,6 @@ def _report(results, args):
         gradebook.write_csv(results, args.csv, pattern=args.id_pattern)
     if args.gradescope is not None:
         gradebook.write_gradescope(results[0], args.gradescope, target=args.target)
+    if args.feedback is not None:
+        gradebook.write_feedback(results, args.feedback, target=args.target, pattern=args.id_pattern)
     return 0 if all(result.passed for result in results) else 1

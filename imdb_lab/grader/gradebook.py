@@ -13,12 +13,14 @@ from pathlib import Path
 
 from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.files import atomic_write, sha256_file
+from imdb_lab.grader.exercises import EXERCISES, NOT_JUDGED, TITLES
 from imdb_lab.grader.grading import GradeResult, refusal
 from imdb_lab.grader.statuses import BELOW_TARGET, PASSED, kind
 from imdb_lab.models.evaluation import TARGET
 from imdb_lab.progress import ProgressBar
 
-CSV_COLUMNS = ("notebook", "student_id", "status", "accuracy", "score", "seconds", "sandboxed")
+CSV_COLUMNS = ("notebook", "student_id", "status", "accuracy", *(f"points_{name}" for name in EXERCISES), "score",
+               "max_score", "seconds", "sandboxed")
 # the lab's own file name: when every student hands in a file of that name, their folder names them
 LAB_NAME = "IMDB_in_Keras"
 # a cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV injection")
@@ -45,8 +47,22 @@ def student_id(notebook, pattern=None):
 
 
 def points(result):
-    """Return the points of a row: 1 when the model passed, else 0."""
-    return 1 if result.passed else 0
+    """Return the points of a row: its exercises' (without them: 1 when the model passed, else 0)."""
+    return result.points if result.exercises is not None else int(result.passed)
+
+
+def max_points(result):
+    """Return the points a row could have earned: its exercises' (without them: 1)."""
+    return result.max_points if result.exercises is not None else 1
+
+
+def _number(value):
+    return f"{value:g}"
+
+
+def exercise_points(result):
+    """Return ``{exercise: points}`` of a row (empty without exercises)."""
+    return {e["exercise"]: e["points"] for e in result.exercises or ()}
 
 
 def _cell(text):
@@ -60,17 +76,30 @@ def sandbox_word(result):
 
 def write_csv(results, path, *, pattern=None):
     """Write the rows as a CSV gradebook (``CSV_COLUMNS``) to ``path``, atomically."""
-    rows = [(_cell(r.notebook), _cell(student_id(r.notebook, pattern)), _cell(r.status),
-             "" if r.accuracy is None else f"{r.accuracy:.4f}", points(r), f"{r.seconds:.1f}", sandbox_word(r))
-            for r in results]
+    rows = []
+    for r in results:
+        earned = exercise_points(r)
+        rows.append((_cell(r.notebook), _cell(student_id(r.notebook, pattern)), _cell(r.status),
+                     "" if r.accuracy is None else f"{r.accuracy:.4f}",
+                     *(_number(earned[name]) if name in earned else "" for name in EXERCISES),
+                     _number(points(r)), _number(max_points(r)), f"{r.seconds:.1f}", sandbox_word(r)))
     with atomic_write(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(rows)
 
 
+def feedback_text(exercise_verdict):
+    """Return an exercise's verdict as the student reads it: the verdict and message, then the hint."""
+    text = f"{exercise_verdict['verdict'].capitalize()}: {exercise_verdict['message']}"
+    if exercise_verdict.get("source") == "kernel":
+        text += " (This part comes from what your notebook reported, not from the grader's own measurement.)"
+    return f"{text}\nHint: {exercise_verdict['hint']}" if exercise_verdict.get("hint") else text
+
+
 def gradescope_results(result, *, target):
-    """Return Gradescope's autograder ``results.json`` content for one graded notebook."""
+    """Return Gradescope's autograder ``results.json`` content for one graded notebook: a test per exercise (or,
+    for a row without exercises, one for the accuracy), the total score, and the accuracy on the leaderboard."""
     if result.accuracy is None:
         summary = f"Your notebook was not scored: {result.status}."
     else:
@@ -79,19 +108,52 @@ def gradescope_results(result, *, target):
                    f"grader; it {verdict} the target of {target:.2f}.")
     if result.sandboxed is False:
         summary += " (The notebook ran without a sandbox.)"
-    score = float(points(result))
-    return {
-        "score": score,
-        "execution_time": int(round(result.seconds)),
-        "output": summary,
-        "tests": [{
+    if result.exercises is None:
+        tests = [{
             "name": f"Test accuracy of the notebook's model (target {target:.2f})",
-            "score": score,
+            "score": float(points(result)),
             "max_score": 1.0,
             "status": "passed" if result.passed else "failed",
             "output": f"{result.status}" + ("" if result.accuracy is None else f": {result.accuracy:.4f}"),
-        }],
-    }
+            "visibility": "visible",
+        }]
+    else:
+        tests = [{
+            "name": TITLES[e["exercise"]],
+            "number": str(number),
+            "score": float(e["points"]),
+            "max_score": float(e["max_points"]),
+            "status": "passed" if e["verdict"] == "correct" else "failed",
+            "output": feedback_text(e),
+            "visibility": "visible",
+        } for number, e in enumerate(result.exercises, start=1)]
+    content = {"score": float(points(result)), "execution_time": int(round(result.seconds)), "output": summary,
+               "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+    if result.accuracy is not None:
+        content["leaderboard"] = [{"name": "Test accuracy", "value": round(result.accuracy, 4), "order": "desc"}]
+    return content
+
+
+def feedback_page(result, *, target):
+    """Return the feedback page of one notebook as Markdown: its points, and each exercise's verdict and hint."""
+    lines = [f"# Feedback: {Path(result.notebook).name}", "",
+             f"**{_number(points(result))} of {_number(max_points(result))} points.** "
+             + gradescope_results(result, target=target)["output"], ""]
+    for e in result.exercises or ():
+        lines += [f"## {TITLES[e['exercise']]}: {_number(e['points'])} of {_number(e['max_points'])}", "",
+                  feedback_text(e).replace("\n", "  \n"), ""]
+    return "\n".join(lines)
+
+
+def write_feedback(results, folder, *, target, pattern=None):
+    """Write one feedback page per notebook into ``folder``, named by student id (``ID.md``), atomically."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LabValueError(f"no such folder for the feedback pages: {folder}")
+    for result in results:
+        name = re.sub(r"[^\w.-]", "_", student_id(result.notebook, pattern)) or "notebook"
+        with atomic_write(folder / f"{name}.md", "w", encoding="utf-8") as file:
+            file.write(feedback_page(result, target=target))
 
 
 def write_gradescope(result, folder, *, target):
@@ -156,6 +218,9 @@ def row_problem(row, target):
         return "its seconds must be a number, 0 or more"
     if row.get("sandboxed") not in (True, False, None):
         return "its sandboxed must be true, false or null"
+    problem = _exercises_problem(row.get("exercises"))
+    if problem:
+        return problem
     sha = row.get("notebook_sha256")
     if sha is not None and not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
         return "its notebook_sha256 must be a SHA-256 in hex"
@@ -164,6 +229,22 @@ def row_problem(row, target):
         return f"a row {row['status']!r} {'needs' if measured else 'has no'} accuracy"
     if measured and (accuracy >= target) != (row["status"] == PASSED):
         return f"{row['status']!r} with accuracy {accuracy:.4f} does not fit the target {target}"
+    return None
+
+
+def _exercises_problem(exercises):
+    """Return what makes a row's ``exercises`` ones the grader cannot have written, or None."""
+    if exercises is None:
+        return None
+    if not isinstance(exercises, list) or [e.get("exercise") if isinstance(e, dict) else None
+                                           for e in exercises] != list(EXERCISES):
+        return f"its exercises must be the verdicts of {', '.join(EXERCISES)}, in that order"
+    for e in exercises:
+        numbers = [e.get("points"), e.get("max_points")]
+        if any(isinstance(n, bool) or not isinstance(n, (int, float)) for n in numbers) or not 0 <= numbers[0] <= numbers[1]:
+            return f"the points of {e['exercise']} must be numbers from 0 to its most"
+        if e.get("verdict") not in ("correct", "incorrect", "not attempted", NOT_JUDGED):
+            return f"{str(e.get('verdict'))[:40]!r} is no verdict the grader gives"
     return None
 
 
@@ -215,7 +296,7 @@ def _read_rows_file(path, key, target):
 
 def _result(row, notebook):
     """Return the GradeResult of a checked row of a rows file."""
-    return GradeResult(notebook, row["status"], row["accuracy"], row["seconds"], row["sandboxed"])
+    return GradeResult(notebook, row["status"], row["accuracy"], row["seconds"], row["sandboxed"], row["exercises"])
 
 
 class ResultsLog:
@@ -229,7 +310,7 @@ class ResultsLog:
     one is consistent (a "passed" has an accuracy at or above the target).
     """
 
-    KEYS = ("notebook", "status", "accuracy", "seconds", "sandboxed", "notebook_sha256", "signature")
+    KEYS = ("notebook", "status", "accuracy", "seconds", "sandboxed", "exercises", "notebook_sha256", "signature")
 
     def __init__(self, path, notebooks, *, shard=(1, 1), class_notebooks=None):
         self.path = Path(path)
@@ -347,18 +428,19 @@ class Progress:
 
 
 def format_table(results):
-    """Return the grade table (notebook, status, accuracy, seconds, sandboxed) and a summary line, as text."""
-    header = ("notebook", "status", "accuracy", "seconds", "sandboxed")
-    rows = [
-        (r.notebook, r.status, "-" if r.accuracy is None else f"{r.accuracy:.4f}", f"{r.seconds:.1f}",
-         sandbox_word(r))
-        for r in results
-    ]
+    """Return the grade table (notebook, status, accuracy, the points of each exercise and in all, seconds,
+    sandboxed) and a summary line, as text."""
+    header = ("notebook", "status", "accuracy", *EXERCISES, "points", "seconds", "sandboxed")
+    rows = []
+    for r in results:
+        earned = exercise_points(r)
+        rows.append((r.notebook, r.status, "-" if r.accuracy is None else f"{r.accuracy:.4f}",
+                     *(_number(earned[name]) if name in earned else "-" for name in EXERCISES),
+                     f"{_number(points(r))}/{_number(max_points(r))}", f"{r.seconds:.1f}", sandbox_word(r)))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        lines.append(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]:>{widths[3]}}  "
-                     f"{row[4]:<{widths[4]}}".rstrip())
+    left = {0, 1, len(header) - 1}  # text columns; numbers align right
+    lines = ["  ".join(f"{cell:<{widths[i]}}" if i in left else f"{cell:>{widths[i]}}" for i, cell in enumerate(row))
+             .rstrip() for row in [header, *rows]]
     passed = sum(r.passed for r in results)
     lines.append(f"{passed} of {len(results)} passed")
     return "\n".join(lines)

@@ -41,8 +41,11 @@ from imdb_lab.errors import GradingDataError, SandboxError
 from imdb_lab.grader import processes as processes_module
 from imdb_lab.grader import sandbox as sandbox_module
 from imdb_lab.grader.launch import run_scorer, runner_command
+from imdb_lab.check.core import not_attempted
+from imdb_lab.grader.exercises import EXERCISES, Rubric, judge_accuracy, judge_encoding_outputs, not_judged, verdict
 from imdb_lab.grader.statuses import (
-    BELOW_TARGET, EXPORTED, GRADING_FAILED, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED, SCORED, detailed, from_runner,
+    BELOW_TARGET, EXPORTED, GRADING_FAILED, NO_MODEL, NOT_A_KERAS_MODEL, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED,
+    SCORED, detailed, from_runner,
 )
 from imdb_lab.grader.trusted_data import KERNEL_FILE, SharedCache, prepare_grading_data
 from imdb_lab.models.evaluation import TARGET
@@ -67,6 +70,17 @@ class GradeResult:
     accuracy: float | None
     seconds: float
     sandboxed: bool | None = None
+    exercises: list | None = None  # a verdict per exercise, with its points (grader.exercises)
+
+    @property
+    def points(self):
+        """Return the points the notebook earned (0 without exercises)."""
+        return round(sum(e["points"] for e in self.exercises or ()), 2)
+
+    @property
+    def max_points(self):
+        """Return the points the notebook could have earned (None without exercises)."""
+        return None if self.exercises is None else sum(e["max_points"] for e in self.exercises)
 
     @property
     def passed(self):
@@ -74,7 +88,7 @@ class GradeResult:
         return self.status == PASSED
 
     def as_dict(self):
-        """Return the row as a JSON-ready dict (notebook, status, accuracy, seconds, sandboxed)."""
+        """Return the row as a JSON-ready dict (notebook, status, accuracy, seconds, sandboxed, exercises)."""
         return dataclasses.asdict(self)
 
 
@@ -176,14 +190,15 @@ def _hidden(data, notebooks):
 
 
 def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAULT_MEMORY, disk=DEFAULT_DISK,
-                   processes=DEFAULT_PROCESSES, sandbox=None, data=None, others=(), hidden=()):
+                   processes=DEFAULT_PROCESSES, sandbox=None, rubric=None, data=None, others=(), hidden=()):
     """Run the notebook at ``path`` contained, score the model it exports; return a GradeResult.
 
     ``timeout`` seconds and ``memory`` bytes cover the whole of it: the
     notebook's cells get all but min(60 s, a quarter) of the time, the export
     and the scoring the rest. ``disk``: bytes its private folder may hold;
     ``processes``: how many it may run at once. ``sandbox``: see
-    ``use_sandbox``. ``data``: from ``prepare_grading_data``, made once per
+    ``use_sandbox``. ``rubric``: the points of each exercise (``exercises.Rubric``,
+    default its defaults). ``data``: from ``prepare_grading_data``, made once per
     run (made here when None). ``others``: the other notebooks being graded,
     left out of this one's private folder and hidden from its sandbox, as are
     ``hidden`` paths (the grader's outputs). This process becomes a subreaper
@@ -192,15 +207,18 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
     """
     _validate_limits(timeout, memory, target, disk, processes)
     sandboxed = use_sandbox(sandbox)
+    rubric = Rubric() if rubric is None else rubric
     path = Path(path)
     started = time.monotonic()
     refused = refusal(path)
     if refused is not None:
-        return GradeResult(str(path), detailed(NOT_A_NOTEBOOK, refused), None, 0.0)
+        status = detailed(NOT_A_NOTEBOOK, refused)
+        return GradeResult(str(path), status, None, 0.0, exercises=_points({}, status, None, target, rubric))
     try:
         nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - a broken file is a row, not a crash
-        return GradeResult(str(path), detailed(NOT_A_NOTEBOOK, _unreadable(error)), None, 0.0)
+        status = detailed(NOT_A_NOTEBOOK, _unreadable(error))
+        return GradeResult(str(path), status, None, 0.0, exercises=_points({}, status, None, target, rubric))
     processes_module.become_subreaper()
     with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-", ignore_cleanup_errors=True) as folder:
         if data is None:
@@ -210,15 +228,26 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
         limits = processes_module.Limits(started + timeout, memory, disk, None, processes)
         box = sandbox_module.Box(Path(folder) / "box", hidden=[*_hidden(data, [path, *others]), *hidden]) \
             if sandboxed else None
-        status, accuracy = _grade_contained(path, Path(folder), data, limits, others, box)
+        status, accuracy, found = _grade_contained(path, Path(folder), data, limits, others, box, target)
+    verdicts = _points(found, status, accuracy, target, rubric)
     if status == SCORED:
         status = PASSED if accuracy >= target else BELOW_TARGET
-    return GradeResult(str(path), status, accuracy, round(time.monotonic() - started, 1), sandboxed)
+    return GradeResult(str(path), status, accuracy, round(time.monotonic() - started, 1), sandboxed, verdicts)
 
 
-def _grade_contained(path, scratch, data, limits, others, box=None):
+def _points(found, status, accuracy, target, rubric):
+    """Return every exercise's verdict with its points: those ``found``, the accuracy if the model was scored, and
+    "not judged" (with the row's status) for the rest."""
+    found = dict(found)
+    if status == SCORED:
+        found["accuracy"] = judge_accuracy(accuracy, target)
+    why = f"the grader had nothing to judge it on ({status})"
+    return [rubric.award(found.get(name) or not_judged(name, why)) for name in EXERCISES]
+
+
+def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGET):
     """Run, export and score one notebook inside ``scratch``, in ``box`` (a sandbox.Box) if given;
-    return ``(status, accuracy)``."""
+    return ``(status, accuracy, {exercise: verdict})``."""
     budget = limits.deadline - time.monotonic()
     reserve = min(60.0, budget / 4)  # for exporting and scoring the model
     inside = scratch / "box"  # all the notebook's processes may write: its folder, its data, /tmp, its export
@@ -237,28 +266,58 @@ def _grade_contained(path, scratch, data, limits, others, box=None):
     outcome, code, _ = processes_module.run_watched(command, run_limits, env=env, cwd=inside)
     data.check_unchanged(path)
     if outcome is not None:
-        return outcome, None
+        return outcome, None, {}
     # killed by a signal (a negative code, or bubblewrap's 128 + the signal), and not by the grader: from inside;
     # whatever the status file says then was written by the notebook
     if code and (code < 0 or (box is not None and code > 128)):
-        return RUNNER_KILLED, None
+        return RUNNER_KILLED, None, {}
     try:
-        status = from_runner(json.loads((inside / "status.json").read_text(encoding="utf-8"))["status"])
+        report = json.loads((inside / "status.json").read_text(encoding="utf-8"))
+        status = from_runner(report["status"])
     except (OSError, ValueError, KeyError, TypeError):
-        status = detailed(GRADING_FAILED, f"the notebook runner exited with {code}")
+        return detailed(GRADING_FAILED, f"the notebook runner exited with {code}"), None, {}
+    drawn = report.get("drawn") if isinstance(report.get("drawn"), dict) else {}
+    found = {}
+    if drawn.get("encoding"):
+        found["encoding"] = judge_encoding_outputs(drawn["encoding"], _kernel_record(export / "encoding.json",
+                                                                                     "multi_hot"))
     if status != EXPORTED:
-        return str(status), None
-    result = run_scorer([export / "model.keras", export / "settings.json", data.test_path, data.test_sha256],
-                        scratch / "scorer", limits.deadline, limits.memory)
-    return result["status"], result.get("accuracy")
+        if status in (NO_MODEL, NOT_A_KERAS_MODEL):
+            for name in ("model", "training"):
+                found[name] = verdict(name, not_attempted(f"there is no Keras model to judge ({status})"))
+        return str(status), None, found
+    scorer_folder = scratch / "scorer"
+    scorer_folder.mkdir()
+    inputs = {"history": _kernel_record(export / "encoding.json", "history"),
+              "prediction": _kernel_record(export / "prediction.json", "predict_sentiment"),
+              "texts": drawn.get("texts") if isinstance(drawn.get("texts"), list) else None}
+    (scorer_folder / "exercises.json").write_text(json.dumps(inputs), encoding="utf-8")
+    result = run_scorer([export / "model.keras", export / "settings.json", data.test_path, data.test_sha256,
+                         scorer_folder / "exercises.json", data.kernel_file, target],
+                        scorer_folder, limits.deadline, limits.memory)
+    judged = result.get("exercises")
+    if isinstance(judged, dict):
+        found.update({name: judged[name] for name in ("model", "training", "prediction")
+                      if isinstance(judged.get(name), dict)})
+    return result["status"], result.get("accuracy"), found
 
 
-def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), sandbox=None, **limits):
+def _kernel_record(path, name):
+    """Return what the kernel recorded under ``name`` in the JSON file at ``path`` (None if it is not there)."""
+    try:
+        content = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return content.get(name) if isinstance(content, dict) else None
+
+
+def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), sandbox=None, rubric=None, **limits):
     """Grade ``paths`` with ``jobs`` notebooks at a time; return their GradeResults in the order given.
 
     ``on_result(index, result)`` is called as each notebook finishes (from a
     worker thread). ``limits``: ``timeout``, ``target``, ``memory``, ``disk``,
-    ``processes`` of ``grade_notebook``; ``exclude``: more notebooks to leave
+    ``processes`` of ``grade_notebook``; ``rubric``: the points of each exercise;
+    ``exclude``: more notebooks to leave
     out of private folders; ``hidden``: more paths no sandbox may show (the
     grader's outputs); ``sandbox``: see ``use_sandbox`` (decided once, before
     any notebook runs). The data is prepared once, before any notebook runs.
@@ -287,7 +346,7 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), san
                 return
             try:
                 result = grade_notebook(paths[index], data=data, others=[*paths, *exclude], hidden=hidden,
-                                        sandbox=sandbox, **limits)
+                                        sandbox=sandbox, rubric=rubric, **limits)
             except GradingDataError:
                 stop.set()
                 raise

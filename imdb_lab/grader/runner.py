@@ -15,6 +15,7 @@ that is fine, because a forged "exported" still has to load and score.
 
 import json
 import math
+import random
 import subprocess
 import sys
 import time
@@ -27,12 +28,14 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from imdb_lab.check.prediction_check import probe_texts
+from imdb_lab.data.sources import get_word_index
 from imdb_lab.errors import first_line
 from imdb_lab.files import atomic_write
-from imdb_lab.grader import processes
+from imdb_lab.grader import exercises, processes
 from imdb_lab.grader.statuses import (
     EXPORTED, KERNEL_DIED, KERNEL_ERROR, NO_MODEL, NOT_A_KERAS_MODEL, NOT_EXPORTABLE, TIMED_OUT, detailed,
-    error_in_cell, kernel_died_in_cell,
+    error_in_cell, kernel_died_in_cell, kind,
 )
 
 KERNEL_STARTUP_TIMEOUT = 60
@@ -58,6 +61,46 @@ def _imdb_lab_export(namespace, model_path, settings_path, result_path):
         json.dump({{"status": status}}, file)
 _imdb_lab_export(globals(), {model_path!r}, {settings_path!r}, {result_path!r})
 del _imdb_lab_export
+"""
+
+# Runs in the student's kernel after the export: the student's functions on inputs the runner drew just now, and
+# the training history; what they give is recorded as data, which the grader judges (imdb_lab.grader.exercises).
+EXERCISES_CODE = """\
+def _imdb_lab_exercises(namespace, name, arguments, path):
+    import json
+    def record(function, *args):
+        try:
+            value = function(*args)
+        except NotImplementedError:
+            return {{"not_attempted": True}}
+        except Exception as error:
+            return {{"raised": (type(error).__name__ + ": " + str(error))[:300]}}
+        try:
+            import numpy
+            array = numpy.asarray(value, dtype=float)
+        except Exception:
+            return {{"type": type(value).__name__}}
+        return {{"shape": list(array.shape)}} if array.size > 100000 else {{"result": array.tolist()}}
+    function = namespace.get(name)
+    if not callable(function):
+        found = {{"missing": None if function is None else type(function).__name__}}
+    elif name == "multi_hot":
+        found = [record(function, case["sequences"], case["num_words"]) for case in arguments]
+    else:
+        found = record(function, list(arguments))
+    out = {{name: found}}
+    logs = getattr(namespace.get("history"), "history", None)
+    if name == "multi_hot" and isinstance(logs, dict):
+        try:
+            params = getattr(namespace["history"], "params", None) or {{}}
+            out["history"] = {{"history": {{str(k): [float(v) for v in values] for k, values in logs.items()}},
+                              "params": {{k: int(params[k]) for k in ("epochs", "steps") if params.get(k) is not None}}}}
+        except Exception:
+            pass
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(out, file)
+_imdb_lab_exercises(globals(), {name!r}, {arguments}, {path!r})
+del _imdb_lab_exercises
 """
 
 
@@ -121,10 +164,46 @@ def _export(client, nb, export_dir, deadline):
     return status if status in (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL) else detailed(NOT_EXPORTABLE, first_line(status))
 
 
-def run_notebook(notebook, workdir, export_dir, cells_seconds, export_seconds):
-    """Run ``notebook`` in ``workdir`` with its cells' time limit, export its model; return the status."""
+def _exercises(client, nb, export_dir, deadline, drawn):
+    """Run the student's ``multi_hot`` and ``predict_sentiment`` on inputs drawn now, recording what they give
+    (``drawn`` gets the inputs); a failure here costs those exercises only."""
+    export_dir = Path(export_dir)
+    drawn["encoding"] = exercises.draw_encoding_cases(random.SystemRandom())
+    stages = [("multi_hot", drawn["encoding"], export_dir / "encoding.json")]
+    num_words = _num_words(export_dir / "settings.json")
+    if num_words is not None:
+        word_index = get_word_index()
+        drawn["texts"] = probe_texts(word_index, num_words, seed=random.SystemRandom().randrange(2**32))
+        stages.append(("predict_sentiment", drawn["texts"], export_dir / "prediction.json"))
+    for name, arguments, path in stages:
+        if time.monotonic() >= deadline:
+            return
+        code = EXERCISES_CODE.format(name=name, arguments=json.dumps(arguments), path=str(path))
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+        try:
+            client.execute_cell(nb.cells[-1], len(nb.cells) - 1, store_history=False)
+        except (CellTimeoutError, CellExecutionError, DeadKernelError):
+            return
+
+
+def _num_words(settings_path):
+    """Return the notebook's ``num_words`` from the settings the export wrote, if it is a usable one, else None."""
+    try:
+        value = json.loads(Path(settings_path).read_text(encoding="utf-8")).get("num_words")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 4 < value <= 10**6 else None
+
+
+def run_notebook(notebook, workdir, export_dir, cells_seconds, export_seconds, drawn=None):
+    """Run ``notebook`` in ``workdir`` with its cells' time limit, export its model; return the status.
+
+    When the cells ran, the student's functions then run on inputs drawn now;
+    ``drawn`` (a dict) gets those inputs.
+    """
     nb = nbformat.read(notebook, as_version=4)
     deadline = {"at": None}
+    drawn = {} if drawn is None else drawn
 
     def cell_timeout(cell):
         # nbclient treats 0 as "no limit": give at least one second
@@ -143,6 +222,8 @@ def run_notebook(notebook, workdir, export_dir, cells_seconds, export_seconds):
             if status is None:
                 deadline["at"] = time.monotonic() + export_seconds
                 status = _export(client, nb, export_dir, deadline["at"])
+                if status in (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL) or kind(status) == NOT_EXPORTABLE:
+                    _exercises(client, nb, export_dir, deadline["at"], drawn)
     except (RuntimeError, TimeoutError) as error:
         status = detailed(KERNEL_ERROR, error)
     return status
@@ -153,14 +234,16 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     config = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     processes.become_subreaper()
+    drawn = {}
     try:
         status = run_notebook(config["notebook"], config["workdir"], config["export_dir"],
-                              config["cells_seconds"], config["export_seconds"])
+                              config["cells_seconds"], config["export_seconds"], drawn)
     finally:
         # whatever the notebook started, double-forked or setsid() included, ends with it
         processes.kill_descendants()
+    # written once no process of the notebook is left: the inputs drawn are the runner's own
     with atomic_write(config["status_path"], "w", encoding="utf-8") as file:
-        json.dump({"status": status}, file)
+        json.dump({"status": status, "drawn": drawn}, file)
     return 0
 
 

@@ -91,14 +91,16 @@ class Box:
     def command(self, command, *, env, cwd):
         """Return ``command`` run by bubblewrap in this box, with exactly ``env`` and in ``cwd`` (inside the box)."""
         readable = python_folders()
-        args = [shutil.which("bwrap") or "bwrap", *_NAMESPACES, "--clearenv", *_system_binds()]
+        # a small private /tmp first (TMPDIR points into the box, where the disk limit counts what is written), so
+        # that what is bound below it (an interpreter, the box, under the machine's /tmp) stays in view
+        args = [shutil.which("bwrap") or "bwrap", *_NAMESPACES, "--clearenv", *_system_binds(),
+                "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         for folder in readable:
             args += ["--ro-bind", str(folder), str(folder)]
         args += ["--proc", "/proc", "--dev", "/dev"]
         for path in self._masks(readable):
             args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
-        # a small private /tmp (TMPDIR points into the box, where the disk limit counts what is written)
-        args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--bind", str(self.folder), str(self.folder)]
+        args += ["--bind", str(self.folder), str(self.folder)]
         for name, value in sorted(env.items()):
             args += ["--setenv", name, value]
         return [*args, "--chdir", str(cwd), "--", *command]

@@ -19,12 +19,22 @@ import sys
 import numpy as np
 
 from imdb_lab.backend import choose_backend
+from imdb_lab.check.core import incorrect, not_attempted
+from imdb_lab.check.history_check import check_history
+from imdb_lab.check.model_check import check_model
+from imdb_lab.check.prediction_check import judge_prediction, raised_verdict
+from imdb_lab.data.cache import load_prepared
 from imdb_lab.data.reviews import OOV_CHAR, FlatReviews, limit_vocabulary, valid_vocabulary
+from imdb_lab.data.text import encode_review
 from imdb_lab.errors import LabValueError, describe
+from imdb_lab.features.multi_hot import multi_hot_encode
 from imdb_lab.files import atomic_write
+from imdb_lab.grader.exercises import not_judged, verdict
 from imdb_lab.grader.statuses import NOT_LOADABLE, NOT_SCORABLE, SCORED, TAMPERED, detailed
 from imdb_lab.models.dense import input_width
 from imdb_lab.models.evaluation import multi_hot_accuracy
+from imdb_lab.models.outputs import positive_probability
+from imdb_lab.models.saving import trained_steps
 
 RESULT_PREFIX = "IMDB_LAB_SCORE "
 
@@ -95,6 +105,66 @@ def evaluate_export(model_path, settings_path, test_path, test_sha256):
         return {"status": detailed(NOT_SCORABLE, error), "accuracy": None}
 
 
+class _ReportedHistory:
+    """The training history the kernel reported (``history.history`` and ``history.params``), as check_history
+    reads a ``keras.callbacks.History``."""
+
+    def __init__(self, reported):
+        self.history = reported.get("history") if isinstance(reported.get("history"), dict) else {}
+        self.params = reported.get("params") if isinstance(reported.get("params"), dict) else {}
+
+
+def judge_exercises(model_path, num_words, inputs, words_path, target):
+    """Return the verdicts of the model, training and prediction exercises of an exported model (``exercises``).
+
+    ``inputs``: what the kernel reported (``history``, ``prediction``) and the
+    texts the runner chose (``texts``); ``words_path``: the grader's prepared
+    data file, for the word index. The model is loaded again, compiled, with
+    ``safe_mode=True``: its loss, metrics and optimizer steps are read from the
+    file, never from the kernel.
+    """
+    import keras  # as in evaluate_export
+
+    verdicts = {}
+    try:
+        model = keras.saving.load_model(model_path, compile=True, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - a status of the exercise, not a crash
+        problem = incorrect(f"the model's compile settings cannot be loaded safely ({describe(error)})",
+                            "compile with Keras's own optimizers, losses and metrics, given by name or class")
+        return {"model": verdict("model", problem), "training": verdict("training", problem),
+                "prediction": not_judged("prediction", "the model could not be loaded with its compile settings")}
+    verdicts["model"] = verdict("model", check_model(model, num_words))
+    if trained_steps(model) == 0:
+        verdicts["training"] = verdict("training", incorrect(
+            "the exported model has not been trained (its optimizer has taken no step)",
+            "run the training cell (model.fit) after building the model, and do not build it again after training"))
+    elif not isinstance(inputs.get("history"), dict):
+        verdicts["training"] = verdict("training", not_attempted("there is no `history`: keep what model.fit "
+                                                                 "returns as `history`"), source="kernel")
+    else:
+        verdicts["training"] = verdict("training", check_history(_ReportedHistory(inputs["history"]), target=target),
+                                       source="kernel")
+    texts, reported = inputs.get("texts"), inputs.get("prediction")
+    if not texts or not isinstance(reported, dict):
+        verdicts["prediction"] = not_judged("prediction", "no texts were given to predict_sentiment")
+        return verdicts
+    if "missing" in reported:
+        verdicts["prediction"] = verdict("prediction", not_attempted("there is no function predict_sentiment"))
+    elif reported.get("not_attempted"):
+        verdicts["prediction"] = verdict("prediction", not_attempted("predict_sentiment still raises "
+                                                                     "NotImplementedError"))
+    elif "raised" in reported:
+        verdicts["prediction"] = verdict("prediction", raised_verdict(str(reported["raised"])[:300]))
+    else:
+        word_index = {word: rank for rank, word in enumerate(load_prepared(words_path).words, start=1)}
+        sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
+        expected = positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))
+        result = reported["result"] if "result" in reported else (
+            np.zeros(tuple(reported["shape"])) if "shape" in reported else str(reported.get("type")))
+        verdicts["prediction"] = verdict("prediction", judge_prediction(result, expected, texts))
+    return verdicts
+
+
 def self_check(folder, test_path, test_sha256):
     """Score a small model of our own as a notebook's would be scored; return it with the files that took.
 
@@ -130,16 +200,36 @@ def loaded_files():
 
 
 def main(argv=None):
-    """Command line: MODEL SETTINGS TEST_DATA TEST_SHA256, or --self-check FOLDER TEST_DATA TEST_SHA256; print JSON."""
+    """Command line: MODEL SETTINGS TEST_DATA TEST_SHA256 [EXERCISES WORDS TARGET], or --self-check FOLDER TEST_DATA
+    TEST_SHA256; print JSON."""
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 4:
-        print("usage: python -m imdb_lab.grader.scorer MODEL SETTINGS TEST_DATA TEST_SHA256\n"
+    if len(argv) not in (4, 7):
+        print("usage: python -m imdb_lab.grader.scorer MODEL SETTINGS TEST_DATA TEST_SHA256 [EXERCISES WORDS TARGET]\n"
               "       python -m imdb_lab.grader.scorer --self-check FOLDER TEST_DATA TEST_SHA256", file=sys.stderr)
         return 2
     choose_backend()
-    result = self_check(*argv[1:]) if argv[0] == "--self-check" else evaluate_export(*argv)
+    if argv[0] == "--self-check":
+        result = self_check(*argv[1:])
+    else:
+        result = evaluate_export(*argv[:4])
+        if len(argv) == 7 and result["status"] == SCORED:
+            with open(argv[4], encoding="utf-8") as file:
+                inputs = json.load(file)
+            num_words, _ = read_settings(argv[1])
+            try:
+                result["exercises"] = judge_exercises(argv[0], num_words or _model_width(argv[0]), inputs, argv[5],
+                                                      float(argv[6]))
+            except Exception as error:  # noqa: BLE001 - the accuracy stands; the exercises say why they were not
+                result["exercises"] = {"error": describe(error)}
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     return 0
+
+
+def _model_width(model_path):
+    """Return the input width of the model at ``model_path`` (loaded safely, uncompiled)."""
+    import keras  # as in evaluate_export
+
+    return input_width(keras.saving.load_model(model_path, compile=False, safe_mode=True))
 
 
 if __name__ == "__main__":

@@ -53,12 +53,12 @@ def copy_notebooks(names, folder):
 
 
 def table_rows(stdout):
-    """Return {notebook name: (status, accuracy, seconds)} parsed from grade's table."""
+    """Return {notebook name: (status, accuracy, seconds, sandboxed)} parsed from grade's table."""
     rows = {}
     for line in stdout.splitlines()[1:-1]:
-        match = re.fullmatch(r"(\S+)\s{2,}(.+?)\s{2,}(\S+)\s{2,}(\S+)\s{2,}(\S+)", line)
-        assert match, f"not a table row: {line!r}"
-        name, status, accuracy, seconds, sandboxed = match.groups()
+        cells = re.split(r"\s{2,}", line.strip())
+        assert len(cells) == 11, f"not a table row: {line!r}"
+        name, status, accuracy, *points, _, seconds, sandboxed = cells
         rows[Path(name).name] = (status, accuracy, float(seconds), sandboxed)
     return rows
 
@@ -106,6 +106,9 @@ EXPECTED = {
     "forges_status.ipynb": ("the notebook killed the process running it", "-"),
     # looks for the grader's files, the network, other processes, the test reviews: finds none in a sandbox
     "probes_the_sandbox.ipynb": ("no model", "-") if SANDBOXED else ("error in cell 1: RuntimeError: reached ...", "-"),
+    # the exercises: all right, then one learner mistake each (the model still trains, and passes)
+    **{name: ("passed", None) for name in ("full_marks.ipynb", "mistake_encoding.ipynb", "mistake_model.ipynb",
+                                          "mistake_training.ipynb", "mistake_prediction.ipynb")},
     **{name: (status, "-") for name, status in REFUSED.items()},
 }
 TIMEOUT = 90
@@ -143,10 +146,11 @@ def graded(small_archive, tmp_path_factory):
     (tmp_path / "class" / "hints.json").write_text(json.dumps(hints))
     (tmp_path / "tmp").mkdir()
     started = time.monotonic()
+    (tmp_path / "feedback").mkdir()
     with server:
         result = run_grade([*paths, "--target", "0.8", "--timeout", TIMEOUT, "--memory", "1.5G", "--disk", "200M",
-                            "--processes", "32", "--jobs", "2", "--json", json_path, "--csv", tmp_path / "grades.csv"],
-                           env, cwd=tmp_path)
+                            "--processes", "32", "--jobs", "2", "--json", json_path, "--csv", tmp_path / "grades.csv",
+                            "--feedback", tmp_path / "feedback"], env, cwd=tmp_path)
     return {"result": result, "json": json_path, "names": names, "tmp": tmp_path, "env": env,
             "wall": time.monotonic() - started, "left": processes_with(str(tmp_path / "tmp"))}
 
@@ -155,9 +159,10 @@ def test_grade_prints_one_row_per_notebook_in_order_and_a_summary(graded):
     result = graded["result"]
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["notebook", "status", "accuracy", "seconds", "sandboxed"]
+    assert lines[0].split() == ["notebook", "status", "accuracy", "encoding", "model", "training", "accuracy",
+                                "prediction", "points", "seconds", "sandboxed"]
     assert [Path(line.split()[0]).name for line in lines[1:-1]] == graded["names"]
-    assert lines[-1] == f"2 of {len(EXPECTED)} passed"
+    assert lines[-1] == f"7 of {len(EXPECTED)} passed"
     assert result.returncode == 1
 
 
@@ -186,13 +191,45 @@ def test_grade_measures_accuracy_itself(graded):
 def test_grade_writes_the_rows_as_json_that_no_notebook_process_rewrote(graded):
     rows = json.loads(graded["json"].read_text(encoding="utf-8"))["rows"]
     assert [Path(row["notebook"]).name for row in rows] == graded["names"]
-    assert all(set(row) == {"notebook", "status", "accuracy", "seconds", "sandboxed", "notebook_sha256", "signature"}
-               for row in rows)
+    assert all(set(row) == {"notebook", "status", "accuracy", "seconds", "sandboxed", "exercises", "notebook_sha256",
+                            "signature"} for row in rows)
     by_name = {Path(row["notebook"]).name: row for row in rows}
     assert by_name["passes.ipynb"]["accuracy"] == pytest.approx(reference_accuracy())
     assert by_name["no_model.ipynb"]["accuracy"] is None
     assert table_rows(graded["result"].stdout)["raises.ipynb"][0] == by_name["raises.ipynb"]["status"]
     assert [p.name for p in graded["json"].parent.iterdir() if p.name.startswith(".rows")] == []
+
+
+# the exercise each fixture gets wrong; every other exercise earns its points
+MISTAKES = {"full_marks.ipynb": None, "mistake_encoding.ipynb": "encoding", "mistake_model.ipynb": "model",
+            "mistake_training.ipynb": "training", "mistake_prediction.ipynb": "prediction"}
+HINTS = {"encoding": "a word that occurs several times in a review still gives a 1, not its count",
+         "model": "add Dropout after a hidden layer, or a kernel_regularizer",
+         "training": "hold out part of the TRAINING reviews: model.fit(..., validation_split=0.2)",
+         "prediction": "return the probabilities themselves, not 0/1 classes"}
+
+
+@pytest.mark.parametrize("name", list(MISTAKES))
+def test_each_learner_mistake_loses_the_points_of_its_own_exercise_only(graded, name):
+    rows = json.loads(graded["json"].read_text(encoding="utf-8"))["rows"]
+    row = next(row for row in rows if Path(row["notebook"]).name == name)
+    by_exercise = {e["exercise"]: e for e in row["exercises"]}
+    wrong = MISTAKES[name]
+    for exercise, found in by_exercise.items():
+        assert (found["points"] == 0) == (exercise == wrong), found
+    if wrong is not None:
+        assert by_exercise[wrong]["verdict"] == "incorrect" and HINTS[wrong] in by_exercise[wrong]["hint"]
+    assert by_exercise["training"]["source"] == "kernel"  # the history comes from the kernel, and says so
+    feedback = (graded["tmp"] / "feedback" / f"{Path(name).stem}.md").read_text()
+    assert f"**{10 if wrong is None else 9} of 10 points.**" in feedback
+
+
+def test_a_notebook_below_the_target_keeps_the_points_of_what_it_did_right(graded):
+    rows = json.loads(graded["json"].read_text(encoding="utf-8"))["rows"]
+    row = next(row for row in rows if Path(row["notebook"]).name == "below_target.ipynb")
+    assert [e["verdict"] for e in row["exercises"]] == ["not attempted", "incorrect", "not attempted", "incorrect",
+                                                        "not attempted"]
+    assert row["exercises"][3]["message"].startswith("the grader measured a test accuracy of 0.5000")
 
 
 def test_grade_quotes_no_file_into_a_row(graded):
@@ -210,7 +247,8 @@ def test_grade_writes_a_csv_gradebook(graded):
         assert row["sandboxed"] == sandboxed
         assert row["status"] == status
         assert row["accuracy"] == ("" if accuracy == "-" else accuracy)
-        assert row["score"] == ("1" if status == "passed" else "0")
+        assert row["max_score"] == "10"
+        assert (status == "passed") == (row["points_accuracy"] == "6")  # the accuracy earns its points at the target
 
 
 def test_grade_leaves_no_process_and_no_temporary_file(graded):
@@ -248,8 +286,13 @@ def test_grade_exits_0_when_every_notebook_passed_and_writes_gradescope_results(
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "1 of 1 passed"
     results = json.loads((tmp_path / "results" / "results.json").read_text())
-    assert results["score"] == 1.0 and results["tests"][0]["status"] == "passed"
+    # a hand-made model and nothing else: the accuracy's points only, each exercise a test of its own
+    assert results["score"] == 6.0
+    assert [(test["name"].split(":")[0], test["status"]) for test in results["tests"]] == [
+        ("Multi-hot encoding", "failed"), ("The model", "failed"), ("Training", "failed"),
+        ("Test accuracy, measured by the grader", "passed"), ("New reviews", "failed")]
     assert f"{reference_accuracy():.4f}" in results["output"]
+    assert results["leaderboard"][0]["value"] == round(reference_accuracy(), 4)
 
 
 def test_grade_resumes_from_its_rows_file(small_archive, tmp_path):

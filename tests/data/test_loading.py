@@ -7,7 +7,6 @@ import pytest
 from keras.datasets import imdb as keras_imdb
 
 import imdb_lab
-from imdb_lab.data import archive
 
 
 def keras_load(monkeypatch, npz, **kwargs):

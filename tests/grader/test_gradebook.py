@@ -8,11 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from conftest import assert_gradescope_format
+from imdb_lab.check.core import correct, incorrect
 from imdb_lab.grader import gradebook
+from imdb_lab.grader.exercises import EXERCISES, Rubric, judge_accuracy, not_judged, verdict
 from imdb_lab.grader.grading import GradeResult
 
-PASSED = GradeResult("class/alice.ipynb", "passed", 0.88123, 41.25, True)
-FAILED = GradeResult("class/bob.ipynb", "error in cell 3: NameError: name 'x' is not defined", None, 3.0, False)
+RUBRIC = Rubric()
+ALICE = [RUBRIC.award(verdict(name, correct(f"{name} is right"))) for name in EXERCISES[:3]] + [
+    RUBRIC.award(judge_accuracy(0.88123, 0.85)),
+    RUBRIC.award(verdict("prediction", incorrect("predict_sentiment gives classes", "return probabilities")))]
+BOB = [RUBRIC.award(not_judged(name, "the grader had nothing to judge it on")) for name in EXERCISES]
+PASSED = GradeResult("class/alice.ipynb", "passed", 0.88123, 41.25, True, ALICE)
+FAILED = GradeResult("class/bob.ipynb", "error in cell 3: NameError: name 'x' is not defined", None, 3.0, False, BOB)
 
 
 @pytest.mark.parametrize("notebook, pattern, expected", [
@@ -43,10 +51,17 @@ def test_csv_gradebook_has_the_documented_columns(tmp_path):
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == list(gradebook.CSV_COLUMNS)
     assert rows[0] == {"notebook": "class/alice.ipynb", "student_id": "alice", "status": "passed",
-                       "accuracy": "0.8812", "score": "1", "seconds": "41.2", "sandboxed": "yes"}
-    assert rows[1]["sandboxed"] == "no"
+                       "accuracy": "0.8812", "points_encoding": "1", "points_model": "1", "points_training": "1",
+                       "points_accuracy": "6", "points_prediction": "0", "score": "9", "max_score": "10",
+                       "seconds": "41.2", "sandboxed": "yes"}
+    assert rows[1]["sandboxed"] == "no" and rows[1]["points_accuracy"] == "0" and rows[1]["max_score"] == "10"
     assert rows[1]["status"] == FAILED.status  # a comma-free message, kept whole
     assert (rows[1]["accuracy"], rows[1]["score"]) == ("", "0")
+    # a row of an older run, without exercises: 1 point for a pass, as before
+    gradebook.write_csv([GradeResult("class/carol.ipynb", "passed", 0.9, 1.0)], path)
+    with open(path, newline="", encoding="utf-8") as file:
+        row = next(csv.DictReader(file))
+    assert (row["score"], row["max_score"], row["points_model"]) == ("1", "1", "")
     assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]
 
 
@@ -64,22 +79,44 @@ def test_csv_gradebook_defuses_spreadsheet_formulas(tmp_path):
 def test_gradescope_results_follow_the_autograder_format(tmp_path):
     gradebook.write_gradescope(PASSED, tmp_path, target=0.85)
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results) == {"score", "execution_time", "output", "tests"}
-    assert isinstance(results["score"], float) and results["score"] == 1.0
+    assert_gradescope_format(results)
+    assert isinstance(results["score"], float) and results["score"] == 9.0
     assert isinstance(results["execution_time"], int) and results["execution_time"] == 41
     assert "0.8812" in results["output"] and "reaches the target of 0.85" in results["output"]
-    (test,) = results["tests"]
-    assert set(test) == {"name", "score", "max_score", "status", "output"}
-    assert (test["score"], test["max_score"], test["status"]) == (1.0, 1.0, "passed")
-    assert all(isinstance(test[key], str) for key in ("name", "status", "output"))
+    # a test per exercise, with its points, verdict and hint
+    assert [test["number"] for test in results["tests"]] == ["1", "2", "3", "4", "5"]
+    assert [(test["score"], test["max_score"]) for test in results["tests"]] == [(1, 1), (1, 1), (1, 1), (6, 6), (0, 1)]
+    assert [test["status"] for test in results["tests"]] == ["passed"] * 4 + ["failed"]
+    assert results["tests"][4]["output"] == "Incorrect: predict_sentiment gives classes\nHint: return probabilities"
+    assert results["leaderboard"] == [{"name": "Test accuracy", "value": 0.8812, "order": "desc"}]
+
+
+def test_gradescope_results_of_a_row_without_exercises_keep_one_test():
+    results = gradebook.gradescope_results(GradeResult("a.ipynb", "passed", 0.9, 2.0), target=0.85)
+    assert_gradescope_format(results)
+    assert [(test["score"], test["max_score"]) for test in results["tests"]] == [(1.0, 1.0)]
 
 
 def test_gradescope_results_of_a_notebook_that_was_not_scored():
     results = gradebook.gradescope_results(FAILED, target=0.85)
-    assert results["score"] == 0.0
+    assert_gradescope_format(results)
+    assert results["score"] == 0.0 and "leaderboard" not in results
     assert results["output"] == f"Your notebook was not scored: {FAILED.status}. (The notebook ran without a sandbox.)"
     assert "sandbox" not in gradebook.gradescope_results(PASSED, target=0.85)["output"]
-    assert results["tests"][0]["status"] == "failed"
+    assert {test["status"] for test in results["tests"]} == {"failed"}
+
+
+def test_feedback_pages_give_each_exercise_its_verdict_hint_and_points(tmp_path):
+    gradebook.write_feedback([PASSED, FAILED], tmp_path, target=0.85)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["alice.md", "bob.md"]
+    page = (tmp_path / "alice.md").read_text()
+    assert page.startswith("# Feedback: alice.ipynb\n\n**9 of 10 points.**")
+    assert "## New reviews: predict_sentiment(texts): 0 of 1\n\nIncorrect: predict_sentiment gives classes  \n" \
+           "Hint: return probabilities\n" in page
+    assert "## Test accuracy, measured by the grader: 6 of 6" in page
+    assert "Not judged: the grader had nothing to judge it on" in (tmp_path / "bob.md").read_text()
+    with pytest.raises(ValueError, match="no such folder for the feedback pages"):
+        gradebook.write_feedback([PASSED], tmp_path / "missing", target=0.85)
 
 
 def test_gradescope_needs_an_existing_folder(tmp_path):
@@ -143,7 +180,7 @@ def rows_file(path, rows, notebooks, shard=(1, 1)):
 def forged(notebook, status="passed", accuracy=0.99, signature="0" * 64):
     """A row as a notebook could write it: the right notebook and SHA-256, a status of its choice."""
     return {"notebook": notebook, "status": status, "accuracy": accuracy, "seconds": 1.0, "sandboxed": True,
-            "notebook_sha256": gradebook.notebook_sha256(notebook), "signature": signature}
+            "exercises": None, "notebook_sha256": gradebook.notebook_sha256(notebook), "signature": signature}
 
 
 def test_resume_refuses_rows_the_grader_did_not_sign(tmp_path, notebooks):
@@ -171,6 +208,11 @@ def test_resume_refuses_rows_the_grader_did_not_sign(tmp_path, notebooks):
     ({"status": 1}, "its notebook and status must be text"),
     ({"notebook_sha256": "abc"}, "its notebook_sha256 must be a SHA-256 in hex"),
     ({"sandboxed": "yes"}, "its sandboxed must be true, false or null"),
+    ({"exercises": [{"exercise": "accuracy", "points": 6, "max_points": 6, "verdict": "correct"}]},
+     "its exercises must be the verdicts of encoding, model, training, accuracy, prediction, in that order"),
+    ({"exercises": [{**e, "points": 60 if e["exercise"] == "accuracy" else e["points"]} for e in ALICE]},
+     "the points of accuracy must be numbers from 0 to its most"),
+    ({"exercises": [{**e, "verdict": "splendid"} for e in ALICE]}, "'splendid' is no verdict the grader gives"),
 ])
 def test_resume_refuses_signed_rows_the_grader_cannot_have_written(tmp_path, notebooks, change, problem):
     # even signed (the key stolen, or a row of a run with another --target), an impossible row is refused

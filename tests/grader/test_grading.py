@@ -127,13 +127,15 @@ def test_format_table_has_one_row_per_notebook_and_a_summary():
         grading.GradeResult("c.ipynb", "not a notebook: a folder, not a notebook file", None, 0.0),
     ]
     lines = gradebook.format_table(results).splitlines()
-    assert lines[0].split() == ["notebook", "status", "accuracy", "seconds", "sandboxed"]
-    assert lines[1].split() == ["a.ipynb", "passed", "0.9123", "12.3", "yes"]
-    assert lines[2].split() == ["b.ipynb", "no", "model", "-", "1.0", "no"]  # every row says it
+    assert lines[0].split() == ["notebook", "status", "accuracy", "encoding", "model", "training", "accuracy",
+                                "prediction", "points", "seconds", "sandboxed"]
+    # rows without exercises (of an older run): 1 point for a pass
+    assert lines[1].split() == ["a.ipynb", "passed", "0.9123", "-", "-", "-", "-", "-", "1/1", "12.3", "yes"]
+    assert lines[2].split() == ["b.ipynb", "no", "model", "-", "-", "-", "-", "-", "-", "0/1", "1.0", "no"]
     assert lines[3].split()[-2:] == ["0.0", "-"]  # it did not run
     assert lines[4] == "1 of 3 passed"
     assert results[0].as_dict() == {"notebook": "a.ipynb", "status": "passed", "accuracy": 0.9123456,
-                                    "seconds": 12.34, "sandboxed": True}
+                                    "seconds": 12.34, "sandboxed": True, "exercises": None}
 
 
 @pytest.mark.parametrize("reported, believed", [
@@ -158,7 +160,7 @@ def test_the_runners_report_is_believed_only_where_it_can_give_it(reported, beli
     monkeypatch.setattr(grading, "run_scorer", lambda *args: {"status": "model not loadable safely: x",
                                                              "accuracy": None})
     limits = grading.processes_module.Limits(time.monotonic() + 60, 2**30)
-    status, accuracy = grading._grade_contained(notebook, scratch, prepared_data, limits, [])
+    status, accuracy, _ = grading._grade_contained(notebook, scratch, prepared_data, limits, [])
     assert accuracy is None and status != "passed" and "\n" not in status
     if believed:
         assert status == reported.splitlines()[0]

@@ -174,3 +174,83 @@ def test_main_prints_one_json_line(tiny_data, exported, test_reviews, tmp_path, 
 def test_main_with_wrong_arguments_says_how_to_call_it(capsys):
     assert scorer.main(["only-one"]) == 2
     assert "usage: python -m imdb_lab.grader.scorer MODEL SETTINGS TEST_DATA TEST_SHA256" in capsys.readouterr().err
+
+
+@pytest.fixture
+def words_file(tiny_archive, tmp_path):
+    """The grader's prepared data file of the tiny archive: where the scorer reads the word index from."""
+    from imdb_lab.data import archive, cache
+
+    path = tmp_path / "words.npz"
+    cache.save(path, archive.encode_dataset(*archive.find_dataset(tiny_archive)), {"prepared": "for a test"})
+    return path
+
+
+def lab_model(num_words, *, dropout=True, loss="binary_crossentropy", activation="sigmoid"):
+    import keras
+
+    layers = [keras.Input((num_words,)), keras.layers.Dense(8, activation="relu")]
+    layers += [keras.layers.Dropout(0.5)] if dropout else []
+    model = keras.Sequential([*layers, keras.layers.Dense(1, activation=activation)])
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    return model
+
+
+def trained(model, num_words, steps=3):
+    x = np.zeros((8 * steps, num_words), dtype="float32")
+    x[::2, 4] = 1
+    model.fit(x, np.arange(len(x)) % 2 == 0, batch_size=8, epochs=1, verbose=0)
+    return model
+
+
+HISTORY = {"history": {"loss": [0.6, 0.5, 0.45], "accuracy": [0.7, 0.8, 0.85], "val_loss": [0.55, 0.5, 0.52],
+                       "val_accuracy": [0.86, 0.88, 0.87]}, "params": {"epochs": 20, "steps": 40}}
+
+
+def judged(model, tmp_path, words_file, tiny_data, history=HISTORY, predicted=None, num_words=50):
+    """Export ``model`` and judge it as the scorer does; ``predicted``: what predict_sentiment gave (a function of
+    the model's own probabilities), or the kernel's record."""
+    from imdb_lab.check.prediction_check import probe_texts
+    from imdb_lab.data.text import encode_review
+    from imdb_lab.features.multi_hot import multi_hot_encode
+    from imdb_lab.models.outputs import positive_probability
+
+    model.save(tmp_path / "model.keras")
+    texts = probe_texts(tiny_data, num_words, seed=3)
+    own = positive_probability(model, model.predict(multi_hot_encode(
+        [encode_review(text, tiny_data, num_words=num_words) for text in texts], num_words), verbose=0))
+    record = predicted(own) if callable(predicted) else predicted or {"result": own.tolist()}
+    inputs = {"history": history, "prediction": record, "texts": texts}
+    return scorer.judge_exercises(tmp_path / "model.keras", num_words, inputs, words_file, 0.85)
+
+
+def test_the_scorer_judges_a_right_model_training_and_prediction(tmp_path, words_file, tiny_data):
+    verdicts = judged(trained(lab_model(50), 50), tmp_path, words_file, tiny_data)
+    assert {name: v["verdict"] for name, v in verdicts.items()} == {
+        "model": "correct", "training": "correct", "prediction": "correct"}
+    assert verdicts["training"]["source"] == "kernel" and verdicts["model"]["source"] == "grader"
+
+
+@pytest.mark.parametrize("make, history, predicted, exercise, hint", [
+    (lambda: trained(lab_model(50, dropout=False), 50), HISTORY, None, "model", "add Dropout after a hidden layer"),
+    (lambda: trained(lab_model(50, loss="binary_crossentropy", activation="linear"), 50), HISTORY, None, "model",
+     "from_logits=True"),
+    (lambda: lab_model(50), HISTORY, None, "training", "run the training cell (model.fit) after building the model"),
+    (lambda: trained(lab_model(50), 50), {"history": {"loss": [0.5]}, "params": {}}, None, "training",
+     "validation_split=0.2"),
+    (lambda: trained(lab_model(50), 50), None, None, "training", ""),
+    (lambda: trained(lab_model(50), 50), HISTORY, lambda own: {"result": (own > 0.5).astype(float).tolist()},
+     "prediction", "not 0/1 classes"),
+    (lambda: trained(lab_model(50), 50), HISTORY, lambda own: {"result": (1 - own).tolist()}, "prediction",
+     "probability of NEGATIVE"),
+    (lambda: trained(lab_model(50), 50), HISTORY, lambda own: {"raised": "IndexError: index 60 is out of bounds"},
+     "prediction", "encode with encode_review(text, word_index, num_words=num_words)"),
+])
+def test_each_mistake_costs_its_own_exercise_with_the_checks_hint(tmp_path, words_file, tiny_data, make, history,
+                                                                 predicted, exercise, hint):
+    verdicts = judged(make(), tmp_path, words_file, tiny_data, history=history, predicted=predicted)
+    wrong = {name for name, v in verdicts.items() if v["verdict"] != "correct"}
+    if exercise == "model" and "from_logits" in hint:
+        wrong.discard("prediction")  # a linear output is read as a logit: the prediction may still match
+    assert wrong == {exercise}, verdicts
+    assert hint in verdicts[exercise]["hint"]

@@ -1,0 +1,105 @@
+"""Tests of ``imdb-lab autograder``: the zip, and a run of it in a folder laid out as Gradescope lays it out."""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import GRADER_NOTEBOOKS, assert_gradescope_format
+from imdb_lab.cli import main
+from imdb_lab.commands import autograder
+
+
+def test_the_zip_holds_setup_run_autograder_the_lab_and_its_settings(tmp_path, tiny_archive):
+    (tmp_path / "rubric.toml").write_text("[points]\naccuracy = 4\n")
+    assert main(["autograder", str(tmp_path / "autograder.zip"), "--data", str(tiny_archive),
+                 "--rubric", str(tmp_path / "rubric.toml"), "--backend", "jax", "--timeout", "300"]) == 0
+    with zipfile.ZipFile(tmp_path / "autograder.zip") as archive:
+        names = archive.namelist()
+        # Gradescope wants both scripts at the root of the zip, executable
+        for name in ("setup.sh", "run_autograder"):
+            assert name in names and stat.S_IMODE(archive.getinfo(name).external_attr >> 16) == 0o755
+        assert {"imdb-lab/pyproject.toml", "imdb-lab/imdb_lab/__init__.py", "imdb-lab/imdb_lab/grader/scorer.py",
+                "rubric.toml", f"data/{tiny_archive.name}", "settings.json"} <= set(names)
+        assert not [name for name in names if "__pycache__" in name]
+        settings = json.loads(archive.read("settings.json"))
+        setup = archive.read("setup.sh").decode()
+    assert settings["data"] == tiny_archive.name and settings["rubric"] is True
+    assert settings["options"][:2] == ["--timeout", "300"]
+    assert '"$AUTOGRADER/source/imdb-lab[jax]"' in setup and "bubblewrap" in setup
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # written atomically
+
+
+def test_without_data_setup_fetches_keras_download_once(tmp_path):
+    autograder.write_autograder(tmp_path / "a.zip")
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        setup = archive.read("setup.sh").decode()
+    assert "imdb-lab\" prepare" in setup and "get_word_index()" in setup and "[tensorflow]" in setup
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "nowhere.tar.gz"], "no such data archive: nowhere.tar.gz"),
+    (["--rubric", "nowhere.toml"], "cannot read the rubric"),
+])
+def test_bad_inputs_stop_before_a_zip_is_written(tmp_path, capsys, args, message, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["autograder", "out.zip", *args]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_outside_a_clone_of_the_repository_it_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(autograder, "PACKAGE_FILES", ("no-such-file.toml",))
+    with pytest.raises(Exception, match="run imdb-lab autograder from a clone of the lab's repository"):
+        autograder.write_autograder(tmp_path / "a.zip")
+
+
+@pytest.mark.slow
+def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_submission(tmp_path, small_archive):
+    zip_path = tmp_path / "autograder.zip"
+    autograder.write_autograder(zip_path, data=small_archive,
+                                options=["--timeout", "120", "--memory", "2G", "--target", "0.8"])
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    for name in ("setup.sh", "run_autograder"):  # zipfile does not restore modes; Gradescope does
+        (root / "source" / name).chmod(0o755)
+    # the setup's steps but apt (not root here) and downloads (offline): the new venv sees this one's packages
+    here = sysconfig.get_paths()["purelib"]
+    env = {**os.environ, "AUTOGRADER": str(root), "IMDB_LAB_SKIP_APT": "1", "PYTHONPATH": here,
+           "IMDB_LAB_PIP_OPTIONS": "--no-deps --no-build-isolation --no-index", "KERAS_HOME": str(tmp_path / "keras"),
+           "IMDB_LAB_CACHE": str(tmp_path / "cache"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("IMDB_LAB_DATA", None)
+    setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True,
+                           timeout=600, check=False)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does
+    for notebook, points in (("full_marks.ipynb", 10.0), ("below_target.ipynb", 0.0)):
+        shutil.rmtree(root / "submission", ignore_errors=True)
+        shutil.rmtree(root / "results", ignore_errors=True)
+        (root / "submission").mkdir()
+        shutil.copy(GRADER_NOTEBOOKS / notebook, root / "submission" / notebook)
+        run = subprocess.run([sys.executable, str(root / "run_autograder")], env=env, capture_output=True,
+                             text=True, timeout=600, check=False)
+        assert run.returncode == 0, run.stdout + run.stderr
+        results = json.loads((root / "results" / "results.json").read_text())
+        assert_gradescope_format(results)
+        assert results["score"] == points, results
+        assert len(results["tests"]) == 5
+    # a submission without a notebook: a result that says so, not a crash
+    shutil.rmtree(root / "submission")
+    (root / "submission").mkdir()
+    (root / "submission" / "notes.txt").write_text("forgot the notebook")
+    run = subprocess.run([sys.executable, str(root / "run_autograder")], env=env, capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert_gradescope_format(results)
+    assert results["score"] == 0.0 and "No notebook (.ipynb)" in results["output"]
