@@ -6,6 +6,7 @@ NumPy only: no Keras, no files. ``data`` reads the reviews and applies
 
 import itertools
 import operator
+import warnings
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -83,7 +84,7 @@ class FlatReviews(NamedTuple):
     def from_sequences(cls, sequences, labels):
         """Return the ``FlatReviews`` of a list (or object array) of integer sequences."""
         flat = as_flat(sequences)
-        return cls(flat.tokens.astype(np.int32), flat.offsets, np.asarray(labels, dtype=np.int64))
+        return cls(flat.tokens.astype(np.int32, copy=False), flat.offsets, np.asarray(labels, dtype=np.int64))
 
     def take(self, indices):
         """Return the reviews at ``indices``, in that order (labels None stay None)."""
@@ -136,14 +137,22 @@ def as_flat(reviews, name="sequences"):
             raise LabTypeError(f"each review of {name} must be a sequence of integer word indices") from error
         offsets = np.zeros(len(reviews) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        try:
-            # operator.index rejects floats, which np.fromiter would silently truncate
-            tokens = np.fromiter(map(operator.index, itertools.chain.from_iterable(reviews)), dtype=np.int64,
-                                 count=int(offsets[-1]))
-        except (TypeError, ValueError) as error:
-            raise LabTypeError(f"each review of {name} must hold integer word indices: {error}") from error
-        if tokens.size and -2**31 <= tokens.min() and tokens.max() < 2**31:
-            tokens = tokens.astype(np.int32)  # what a feed keeps for a whole split: half of int64
+        tokens = None
+        for dtype in (np.int32, np.int64):  # int32, what a feed keeps for a whole split: half of int64, no copy
+            try:
+                with warnings.catch_warnings():
+                    # NumPy 1.x wraps an int out of int32's range round, with only this warning: make it an error
+                    warnings.simplefilter("error", DeprecationWarning)
+                    # operator.index rejects floats, which np.fromiter would silently truncate
+                    tokens = np.fromiter(map(operator.index, itertools.chain.from_iterable(reviews)), dtype=dtype,
+                                         count=int(offsets[-1]))
+                break
+            except (OverflowError, DeprecationWarning):
+                continue  # an index beyond int32: the int64 pass
+            except (TypeError, ValueError) as error:
+                raise LabTypeError(f"each review of {name} must hold integer word indices: {error}") from error
+        if tokens is None:
+            raise LabTypeError(f"each review of {name} must hold integer word indices that fit 64 bits")
         labels = None
     if tokens.size and tokens.dtype.kind not in "iu":
         raise LabTypeError(f"{name} must hold integer word indices, not dtype {tokens.dtype}")

@@ -127,3 +127,17 @@ def test_validation_split_rejects_empty_sides(kwargs, message):
                                     np.random.default_rng(0).integers(0, 2**40, size=10_000)])
 def test_sorted_unique_is_np_unique(values):
     np.testing.assert_array_equal(sorted_unique(values), np.unique(values))
+
+
+def test_as_flat_keeps_int32_tokens_and_falls_back_to_int64_for_an_index_beyond_it():
+    from imdb_lab.data.reviews import as_flat
+
+    small = as_flat([[1, 2, 3], [], [2**31 - 1, -2**31]])
+    assert small.tokens.dtype == np.int32 and small.tokens.tolist() == [1, 2, 3, 2**31 - 1, -2**31]
+    large = as_flat([[1, 2**31], [5]])  # NumPy 1.x would wrap it round into int32 without a word
+    assert large.tokens.dtype == np.int64 and large.tokens.tolist() == [1, 2**31, 5]
+    assert large.offsets.tolist() == [0, 2, 3]
+    with pytest.raises(TypeError, match="integer word indices that fit 64 bits"):
+        as_flat([[2**70]])
+    with pytest.raises(TypeError, match="must hold integer word indices"):
+        as_flat([[1.5]])
