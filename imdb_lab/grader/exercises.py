@@ -88,6 +88,9 @@ def judge_encoding_outputs(cases, outputs):
     """Return the encoding verdict from the hidden ``cases`` and what ``multi_hot`` gave for each (the kernel's
     record: ``{"result": rows}``, ``{"raised": "Name: message"}``, ``{"type": name}``, ``{"not_attempted": True}``,
     or ``{"missing": type name or None}`` for the whole exercise)."""
+    if not isinstance(cases, list) or not all(isinstance(case, dict) and {"description", "sequences", "num_words"}
+                                              <= set(case) for case in cases):
+        return not_judged("encoding", "the runner's record of the reviews it drew is damaged")
     if not isinstance(outputs, list):
         missing = outputs.get("missing") if isinstance(outputs, dict) else None
         if missing is None:

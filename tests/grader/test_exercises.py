@@ -74,6 +74,11 @@ def test_the_encoding_verdict_without_a_function_or_with_a_value_instead():
     assert "the result has shape (5, 1000000)" in found["message"]
 
 
+def test_a_damaged_record_of_the_drawn_reviews_is_not_judged_rather_than_a_crash():
+    for damaged in ([{"sequences": [[1]]}], "cases", [3]):
+        assert exercises.judge_encoding_outputs(damaged, [])["verdict"] == "not judged"
+
+
 def test_a_multi_hot_right_on_some_hidden_cases_earns_that_share_where_partial():
     drawn = cases()
     records = kernel_record(naive_multi_hot, drawn)
