@@ -110,10 +110,13 @@ def kill_descendants(root=None, *, spare=(), patience=10.0):
     root = os.getpid() if root is None else root
     killed, deadline = set(), time.monotonic() + patience
     while time.monotonic() < deadline:
+        # the targets first, the spared trees after: a process a spared tree forks between the two reads (a
+        # sandbox starting its runner, a runner its kernel) is then spared, not killed as a stray
+        targets = descendants(root)
         spared = set(spare)
         for pid in spare:
             spared.update(descendants(pid))
-        targets = [pid for pid in descendants(root) if pid not in spared]
+        targets = [pid for pid in targets if pid not in spared]
         for pid in targets:
             _kill(pid)
         killed.update(targets)

@@ -134,3 +134,22 @@ def test_run_watched_stops_a_tree_over_a_limit_and_says_which(tmp_path, code, li
     assert outcome == status
     assert time.monotonic() - started < 10
     assert processes.descendants(os.getpid()) == []  # the sleepers went with it
+
+
+def test_a_process_a_spared_tree_forks_while_strays_are_killed_is_spared(monkeypatch):
+    # the grader kills what a finished notebook left behind while another notebook's sandbox starts its runner:
+    # the runner, forked between the two reads of /proc, belongs to the spared tree and must live
+    root, sandbox, stray, runner = 10, 20, 30, 40
+    world = {"forked": False, "dead": set()}
+
+    def descendants(pid):
+        tree = {root: [sandbox, stray] + ([runner] if world["forked"] else []),
+                sandbox: [runner] if world["forked"] else []}
+        found = [p for p in tree.get(pid, []) if p not in world["dead"]]
+        world["forked"] = True  # the sandbox forks its runner right after the first read
+        return found
+
+    monkeypatch.setattr(processes, "descendants", descendants)
+    monkeypatch.setattr(processes, "_kill", lambda pid: world["dead"].add(pid))
+    assert processes.kill_descendants(root, spare=(sandbox,), patience=1) == 1
+    assert world["dead"] == {stray}
