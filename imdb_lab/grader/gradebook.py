@@ -46,16 +46,6 @@ def student_id(notebook, pattern=None):
     return match.group(1) if regex.groups else match.group(0)
 
 
-def points(result):
-    """Return the points of a row: its exercises' (without them: 1 when the model passed, else 0)."""
-    return result.points if result.exercises is not None else int(result.passed)
-
-
-def max_points(result):
-    """Return the points a row could have earned: its exercises' (without them: 1)."""
-    return result.max_points if result.exercises is not None else 1
-
-
 def _number(value):
     return f"{value:g}"
 
@@ -82,11 +72,23 @@ def write_csv(results, path, *, pattern=None):
         rows.append((_cell(r.notebook), _cell(student_id(r.notebook, pattern)), _cell(r.status),
                      "" if r.accuracy is None else f"{r.accuracy:.4f}",
                      *(_number(earned[name]) if name in earned else "" for name in EXERCISES),
-                     _number(points(r)), _number(max_points(r)), f"{r.seconds:.1f}", sandbox_word(r)))
+                     _number(r.points), _number(r.max_points), f"{r.seconds:.1f}", sandbox_word(r)))
     with atomic_write(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(rows)
+
+
+def summary(result, *, target):
+    """Return what a student reads first of a graded notebook: its measured accuracy against the target, or why it
+    was not scored, and whether it ran without a sandbox."""
+    if result.accuracy is None:
+        text = f"Your notebook was not scored: {result.status}."
+    else:
+        verdict = "reaches" if result.passed else "does not reach"
+        text = (f"The model your notebook trains has a test accuracy of {result.accuracy:.4f}, measured by the "
+                f"grader; it {verdict} the target of {target:.2f}.")
+    return text + (" (The notebook ran without a sandbox.)" if result.sandboxed is False else "")
 
 
 def feedback_text(exercise_verdict):
@@ -100,18 +102,10 @@ def feedback_text(exercise_verdict):
 def gradescope_results(result, *, target):
     """Return Gradescope's autograder ``results.json`` content for one graded notebook: a test per exercise (or,
     for a row without exercises, one for the accuracy), the total score, and the accuracy on the leaderboard."""
-    if result.accuracy is None:
-        summary = f"Your notebook was not scored: {result.status}."
-    else:
-        verdict = "reaches" if result.passed else "does not reach"
-        summary = (f"The model your notebook trains has a test accuracy of {result.accuracy:.4f}, measured by the "
-                   f"grader; it {verdict} the target of {target:.2f}.")
-    if result.sandboxed is False:
-        summary += " (The notebook ran without a sandbox.)"
     if result.exercises is None:
         tests = [{
             "name": f"Test accuracy of the notebook's model (target {target:.2f})",
-            "score": float(points(result)),
+            "score": float(result.points),
             "max_score": 1.0,
             "status": "passed" if result.passed else "failed",
             "output": f"{result.status}" + ("" if result.accuracy is None else f": {result.accuracy:.4f}"),
@@ -127,7 +121,7 @@ def gradescope_results(result, *, target):
             "output": feedback_text(e),
             "visibility": "visible",
         } for number, e in enumerate(result.exercises, start=1)]
-    content = {"score": float(points(result)), "execution_time": int(round(result.seconds)), "output": summary,
+    content = {"score": float(result.points), "execution_time": int(round(result.seconds)), "output": summary(result, target=target),
                "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
     if result.accuracy is not None:
         content["leaderboard"] = [{"name": "Test accuracy", "value": round(result.accuracy, 4), "order": "desc"}]
@@ -137,8 +131,8 @@ def gradescope_results(result, *, target):
 def feedback_page(result, *, target):
     """Return the feedback page of one notebook as Markdown: its points, and each exercise's verdict and hint."""
     lines = [f"# Feedback: {Path(result.notebook).name}", "",
-             f"**{_number(points(result))} of {_number(max_points(result))} points.** "
-             + gradescope_results(result, target=target)["output"], ""]
+             f"**{_number(result.points)} of {_number(result.max_points)} points.** " + summary(result, target=target),
+             ""]
     for e in result.exercises or ():
         lines += [f"## {TITLES[e['exercise']]}: {_number(e['points'])} of {_number(e['max_points'])}", "",
                   feedback_text(e).replace("\n", "  \n"), ""]
@@ -436,7 +430,7 @@ def format_table(results):
         earned = exercise_points(r)
         rows.append((r.notebook, r.status, "-" if r.accuracy is None else f"{r.accuracy:.4f}",
                      *(_number(earned[name]) if name in earned else "-" for name in EXERCISES),
-                     f"{_number(points(r))}/{_number(max_points(r))}", f"{r.seconds:.1f}", sandbox_word(r)))
+                     f"{_number(r.points)}/{_number(r.max_points)}", f"{r.seconds:.1f}", sandbox_word(r)))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     left = {0, 1, len(header) - 1}  # text columns; numbers align right
     lines = ["  ".join(f"{cell:<{widths[i]}}" if i in left else f"{cell:>{widths[i]}}" for i, cell in enumerate(row))

@@ -74,13 +74,15 @@ class GradeResult:
 
     @property
     def points(self):
-        """Return the points the notebook earned (0 without exercises)."""
-        return round(sum(e["points"] for e in self.exercises or ()), 2)
+        """Return the points the notebook earned: its exercises' (a row without them: 1 when it passed, else 0)."""
+        if self.exercises is None:
+            return int(self.passed)
+        return round(sum(e["points"] for e in self.exercises), 2)
 
     @property
     def max_points(self):
-        """Return the points the notebook could have earned (None without exercises)."""
-        return None if self.exercises is None else sum(e["max_points"] for e in self.exercises)
+        """Return the points the notebook could have earned: its exercises' (a row without them: 1)."""
+        return 1 if self.exercises is None else sum(e["max_points"] for e in self.exercises)
 
     @property
     def passed(self):

@@ -159,10 +159,19 @@ def judge_exercises(model_path, num_words, inputs, words_path, target):
         word_index = {word: rank for rank, word in enumerate(load_prepared(words_path).words, start=1)}
         sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
         expected = positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))
+        # a result too large to record came as its shape (from the kernel): a view of that shape, nothing allocated
         result = reported["result"] if "result" in reported else (
-            np.zeros(tuple(reported["shape"])) if "shape" in reported else str(reported.get("type")))
+            _shaped(reported["shape"]) if "shape" in reported else str(reported.get("type")))
         verdicts["prediction"] = verdict("prediction", judge_prediction(result, expected, texts))
     return verdicts
+
+
+def _shaped(shape):
+    """Return a read-only array of ``shape`` (from the kernel's record) that takes no memory, or the shape as text."""
+    if (isinstance(shape, list) and len(shape) <= 32
+            and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**31 for n in shape)):
+        return np.broadcast_to(np.float64(0), tuple(shape))
+    return f"array of shape {str(shape)[:60]}"
 
 
 def self_check(folder, test_path, test_sha256):

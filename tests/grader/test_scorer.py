@@ -245,6 +245,9 @@ def test_the_scorer_judges_a_right_model_training_and_prediction(tmp_path, words
      "probability of NEGATIVE"),
     (lambda: trained(lab_model(50), 50), HISTORY, lambda own: {"raised": "IndexError: index 60 is out of bounds"},
      "prediction", "encode with encode_review(text, word_index, num_words=num_words)"),
+    # a result too large to record, as its shape: judged without allocating 10**10 numbers
+    (lambda: trained(lab_model(50), 50), HISTORY, lambda own: {"shape": [100000, 100000]}, "prediction",
+     "return one probability per text"),
 ])
 def test_each_mistake_costs_its_own_exercise_with_the_checks_hint(tmp_path, words_file, tiny_data, make, history,
                                                                  predicted, exercise, hint):
