@@ -1,8 +1,8 @@
 """Every design section 4 of the notebook offers runs the student path to its end, on tiny data.
 
 The notebook's own code cells run, from the model cell to the explanations,
-with the model cell (and, for one-hot labels, the training and evaluation
-cells) as a learner of that design writes them. No cell may raise, and
+with the model cell (and, for one-hot labels, the training cell and the test
+feed) as a learner of that design writes them. No cell may raise, and
 ``check.model()`` must call the design correct.
 """
 
@@ -35,6 +35,12 @@ model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=
 model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])""",
 }
 
+# what a learner of the one-hot design changes: the labels that fit and the test feed are given
+ONE_HOT_LABELS = {
+    "model.fit(x_train_hot, y_train,": "model.fit(x_train_hot, keras.utils.to_categorical(y_train),",
+    "MultiHotSequence(x_test, y_test,": "MultiHotSequence(x_test, keras.utils.to_categorical(y_test),",
+}
+
 
 def cells_by_id():
     """Return {cell id: code} of the solutions notebook's code cells, in order, with the solutions in place."""
@@ -61,8 +67,7 @@ def tiny_lab():
     (x_train, y_train), (x_test, y_test) = reviews(400), reviews(200)
     return {"num_words": NUM_WORDS, "word_index": word_index, "x_train": x_train, "y_train": y_train,
             "x_test": x_test, "y_test": y_test,
-            "x_train_hot": multi_hot_encode(x_train, NUM_WORDS, dtype="uint8"),
-            "x_test_hot": multi_hot_encode(x_test, NUM_WORDS, dtype="uint8")}
+            "x_train_hot": multi_hot_encode(x_train, NUM_WORDS, dtype="uint8")}
 
 
 @pytest.mark.slow
@@ -74,6 +79,7 @@ def test_each_design_runs_the_student_path_to_the_end(design, capsys):
     for cell in ids[:ids.index("s02") + 1]:  # up to the backend, Keras and the lab's names (Colab's install: none)
         exec(code[cell], namespace)
     namespace.update(tiny_lab())
+    one_hot_cells = []
     path = ids[ids.index("s22"):ids.index("explain-code") + 1]
     for cell in path:
         source = code[cell]
@@ -82,10 +88,10 @@ def test_each_design_runs_the_student_path_to_the_end(design, capsys):
         if cell == "s22" and DESIGNS[design]:
             source = DESIGNS[design] + "\nmodel.summary()"
         if design == "softmax, one-hot labels":
-            source = (source.replace("model.fit(x_train_hot, y_train,",
-                                     "model.fit(x_train_hot, keras.utils.to_categorical(y_train),")
-                      .replace("model.evaluate(x_test_hot, y_test,",
-                               "model.evaluate(x_test_hot, keras.utils.to_categorical(y_test),"))
+            for labels, one_hot in ONE_HOT_LABELS.items():
+                if labels in source:
+                    source = source.replace(labels, one_hot)
+                    one_hot_cells.append(cell)
         capsys.readouterr()
         exec(source, namespace)  # a cell that raises fails the test, naming the design
         out = capsys.readouterr().out
@@ -95,4 +101,6 @@ def test_each_design_runs_the_student_path_to_the_end(design, capsys):
             assert "Correct:" in out or "below the target" in out, (design, out)
         if cell == "s39":
             assert "most positive:" in out, (design, out)
+    if design == "softmax, one-hot labels":
+        assert len(one_hot_cells) == len(ONE_HOT_LABELS), one_hot_cells  # the training and the test feed's cells
     assert 0 <= namespace["test_accuracy"] <= 1  # a number (a 400-review set learns little in 20 steps)

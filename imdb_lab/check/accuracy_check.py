@@ -16,11 +16,14 @@ from imdb_lab.models.evaluation import multi_hot_accuracy
 from imdb_lab.models.outputs import LOGIT, output_kind
 
 
-HINT = ("model.evaluate(x_test_hot, y_test, batch_size=batch_size, verbose=0) returns the loss and the accuracy: "
-        "test_loss, test_accuracy = ... (with categorical cross-entropy, evaluate on "
-        "keras.utils.to_categorical(y_test))")
+# a feed of the test reviews, for a model with one-hot labels (the labels live in the feed, not in evaluate's y)
+CATEGORICAL_FEED = ("test_feed = MultiHotSequence(x_test, keras.utils.to_categorical(y_test), num_words=num_words, "
+                    "batch_size=batch_size)")
+HINT = ("model.evaluate(test_feed, verbose=0) returns the loss and the accuracy: test_loss, test_accuracy = ... "
+        "(test_feed holds the labels; with categorical cross-entropy, make it with one-hot labels: "
+        f"{CATEGORICAL_FEED})")
 SOLUTION = """\
-test_loss, test_accuracy = model.evaluate(x_test_hot, y_test, batch_size=batch_size, verbose=0)"""
+test_loss, test_accuracy = model.evaluate(test_feed, verbose=0)"""
 
 
 def measure_accuracy(model, x_test, y_test, num_words, batch_size=512):
@@ -73,10 +76,15 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
     if is_missing(test_accuracy):
         error = last_error()
         if error is not None and raised_in(error, ".evaluate("):
-            hint = ("with a two-unit softmax and categorical cross-entropy, evaluate on "
-                    "keras.utils.to_categorical(y_test); else fix what the error says")
-            if isinstance(error, NameError) and "x_test_hot" in str(error):
+            hint = ("with a two-unit softmax and categorical cross-entropy, give the feed one-hot labels: "
+                    f"{CATEGORICAL_FEED}; else fix what the error says")
+            if isinstance(error, NameError) and "test_feed" in str(error):
+                hint = "run the cell above the TODO first: it makes test_feed, the test reviews batch by batch"
+            elif isinstance(error, NameError) and "x_test_hot" in str(error):
+                # a notebook handed out before section 6 evaluated from a feed
                 hint = "run the cell above the TODO first: it encodes the test reviews as x_test_hot"
+            elif "`y` should not be passed" in str(error):
+                hint = "the feed holds the labels already: model.evaluate(test_feed, verbose=0)"
             return incorrect(f"there is no test_accuracy: model.evaluate raised {describe(error)}", hint)
         return not_attempted("there is no test_accuracy yet: evaluate the model on the test reviews in the "
                              "TODO cell above")
@@ -98,7 +106,7 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
                              "says so too), train and evaluate again")
         return incorrect(f"test_accuracy is {float(test_accuracy):.4f}, but the model's accuracy on the "
                          f"{len(y_test):,} test reviews is {measured:.4f}",
-                         "evaluate the trained model on the test reviews and labels (x_test_hot, y_test), once")
+                         "evaluate the trained model on the test reviews and their labels (test_feed), once")
     if measured < target:
         return incorrect(f"the test accuracy is {measured:.4f}, below the target of {target}",
                          "look at the learning curves: stop at the best validation epoch, and check the model")

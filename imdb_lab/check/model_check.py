@@ -7,7 +7,7 @@ from imdb_lab.models.outputs import output_activation
 
 HINT = ("a starting point that reaches the target: keras.Input(shape=(num_words,)), then two "
         "Dense(16, activation='relu', kernel_regularizer=keras.regularizers.L2(1e-4)) layers, each followed by "
-        "Dropout(0.5), then Dense(1, activation='sigmoid'); compile with an optimizer such as RMSprop(1e-3), "
+        "Dropout(0.5), then Dense(1, activation='sigmoid'); compile with an optimizer such as RMSprop(5e-4), "
         "loss='binary_crossentropy' and metrics=['accuracy']. A logit output (Dense(1), no activation) needs "
         "BinaryCrossentropy(from_logits=True) and metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]")
 SOLUTION = """\
@@ -19,7 +19,7 @@ model = keras.Sequential([
     keras.layers.Dropout(0.5),
     keras.layers.Dense(1, activation="sigmoid"),
 ])
-model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), loss="binary_crossentropy",
+model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=5e-4), loss="binary_crossentropy",
               metrics=["accuracy"])"""
 
 

@@ -243,13 +243,15 @@ def valid_indices(tokens, num_words, name="the reviews"):
     return tokens
 
 
-def valid_labels(labels, n):
-    """Return ``labels`` as a 1-D array of length ``n`` (or None)."""
+def valid_labels(labels, n, *, one_hot=False):
+    """Return ``labels`` as an array of ``n`` labels (or None): 1-D, or with ``one_hot`` also rows ``(n, classes)``."""
     if labels is None:
         return None
     labels = np.asarray(labels)
-    if labels.ndim != 1 or len(labels) != n:
-        raise LabValueError(f"labels must be a 1-D array with one label per review ({n}), got shape {labels.shape}")
+    if len(labels.shape) not in ((1, 2) if one_hot else (1,)) or len(labels) != n:
+        shapes = f"a 1-D array, or one-hot rows of shape ({n}, classes) as keras.utils.to_categorical makes them" \
+            if one_hot else "a 1-D array"
+        raise LabValueError(f"labels must hold one label per review ({n}): {shapes}; got shape {labels.shape}")
     return labels
 
 

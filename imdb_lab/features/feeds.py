@@ -45,7 +45,8 @@ class ReviewBatches(keras.utils.PyDataset):
         # int32 halves the memory of int64 and any index < num_features fits
         self.reviews = FlatReviews(flat.tokens.astype(np.int32, copy=False), flat.offsets, None)
         self.num_reviews = len(self.reviews)
-        self.labels = valid_labels(labels, self.num_reviews)
+        # one-hot rows too: the labels of a two-unit softmax trained with categorical cross-entropy
+        self.labels = valid_labels(labels, self.num_reviews, one_hot=True)
         self.shuffle = bool(shuffle)
         self._rng = np.random.default_rng(seed)
         self._order = self._rng.permutation(self.num_reviews) if self.shuffle else None

@@ -8,7 +8,7 @@ from imdb_lab.errors import LabTypeError, LabValueError
 __all__ = ["build_model", "input_width"]
 
 
-def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=1e-4, learning_rate=1e-3):
+def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=1e-4, learning_rate=5e-4):
     """Return a compiled ``keras.Sequential``: Dense relu layers with Dropout and L2, then Dense(1, sigmoid).
 
     The defaults are the notebook's model; ``l2=None`` (or 0) leaves out the

@@ -132,16 +132,38 @@ def test_when_model_fit_raised_the_checks_name_its_error(cell, hint, monkeypatch
         assert "the model has not been trained: model.fit raised" in out, out
 
 
-def test_evaluating_before_the_test_rows_are_made_says_to_run_that_cell(lab_data, monkeypatch, capsys):
+@pytest.mark.parametrize("evaluation, hint", [
+    ("model.evaluate(test_feed, verbose=0)", "run the cell above the TODO first: it makes test_feed, the test "
+                                             "reviews batch by batch"),
+    # the notebook as handed out before section 6 evaluated from a feed
+    ("model.evaluate(x_test_hot, y_test, verbose=0)", "run the cell above the TODO first: it encodes the test "
+                                                      "reviews as x_test_hot"),
+])
+def test_evaluating_before_the_test_rows_are_made_says_to_run_that_cell(lab_data, evaluation, hint, monkeypatch,
+                                                                        capsys):
     from test_check import fitted
 
     namespace = fitted(lab_data, "validation_split")
-    error = raise_in_cell("test_loss, test_accuracy = model.evaluate(x_test_hot, y_test, verbose=0)", namespace,
-                          monkeypatch)
+    error = raise_in_cell(f"test_loss, test_accuracy = {evaluation}", namespace, monkeypatch)
     assert isinstance(error, NameError)
     out = verdict_of("check.accuracy()", namespace, capsys)
     assert out.startswith(f"{INCORRECT} there is no test_accuracy: model.evaluate raised NameError"), out
-    assert "run the cell above the TODO first: it encodes the test reviews as x_test_hot" in out
+    assert hint in out
+
+
+def test_passing_labels_beside_the_test_feed_says_the_feed_holds_them(lab_data, monkeypatch, capsys):
+    from test_check import fitted
+    from imdb_lab.features.feeds import MultiHotSequence
+
+    namespace = fitted(lab_data, "validation_split")
+    namespace["test_feed"] = MultiHotSequence(namespace["x_test"], namespace["y_test"],
+                                              num_words=namespace["num_words"], batch_size=64)
+    error = raise_in_cell("test_loss, test_accuracy = model.evaluate(test_feed, y_test, verbose=0)", namespace,
+                          monkeypatch)
+    assert isinstance(error, ValueError)  # Keras's own: y beside a PyDataset
+    out = verdict_of("check.accuracy()", namespace, capsys)
+    assert out.startswith(f"{INCORRECT} there is no test_accuracy: model.evaluate raised ValueError"), out
+    assert "the feed holds the labels already: model.evaluate(test_feed, verbose=0)" in out
 
 
 def test_history_is_not_attempted_while_the_last_error_is_not_from_fit(monkeypatch, capsys):

@@ -59,10 +59,26 @@ def test_feed_without_labels_gives_inputs_only():
     feed = MultiHotSequence(random_sequences(7, 9), num_words=9, batch_size=4)
     batch = feed[1]
     assert isinstance(batch, tuple) and len(batch) == 1 and batch[0].shape == (3, 9)
-    with pytest.raises(ValueError, match=r"labels must be a 1-D array with one label per review \(7\), got shape"):
+    with pytest.raises(ValueError, match=r"labels must hold one label per review \(7\): a 1-D array, or one-hot "
+                                         r"rows of shape \(7, classes\) .*; got shape \(6,\)"):
         MultiHotSequence(random_sequences(7, 9), np.zeros(6), num_words=9)
+    with pytest.raises(ValueError, match=r"got shape \(7, 2, 1\)"):
+        MultiHotSequence(random_sequences(7, 9), np.zeros((7, 2, 1)), num_words=9)
     with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         MultiHotSequence(random_sequences(7, 9), num_words=9, batch_size=0)
+
+
+def test_feed_gives_one_hot_labels_row_by_row():
+    import keras
+
+    labels = np.arange(7) % 2
+    one_hot = keras.utils.to_categorical(labels)
+    feed = MultiHotSequence(random_sequences(7, 9, seed=3), one_hot, num_words=9, batch_size=4, shuffle=True, seed=1)
+    flat = MultiHotSequence(random_sequences(7, 9, seed=3), labels, num_words=9, batch_size=4, shuffle=True, seed=1)
+    for index in range(len(feed)):
+        (x, y), (x_flat, y_flat) = feed[index], flat[index]
+        np.testing.assert_array_equal(x, x_flat)
+        np.testing.assert_array_equal(y, keras.utils.to_categorical(y_flat, 2))  # the same reviews' rows
 
 
 def test_feed_trains_a_keras_model():

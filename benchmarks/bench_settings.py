@@ -1,0 +1,115 @@
+"""Benchmark: what each setting of the notebook's model changes, one at a time (section 8's table of the notebook).
+
+Run (about 15 s a row and seed on 2 cores, with the data cache built):
+
+    IMDB_LAB_DATA=../shared/data/aclImdb_v1_labeled.tar.gz python benchmarks/bench_settings.py
+    IMDB_LAB_DATA=... python benchmarks/bench_settings.py --row none --row "RMSprop(1e-3)" --seed 42 --seed 1 --seed 2
+
+Every row changes one thing from the notebook's settings (10,000 words,
+``skip_top=0``, the network of ``imdb_lab.build_model``: two Dense(16) layers
+with Dropout(0.5) and L2(1e-4), RMSprop at 5e-4; batches of 512, early
+stopping on the validation loss with patience 2) and trains as section 8 says:
+``build_model``, then ``train`` (a seeded random 20 % validation split of the
+training reviews, multi-hot batches from a ``MultiHotSequence``, at most 20
+epochs), then one ``evaluate`` on the test reviews; with ``--as-notebook``, as
+sections 5 and 6 do instead (``model.fit`` on the rows with
+``validation_split=0.2``, then ``evaluate`` from a feed). Each row and seed prints
+the epochs run, the last epoch's training accuracy, the best validation
+accuracy and the test accuracy, on the backend Keras runs on
+(``KERAS_BACKEND``).
+"""
+
+import argparse
+import os
+import time
+
+NUM_WORDS, SKIP_TOP, DROPOUT, L2 = 10000, 0, 0.5, 1e-4
+# one change at a time from the notebook's settings: {row name: build_model/load_data arguments}
+ROWS = {
+    "none": {},
+    "skip_top=20": {"skip_top": 20},
+    "skip_top=104": {"skip_top": 104},
+    "num_words=1000": {"num_words": 1000},
+    "num_words=5000": {"num_words": 5000},
+    "num_words=30000": {"num_words": 30000},
+    "Dropout(0.3)": {"dropout": 0.3},
+    "no dropout": {"dropout": 0.0},
+    "L2(1e-3)": {"l2": 1e-3},
+    "no L2": {"l2": None},
+    "neither dropout nor L2": {"dropout": 0.0, "l2": None},
+    "RMSprop(1e-3)": {"learning_rate": 1e-3},
+}
+
+
+def fit_as_the_notebook_does(model, x_train, y_train, x_test, y_test, num_words, num_epochs):
+    """Train as sections 5 and 6 do (``fit`` on the training rows, the last 20 % validating); return the History
+    and the test accuracy."""
+    import keras
+
+    from imdb_lab import MultiHotSequence, multi_hot_encode
+
+    x_train_hot = multi_hot_encode(x_train, num_words, dtype="uint8")
+    early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = model.fit(x_train_hot, y_train, validation_split=0.2, epochs=num_epochs, batch_size=512,
+                        callbacks=[early_stopping, keras.callbacks.TerminateOnNaN()], verbose=0)
+    del x_train_hot
+    test_feed = MultiHotSequence(x_test, y_test, num_words=num_words, batch_size=512)
+    return history, model.evaluate(test_feed, verbose=0)[1]
+
+
+def run(row, seed, num_epochs, as_notebook=False):
+    """Train and evaluate one row with one seed (``train``, or as the notebook does); return its figures."""
+    from imdb_lab import build_model, load_data, set_seed, train
+    from imdb_lab.models.training import evaluate
+
+    settings = {"num_words": NUM_WORDS, "skip_top": SKIP_TOP, "dropout": DROPOUT, "l2": L2, **ROWS[row]}
+    num_words = settings.pop("num_words")
+    (x_train, y_train), (x_test, y_test) = load_data(num_words=num_words, skip_top=settings.pop("skip_top"))
+    started = time.perf_counter()
+    set_seed(seed)
+    model = build_model(num_words, **settings)
+    if as_notebook:
+        history, test_accuracy = fit_as_the_notebook_does(model, x_train, y_train, x_test, y_test, num_words,
+                                                          num_epochs)
+    else:
+        history = train(model, x_train, y_train, num_words=num_words, num_epochs=num_epochs, batch_size=512,
+                        seed=seed, patience=2, verbose=0)
+        _, test_accuracy = evaluate(model, x_test, y_test, num_words=num_words)
+    logs = history.history
+    return {"epochs": len(logs["loss"]), "train": logs["accuracy"][-1], "validation": max(logs["val_accuracy"]),
+            "test": test_accuracy, "seconds": time.perf_counter() - started}
+
+
+def main(argv=None):
+    """Run the rows asked for (default: all) with each seed, and print one line per run, then the means."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--row", action="append", choices=list(ROWS), help="a row to run (repeat; default: all)")
+    parser.add_argument("--seed", action="append", type=int, help="a seed (repeat; default: 42)")
+    parser.add_argument("--num-epochs", type=int, default=20, help="the most epochs a run trains (default 20)")
+    parser.add_argument("--as-notebook", action="store_true",
+                        help="train as sections 5 and 6 do: model.fit on the multi-hot rows with validation_split=0.2 "
+                             "(the last 20 %%), then evaluate from a feed of the test reviews")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from imdb_lab import choose_backend
+
+    backend = choose_backend()
+    seeds = args.seed or [42]
+    print(f"backend {backend}; seeds {seeds}; trained {'as the notebook does' if args.as_notebook else 'by train()'}")
+    print(f"{'change (one at a time)':<24}{'seed':>6}{'epochs':>8}{'training':>10}{'best val':>10}{'test':>9}"
+          f"{'seconds':>9}")
+    for row in args.row or list(ROWS):
+        results = []
+        for seed in seeds:
+            result = run(row, seed, args.num_epochs, args.as_notebook)
+            results.append(result)
+            print(f"{row:<24}{seed:>6}{result['epochs']:>8}{result['train']:>10.3f}{result['validation']:>10.3f}"
+                  f"{result['test']:>9.4f}{result['seconds']:>9.1f}", flush=True)
+        if len(results) > 1:
+            test = [result["test"] for result in results]
+            print(f"{row:<24}{'mean':>6}{'':>28}{sum(test) / len(test):>9.4f}  (min {min(test):.4f}, "
+                  f"max {max(test):.4f})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
