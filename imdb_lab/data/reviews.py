@@ -248,10 +248,9 @@ def valid_labels(labels, n, *, one_hot=False):
     if labels is None:
         return None
     labels = np.asarray(labels)
-    if len(labels.shape) not in ((1, 2) if one_hot else (1,)) or len(labels) != n:
-        shapes = f"a 1-D array, or one-hot rows of shape ({n}, classes) as keras.utils.to_categorical makes them" \
-            if one_hot else "a 1-D array"
-        raise LabValueError(f"labels must hold one label per review ({n}): {shapes}; got shape {labels.shape}")
+    if labels.ndim not in ((1, 2) if one_hot else (1,)) or len(labels) != n:
+        rows = f", or one-hot rows of shape ({n}, classes) as keras.utils.to_categorical makes them" if one_hot else ""
+        raise LabValueError(f"labels must hold one label per review ({n}): a 1-D array{rows}; got shape {labels.shape}")
     return labels
 
 

@@ -23,14 +23,15 @@ def run_train(args, env_data, cwd):
 def test_train_end_to_end(small_archive, tmp_path):
     output = tmp_path / "out" / "model.keras"
     output.parent.mkdir()
-    result = run_train(["--num-words", "40", "--epochs", "4", "--batch-size", "64", "--seed", "1",
+    # 160 steps: enough for the default learning rate (5e-4) to learn the small archive on every backend
+    result = run_train(["--num-words", "40", "--epochs", "8", "--batch-size", "16", "--seed", "1",
                         "--output", str(output)], small_archive, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert re.fullmatch(r"test accuracy: 0\.\d{4}", lines[-1]), result.stdout
     assert re.fullmatch(r"validation accuracy: [01]\.\d{4}", lines[-2])
     assert sum(line.startswith("Epoch ") for line in lines) >= 1  # progress per epoch
-    assert float(lines[-1].split(": ")[1]) > 0.5
+    assert float(lines[-1].split(": ")[1]) > 0.5, result.stdout
     from imdb_lab.models.saving import load_trained_model
 
     model, metadata = load_trained_model(output)
