@@ -141,8 +141,6 @@ def test_when_model_fit_raised_the_checks_name_its_error(cell, hint, monkeypatch
 ])
 def test_evaluating_before_the_test_rows_are_made_says_to_run_that_cell(lab_data, evaluation, hint, monkeypatch,
                                                                         capsys):
-    from test_check import fitted
-
     namespace = fitted(lab_data, "validation_split")
     error = raise_in_cell(f"test_loss, test_accuracy = {evaluation}", namespace, monkeypatch)
     assert isinstance(error, NameError)
@@ -152,7 +150,6 @@ def test_evaluating_before_the_test_rows_are_made_says_to_run_that_cell(lab_data
 
 
 def test_passing_labels_beside_the_test_feed_says_the_feed_holds_them(lab_data, monkeypatch, capsys):
-    from test_check import fitted
     from imdb_lab.features.feeds import MultiHotSequence
 
     namespace = fitted(lab_data, "validation_split")
