@@ -6,6 +6,7 @@ install), a bare ``import keras`` fails. ``choose_backend()`` picks an installed
 backend first, so the lab starts on any of them.
 """
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -88,3 +89,30 @@ def choose_backend():
     if name == "tensorflow":
         keep_tensorflow_from_hoarding()
     return name
+
+
+@contextlib.contextmanager
+def tensorflow_left_alone():
+    """Within the block, Keras takes TensorFlow for not installed, unless Keras runs on it or it is imported already.
+
+    Keras asks its lazy ``tensorflow`` module whether TensorFlow is
+    ``available`` (in ``keras.utils.set_random_seed``, and when it serializes
+    a compile configuration or saves a model), and asking imports it: 0.45 GB
+    in a kernel that runs on JAX or PyTorch, a third of a 1 GB hub. A
+    TensorFlow that is not imported holds nothing those calls need. The
+    answer is put back after the block, so that a learner who imports
+    TensorFlow later (``tf.data`` on JAX) still has it. Where Keras is not
+    imported yet, or has no such module, nothing changes.
+    """
+    keras = sys.modules.get("keras")
+    # Keras's lazy modules, imported with Keras itself (none before it: then nothing asks about TensorFlow yet)
+    lazy = getattr(sys.modules.get("keras.src.utils.module_utils"), "tensorflow", None)
+    if (keras is None or "tensorflow" in sys.modules or getattr(lazy, "_available", True) is not None
+            or keras.backend.backend() == "tensorflow"):
+        yield
+        return
+    lazy._available = False
+    try:
+        yield
+    finally:
+        lazy._available = None

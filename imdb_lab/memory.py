@@ -3,9 +3,11 @@
 A kernel that runs out of memory dies without a message (Jupyter's "The kernel
 appears to have died"), so the lab checks its largest arrays before it makes
 them, against the memory left to this process: the smaller of the machine's
-available memory and the limit of its container (the cgroup of a JupyterHub or
-Binder pod, where ``/proc/meminfo`` shows the whole host). Where neither can be
-read (macOS, Windows), nothing is refused.
+available memory and what the limit of its container leaves (the cgroup of a
+JupyterHub or Binder pod, where ``/proc/meminfo`` shows the whole host),
+counted as the kernel counts it: page cache that the kernel reclaims before it
+kills a process is not used memory. Where neither can be read (macOS,
+Windows), nothing is refused.
 """
 
 import ctypes
@@ -46,8 +48,52 @@ def _meminfo_available():
     return None
 
 
+# the memory controller's files, cgroup v2 then v1: the limit, what is charged, and in memory.stat the page-cache
+# pages the kernel reclaims before it kills anything (v1's total_* fields count the cgroup's children too, as v2's do)
+_V2_FILES = ("memory.max", "memory.current", ("inactive_file", "active_file"))
+_V1_FILES = ("memory.limit_in_bytes", "memory.usage_in_bytes", ("total_inactive_file", "total_active_file"))
+# v1 writes "no limit" as a huge number (2**63 rounded down to pages)
+_NO_LIMIT = 2**60
+
+
+def _memory_stat(folder):
+    """Return a cgroup's ``memory.stat`` as ``{field: bytes}`` (empty where it cannot be read)."""
+    try:
+        lines = (folder / "memory.stat").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = (line.split() for line in lines)
+    return {field[0]: int(field[1]) for field in fields if len(field) == 2 and field[1].isdigit()}
+
+
+def _limit_left(folder, files):
+    """Return what one cgroup's memory limit still leaves, in bytes, or None where it sets no limit.
+
+    The kernel charges a cgroup for its processes' memory and for the page cache
+    of the files they read (the libraries, the data), but it reclaims that cache
+    before it kills a process for want of memory. So what is left is the limit,
+    minus what is charged, plus the page cache on the file LRU lists
+    (``inactive_file`` and ``active_file``; shared memory and tmpfs are on the
+    anonymous lists, so they stay counted as used).
+    """
+    limit_name, usage_name, reclaimable_names = files
+    limit, used = _read_int(folder / limit_name), _read_int(folder / usage_name)
+    if limit is None or used is None or limit >= _NO_LIMIT:
+        return None
+    stat = _memory_stat(folder)
+    reclaimable = sum(stat.get(name, 0) for name in reclaimable_names)
+    return max(0, min(limit, limit - used + reclaimable))
+
+
 def _cgroup_left():
-    """Return what this process's cgroup (v2, else v1) still allows it, in bytes, or None without a limit."""
+    """Return what this process's memory cgroups (v2, else v1) still allow it, in bytes, or None without a limit.
+
+    A limit set on any cgroup above the process's own counts too (a hub may
+    limit the pod and run the kernel in a child of it), so the tightest of
+    them wins. In a container that sees only its own cgroup (a cgroup
+    namespace), the path named in ``/proc/self/cgroup`` may not exist under
+    ``/sys/fs/cgroup``: the walk up then reaches the container's own root.
+    """
     try:
         entries = (_PROC / "self" / "cgroup").read_text().splitlines()
     except OSError:
@@ -55,16 +101,16 @@ def _cgroup_left():
     for entry in entries:
         hierarchy, controllers, path = (entry.split(":", 2) + ["", ""])[:3]
         if hierarchy == "0" and controllers == "":  # cgroup v2: one unified hierarchy
-            folder = _CGROUP / path.lstrip("/")
-            limit, used = _read_int(folder / "memory.max"), _read_int(folder / "memory.current")
+            root, files = _CGROUP, _V2_FILES
         elif "memory" in controllers.split(","):
-            folder = _CGROUP / "memory" / path.lstrip("/")
-            limit, used = _read_int(folder / "memory.limit_in_bytes"), _read_int(folder / "memory.usage_in_bytes")
+            root, files = _CGROUP / "memory", _V1_FILES
         else:
             continue
-        # v1 writes "no limit" as a huge number (2**63 rounded to pages)
-        if limit is not None and used is not None and limit < 2**60:
-            return max(0, limit - used)
+        parts = [part for part in path.strip().split("/") if part and part not in (".", "..")]
+        lefts = [_limit_left(root.joinpath(*parts[:depth]), files) for depth in range(len(parts), -1, -1)]
+        lefts = [left for left in lefts if left is not None]
+        if lefts:
+            return min(lefts)
     return None
 
 

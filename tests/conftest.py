@@ -21,6 +21,7 @@ SHARED_CACHE = os.environ.get("IMDB_LAB_CACHE")
 LABELS = ("neg", "pos")
 # the notebooks the grader's tests grade: honest ones, broken ones and cheats
 GRADER_NOTEBOOKS = Path(__file__).parent / "grader" / "notebooks"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def make_review(rng, label, length):
@@ -217,6 +218,52 @@ def real_data(real_archive, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("IMDB_LAB_DATA", str(real_archive))
     monkeypatch.setenv("IMDB_LAB_CACHE", cache)
     return real_archive
+
+
+def benchmark_module(name):
+    """Return ``benchmarks/<name>.py`` as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
+    import sys
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # so that a benchmark importing another one finds it
+    spec.loader.exec_module(module)
+    return module
+
+
+# set (by .ci/run) where the memory tests must run under a real memory cgroup: then a machine that cannot make one
+# fails them instead of skipping them, or of falling back to sampling the resident set
+REQUIRE_CGROUP = "IMDB_LAB_REQUIRE_CGROUP"
+
+
+def cgroup_unavailable():
+    """Return why no memory cgroup can be made here, or None; fail the test if ``$IMDB_LAB_REQUIRE_CGROUP`` is set."""
+    reason = benchmark_module("memory_cgroup").unavailable_reason()
+    if reason and os.environ.get(REQUIRE_CGROUP):
+        pytest.fail(f"{REQUIRE_CGROUP} is set, but no memory cgroup can be made here: {reason}")
+    return reason
+
+
+@pytest.fixture
+def memory_cgroup():
+    """Return a maker of memory cgroups with a given limit (``benchmarks/memory_cgroup.py``), or skip where the
+    machine gives none; every cgroup made is removed after the test, whatever is left in it killed."""
+    module = benchmark_module("memory_cgroup")
+    reason = cgroup_unavailable()
+    if reason:
+        pytest.skip(f"no memory cgroup can be made here: {reason}")
+    made = []
+
+    def make(limit):
+        made.append(module.MemoryCgroup(int(limit)))
+        return made[-1]
+
+    yield make
+    for cgroup in made:
+        cgroup.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from imdb_lab import backend
-from imdb_lab.backend import BackendError, choose_backend
+from imdb_lab.backend import BackendError, choose_backend, tensorflow_left_alone
 
 
 @pytest.fixture
@@ -110,3 +110,56 @@ def test_the_cli_reports_a_bad_backend_in_one_line():
     assert result.returncode == 2
     assert result.stderr.startswith("imdb-lab train: error: KERAS_BACKEND=nonsense is not a Keras backend")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+class _LazyTensorFlow:
+    """Keras's lazy ``tensorflow`` module as far as the lab touches it: ``_available`` is None until asked."""
+
+    _available = None
+
+
+@pytest.fixture
+def keras_on(monkeypatch):
+    """Return a setter of a stand-in Keras running on a given backend, with its lazy TensorFlow, TF not imported."""
+    import types
+
+    lazy = _LazyTensorFlow()
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    monkeypatch.setitem(sys.modules, "keras.src.utils.module_utils", types.SimpleNamespace(tensorflow=lazy))
+
+    def on(name):
+        keras = types.SimpleNamespace(backend=types.SimpleNamespace(backend=lambda: name))
+        monkeypatch.setitem(sys.modules, "keras", keras)
+        return lazy
+
+    return on
+
+
+def test_tensorflow_is_left_alone_in_the_block_only_on_another_backend(keras_on):
+    lazy = keras_on("jax")
+    with tensorflow_left_alone():
+        assert lazy._available is False  # what Keras reads instead of importing TensorFlow
+    assert lazy._available is None  # asked afterwards (tf.data on JAX), Keras imports it as ever
+    with pytest.raises(RuntimeError), tensorflow_left_alone():
+        raise RuntimeError("the block failed")
+    assert lazy._available is None
+
+
+@pytest.mark.parametrize("state", ["runs on tensorflow", "tensorflow imported", "answered before"])
+def test_tensorflow_is_not_hidden_where_it_is_needed_or_known(keras_on, monkeypatch, state):
+    lazy = keras_on("tensorflow" if state == "runs on tensorflow" else "torch")
+    if state == "tensorflow imported":
+        monkeypatch.setitem(sys.modules, "tensorflow", object())
+    if state == "answered before":
+        lazy._available = True
+    before = lazy._available
+    with tensorflow_left_alone():
+        assert lazy._available is before
+    assert lazy._available is before
+
+
+def test_nothing_changes_before_keras_is_imported(monkeypatch):
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    monkeypatch.delitem(sys.modules, "keras.src.utils.module_utils", raising=False)
+    with tensorflow_left_alone():
+        assert "keras" not in sys.modules

@@ -99,3 +99,43 @@ def test_binder_builds_a_lab_image_ci_tests_without_test_tools():
     lines = [line.split("#")[0].strip() for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
     lines = [line for line in lines if line]
     assert lines == ["-e .[jax]"], "the lab and one backend; nothing for the tests (pytest, nbval)"
+
+
+def dockerfile_instructions(path):
+    """Return ``[(INSTRUCTION, arguments), ...]`` of a Dockerfile: comments dropped, continued lines joined by a space."""
+    instructions, parts = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not parts and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        continued = line.rstrip().endswith("\\")
+        parts.append(line.strip().removesuffix("\\").strip())
+        if not continued:
+            keyword, _, arguments = " ".join(parts).partition(" ")
+            instructions.append((keyword.upper(), arguments.strip()))
+            parts = []
+    assert not parts, f"{path.name} ends in a continued line"
+    return instructions
+
+
+def test_the_hub_image_holds_one_small_backend_the_lab_nbgitpuller_and_the_data_outside_home():
+    instructions = dockerfile_instructions(ROOT / "hub" / "Dockerfile")
+    assert instructions[0][0] == "FROM" and instructions[0][1].startswith("quay.io/jupyter/"), instructions[0]
+    args = dict(value.split("=", 1) for keyword, value in instructions if keyword == "ARG" and "=" in value)
+    env = dict(pair.split("=", 1) for keyword, value in instructions if keyword == "ENV" for pair in value.split())
+    runs = " && ".join(value for keyword, value in instructions if keyword == "RUN")
+    # one backend, of the two whose kernels fit a 1 GB hub; PyTorch from its CPU index; Keras told which
+    assert args["BACKEND"] in ("jax", "torch") and env["KERAS_BACKEND"] == "${BACKEND}"
+    assert f'"imdb-lab[${{BACKEND}}] @ git+https://github.com/{repository()}@${{LAB_REF}}"' in runs
+    assert "torch) index=\"--extra-index-url https://download.pytorch.org/whl/cpu\"" in runs
+    assert not re.search(r"\b(tensorflow|jupyterlab|notebook)\b", runs.split("nbgitpuller")[0].split("pip install")[1]), (
+        "the image installs no second backend, and keeps the base image's Jupyter")
+    assert re.search(r"pip install [^&]*\bnbgitpuller\b", runs), "the README's pull link needs nbgitpuller in the image"
+    # the data and its cache outside the home folders a hub mounts over, named where the lab looks, built at once
+    for name in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE"):
+        assert env[name].startswith("/opt/imdb-lab/") and not env[name].startswith("/home"), (name, env[name])
+    assert f'"${{IMDB_LAB_DATA}}" && echo "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe  ' \
+           f'${{IMDB_LAB_DATA}}" | sha256sum --check' in runs
+    assert "imdb-lab prepare" in runs and "chmod -R a+rX /opt/imdb-lab" in runs
+    # the learner's kernel does not run as root
+    users = [value for keyword, value in instructions if keyword == "USER"]
+    assert users and users[-1] == "${NB_UID}", users

@@ -4,12 +4,14 @@ Both runs read the real archive (IMDB_LAB_DATA, else skipped) through one data
 cache shared by the two runs, and execute in a fresh kernel of this interpreter.
 """
 
+import contextlib
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from conftest import benchmark_module, cgroup_unavailable
 from imdb_lab.check import CORRECT, INCORRECT, NOT_ATTEMPTED
 from imdb_lab.student import SOLUTIONS_NAME, STUDENT_NAME, fill_in_solutions, solution_regions, todo_message
 
@@ -18,13 +20,9 @@ CELL_TIMEOUT = 600
 
 
 def memory_benchmark():
-    """Return benchmarks/bench_notebook.py as a module: the notebook's memory ceilings and its peak-memory cell."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_notebook", ROOT / "benchmarks" / "bench_notebook.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Return benchmarks/bench_notebook.py as a module: the notebook's memory targets, its peak-memory cell, and
+    kernels in a memory cgroup."""
+    return benchmark_module("bench_notebook")
 
 
 @pytest.fixture(scope="session")
@@ -42,12 +40,12 @@ def notebook_env(real_archive, notebook_cache, monkeypatch, tmp_path):
     return tmp_path
 
 
-def run(nb, folder):
-    """Execute ``nb`` in place in a fresh kernel, in ``folder``."""
+def run(nb, folder, km=None):
+    """Execute ``nb`` in place in a fresh kernel (``km``'s, else this interpreter's), in ``folder``."""
     from nbclient import NotebookClient
 
-    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
-                   record_timing=False).execute()
+    NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}, record_timing=False).execute()
 
 
 def text_of(cell):
@@ -88,19 +86,38 @@ def test_student_notebook_stops_at_its_first_todo(notebook_env):
 
 @pytest.mark.slow
 def test_student_notebook_with_the_solutions_passes_every_check(notebook_env):
+    # the student's path must fit the kernels learners get (README, "How much memory"): where this machine can make
+    # a memory cgroup, the kernel runs in one at the target, the lab's files evicted from the page cache first, so
+    # that the kernel of the machine enforces the limit as a hub's pod does (page cache charged); elsewhere its peak
+    # resident set is held to the target plus the run-to-run spread
+    from nbclient.exceptions import DeadKernelError
+
+    from imdb_lab.backend import choose_backend
+
     solutions = nbformat.read(ROOT / SOLUTIONS_NAME, as_version=4)
     filled = fill_in_solutions(nbformat.read(ROOT / STUDENT_NAME, as_version=4), solutions)
     assert "raise NotImplementedError" not in "".join(cell.source for cell in filled.cells)
-    bench = memory_benchmark()
-    measure_memory = sys.platform != "win32"  # getrusage is POSIX
-    if measure_memory:
+    bench, backend = memory_benchmark(), choose_backend()
+    in_cgroup = cgroup_unavailable() is None
+    measure_rss = not in_cgroup and sys.platform != "win32"  # getrusage is POSIX
+    if measure_rss:
         filled.cells.append(bench.peak_rss_cell())
-    run(filled, notebook_env)  # raises CellExecutionError on any error
-    if measure_memory:
-        # the student's path must fit the kernels learners get (README, "How much memory"): no creeping back
-        from imdb_lab.backend import choose_backend
-
-        backend, peak = choose_backend(), bench.printed_number(filled.cells.pop())
+    # the backend that runs is the only one of the three the lab imports (Keras itself imports JAX where installed)
+    filled.cells.append(nbformat.v4.new_code_cell('import sys\nprint("tensorflow" in sys.modules)'))
+    with contextlib.ExitStack() as stack:
+        km, cgroup = (stack.enter_context(bench.kernel_in_cgroup(bench.target(backend, "student"), notebook_env))
+                      if in_cgroup else (None, None))
+        try:
+            run(filled, notebook_env, km)  # raises CellExecutionError on any error, DeadKernelError if killed
+        except DeadKernelError as error:
+            raise AssertionError(f"the kernel died on {backend}: {cgroup and cgroup.figures()}") from error
+        if cgroup:
+            figures = cgroup.figures()
+            assert figures["oom_kills"] == 0, f"the memory limit killed a process of the kernel: {figures}"
+    tensorflow_imported = text_of(filled.cells.pop()).split()
+    assert tensorflow_imported == [str(backend == "tensorflow")], f"TensorFlow imported on {backend}"
+    if measure_rss:
+        peak = bench.printed_number(filled.cells.pop())
         ceiling = bench.STUDENT_CEILING[backend]
         assert peak <= ceiling, f"the student's path peaked at {peak / 1e9:.2f} GB on {backend}, over {ceiling / 1e9} GB"
 

@@ -1,5 +1,6 @@
 """The model exercise: ``check.model()`` accepts every valid binary classifier and names the mistake."""
 
+from imdb_lab.backend import tensorflow_left_alone
 from imdb_lab.check.core import (
     MISSING, caller_namespace, correct, incorrect, is_missing, lookup, multi_hot_problem, not_attempted, report,
 )
@@ -67,7 +68,8 @@ def accuracy_metrics(model):
     string names).
     """
     try:
-        metrics = model.get_compile_config().get("metrics") or []
+        with tensorflow_left_alone():
+            metrics = model.get_compile_config().get("metrics") or []
     except Exception:  # noqa: BLE001 - not compiled, or compiled with objects that do not serialize
         metrics = []
     found = []

@@ -5,6 +5,7 @@ import numbers
 import zipfile
 from pathlib import Path
 
+from imdb_lab.backend import tensorflow_left_alone
 from imdb_lab.data.reviews import INDEX_FROM, OOV_CHAR, START_CHAR, IndexConventions, valid_vocabulary
 from imdb_lab.errors import LabFileNotFoundError, LabTypeError, LabValueError
 from imdb_lab.files import atomic_path
@@ -70,7 +71,7 @@ def save_trained_model(model, path, *, num_words, skip_top=0, start_char=START_C
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise LabFileNotFoundError(f"cannot save the model: the folder {str(folder)!r} does not exist")
-    with atomic_path(path, suffix=".tmp.keras") as temporary:  # Keras insists on the .keras suffix
+    with atomic_path(path, suffix=".tmp.keras") as temporary, tensorflow_left_alone():  # Keras wants .keras
         model.save(temporary)
         with zipfile.ZipFile(temporary, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(METADATA_NAME, payload)

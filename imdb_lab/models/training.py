@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from imdb_lab.arguments import valid_int
+from imdb_lab.backend import tensorflow_left_alone
 from imdb_lab.data.reviews import split_validation, valid_labels
 from imdb_lab.errors import LabValueError
 from imdb_lab.features.feeds import MultiHotSequence, word_id_feed
@@ -22,7 +23,10 @@ def set_seed(seed):
 
     All backends: ``keras.utils.set_random_seed(seed)`` seeds Python's and
     NumPy's generators and Keras's own seed generator (weight initialisation,
-    dropout, shuffling). Then, per backend:
+    dropout, shuffling). It also seeds TensorFlow whenever TensorFlow is
+    installed, importing it (0.45 GB) into a kernel that runs on JAX or
+    PyTorch; a TensorFlow that is not imported has no generator to seed, so on
+    those backends it is left out (``backend.tensorflow_left_alone``). Then, per backend:
 
     - TensorFlow: ``tf.config.experimental.enable_op_determinism()``. TensorFlow
       then picks deterministic kernels (some reductions and scatters run slower,
@@ -37,8 +41,9 @@ def set_seed(seed):
     accuracy. Different backends give (slightly) different numbers.
     """
     seed = valid_int("seed", seed, minimum=0)
-    keras.utils.set_random_seed(seed)
     backend = keras.backend.backend()
+    with tensorflow_left_alone():
+        keras.utils.set_random_seed(seed)
     if backend == "tensorflow":
         import tensorflow as tf  # only the running backend is installed everywhere
 

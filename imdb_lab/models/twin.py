@@ -18,6 +18,7 @@ import weakref
 import keras
 from keras import ops
 
+from imdb_lab.backend import tensorflow_left_alone
 from imdb_lab.errors import LabValueError
 
 __all__ = ["can_twin", "twin_of", "word_id_twin", "sum_by_review"]
@@ -42,7 +43,8 @@ _TWINS = weakref.WeakKeyDictionary()
 def twin_of(model):
     """Return ``word_id_twin(model)``: the one made before, while the model's layers and compilation hold."""
     optimizer = getattr(model, "optimizer", None)  # a model that was never compiled has none
-    key = (tuple(id(layer) for layer in model.layers), id(optimizer), model.get_compile_config())
+    with tensorflow_left_alone():
+        key = (tuple(id(layer) for layer in model.layers), id(optimizer), model.get_compile_config())
     known = _TWINS.get(model)
     if known is not None and known[0] == key:
         return known[1]
@@ -62,9 +64,11 @@ def word_id_twin(model):
     for layer in model.layers[1:]:
         hidden = layer(hidden)
     twin = keras.Model(inputs, hidden, name=f"{model.name}_from_word_ids")
-    config = model.get_compile_config()
+    with tensorflow_left_alone():
+        config = model.get_compile_config()
+        if config is not None:
+            config = keras.saving.deserialize_keras_object(config)
     if config is not None:
-        config = keras.saving.deserialize_keras_object(config)
         # the model's own optimizer, not a copy: training the twin advances the model's step count and optimizer
         # state, as training the model would (a model trained through its twin is seen to be trained)
         config["optimizer"] = model.optimizer

@@ -108,3 +108,50 @@ def test_bad_arguments_are_rejected():
         set_seed(-1)
     with pytest.raises(ValueError, match="val_loss"):
         best_epoch({"loss": [0.3]})
+
+
+# the lab's path on a backend other than TensorFlow, in a fresh Python: nothing of it may import TensorFlow, which
+# costs a 1 GB hub's kernel 0.45 GB (Keras's set_random_seed imports it whenever it is installed)
+_PATH_WITHOUT_TENSORFLOW = """
+import sys
+import numpy as np
+import imdb_lab
+from imdb_lab import choose_backend
+choose_backend()
+imdb_lab.set_seed(1)
+seeded = "tensorflow" in sys.modules
+import keras
+from imdb_lab import MultiHotSequence, build_model, multi_hot_encode
+rng = np.random.default_rng(0)
+x = [list(rng.integers(1, 50, 10)) for _ in range(64)]
+y = rng.integers(0, 2, 64)
+model = build_model(50, hidden_units=(4,))
+history = model.fit(multi_hot_encode(x, 50), y, validation_split=0.25, epochs=2, verbose=0)
+model.evaluate(MultiHotSequence(x, y, num_words=50, batch_size=16), verbose=0)
+from imdb_lab.check.model_check import accuracy_metrics
+from imdb_lab.models.twin import twin_of
+accuracy_metrics(model)
+twin_of(model)
+imdb_lab.save_trained_model(model, sys.argv[1], num_words=50, word_index={"film": 1})
+after_the_path = "tensorflow" in sys.modules
+keras.utils.set_random_seed(2)  # Keras's own call still seeds TensorFlow when the learner makes it
+print(seeded, after_the_path, "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_a_kernel_on_another_backend_never_imports_tensorflow(backend, tmp_path):
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    missing = [name for name in ("tensorflow", backend) if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"needs TensorFlow and {backend} in one environment; {', '.join(missing)} not installed")
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    result = subprocess.run([sys.executable, "-c", _PATH_WITHOUT_TENSORFLOW, str(tmp_path / "model.keras")],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["False", "False", "True"], result.stdout
