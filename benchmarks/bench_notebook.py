@@ -138,9 +138,9 @@ def lab_files():
 
 @contextlib.contextmanager
 def kernel_in_cgroup(limit, folder):
-    """Yield ``(kernel manager, cgroup)``: a Python kernel (this interpreter) that starts in a memory cgroup of ``limit``
-    bytes, the lab's files (``lab_files``) evicted from the page cache first. Afterwards the kernel is shut down and
-    the cgroup removed.
+    """Yield ``(kernel manager, cgroup)``: a Python kernel (this interpreter) that starts in a memory cgroup of
+    ``limit`` bytes, the lab's files (``lab_files``) evicted from the page cache first. Afterwards the kernel is shut
+    down and the cgroup removed.
 
     The kernel spec is written under ``folder``; every process the kernel starts stays in the cgroup. The manager
     is asynchronous, as the one nbclient makes for itself: with a blocking one, nbclient waits for ever for the

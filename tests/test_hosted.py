@@ -102,7 +102,7 @@ def test_binder_builds_a_lab_image_ci_tests_without_test_tools():
 
 
 def dockerfile_instructions(path):
-    """Return ``[(INSTRUCTION, arguments), ...]`` of a Dockerfile: comments dropped, continued lines joined by a space."""
+    """Return ``[(INSTRUCTION, arguments), ...]`` of a Dockerfile, comments dropped, continued lines joined."""
     instructions, parts = [], []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not parts and (not line.strip() or line.lstrip().startswith("#")):
@@ -127,14 +127,16 @@ def test_the_hub_image_holds_one_small_backend_the_lab_nbgitpuller_and_the_data_
     assert args["BACKEND"] in ("jax", "torch") and env["KERAS_BACKEND"] == "${BACKEND}"
     assert f'"imdb-lab[${{BACKEND}}] @ git+https://github.com/{repository()}@${{LAB_REF}}"' in runs
     assert "torch) index=\"--extra-index-url https://download.pytorch.org/whl/cpu\"" in runs
-    assert not re.search(r"\b(tensorflow|jupyterlab|notebook)\b", runs.split("nbgitpuller")[0].split("pip install")[1]), (
+    installed = runs.split("pip install")[1].split("nbgitpuller")[0]
+    assert not re.search(r"\b(tensorflow|jupyterlab|notebook)\b", installed), (
         "the image installs no second backend, and keeps the base image's Jupyter")
     assert re.search(r"pip install [^&]*\bnbgitpuller\b", runs), "the README's pull link needs nbgitpuller in the image"
     # the data and its cache outside the home folders a hub mounts over, named where the lab looks, built at once
     for name in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE"):
         assert env[name].startswith("/opt/imdb-lab/") and not env[name].startswith("/home"), (name, env[name])
-    assert f'"${{IMDB_LAB_DATA}}" && echo "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe  ' \
-           f'${{IMDB_LAB_DATA}}" | sha256sum --check' in runs
+    # aclImdb_v1.tar.gz's published SHA-256, and the two spaces sha256sum --check needs before the file name
+    assert ('"${IMDB_LAB_DATA}" && echo "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe  '
+            '${IMDB_LAB_DATA}" | sha256sum --check') in runs
     assert "imdb-lab prepare" in runs and "chmod -R a+rX /opt/imdb-lab" in runs
     # the learner's kernel does not run as root
     users = [value for keyword, value in instructions if keyword == "USER"]
