@@ -171,6 +171,42 @@ def format_contribution(contribution):
 POSITIVE_RGB, NEGATIVE_RGB = (33, 102, 172), (230, 97, 1)
 # a contribution this large (or larger) gets the full colour; smaller ones fade with their size
 FULL_COLOUR_AT = 0.2
+# the most of a colour a word's background gets (the rest is white), and WCAG AA's least contrast for text
+FULL_COLOUR, MIN_CONTRAST = 0.85, 4.5
+BLACK, WHITE = (0, 0, 0), (255, 255, 255)
+
+
+def relative_luminance(rgb):
+    """Return the WCAG 2 relative luminance of an sRGB colour ``(r, g, b)`` of 0-255 channels (0 black, 1 white)."""
+    def linear(channel):
+        channel /= 255
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(channel) for channel in rgb)
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_ratio(first, second):
+    """Return the WCAG 2 contrast ratio of two sRGB colours, from 1 (the same) to 21 (black on white)."""
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def word_colours(rgb, share):
+    """Return ``(background, text)``: ``share`` of ``rgb`` mixed into white, and the text colour read best on it.
+
+    The background is opaque, so that it looks the same on a light or a dark
+    Jupyter theme; of black and white text, the one of higher contrast, which
+    is at least 4.6:1 on any background (WCAG AA asks 4.5:1).
+    """
+    background = tuple(round(255 - share * (255 - channel)) for channel in rgb)
+    text = max((BLACK, WHITE), key=lambda colour: contrast_ratio(background, colour))
+    return background, text
+
+
+def _css_colours(rgb, share):
+    background, text = word_colours(rgb, share)
+    return f"background-color: rgb{background}; color: rgb{text}"
 
 
 def _word_style(word):
@@ -178,9 +214,8 @@ def _word_style(word):
     if word.status != KNOWN:
         return "border-bottom: 1px dotted #888; color: #666"
     rgb = POSITIVE_RGB if word.contribution >= 0 else NEGATIVE_RGB
-    alpha = min(1.0, abs(word.contribution) / FULL_COLOUR_AT) * 0.85
-    text = "white" if alpha > 0.5 else "black"
-    return f"background-color: rgba({rgb[0]}, {rgb[1]}, {rgb[2]}, {alpha:.2f}); color: {text}; border-radius: 3px"
+    share = min(1.0, abs(word.contribution) / FULL_COLOUR_AT) * FULL_COLOUR
+    return f"{_css_colours(rgb, share)}; border-radius: 3px"
 
 
 def _word_title(word):
@@ -201,11 +236,10 @@ def explanation_html(explanation):
 def legend_html():
     """Return the HTML legend of ``explanation_html``'s colours."""
     def swatch(rgb, text):
-        return (f'<span style="background-color: rgba({rgb[0]}, {rgb[1]}, {rgb[2]}, 0.85); color: white; '
-                f'border-radius: 3px; padding: 0 4px">{text}</span>')
+        return f'<span style="{_css_colours(rgb, FULL_COLOUR)}; border-radius: 3px; padding: 0 4px">{text}</span>'
 
-    return (f'<div style="font-size: 90%">{swatch(POSITIVE_RGB, "pulls towards positive")} '
-            f'{swatch(NEGATIVE_RGB, "pulls towards negative")} (the paler, the less) '
+    return (f'<div style="font-size: 90%">{swatch(POSITIVE_RGB, "blue: pulls towards positive")} '
+            f'{swatch(NEGATIVE_RGB, "orange: pulls towards negative")} (the paler, the less) '
             '<span style="border-bottom: 1px dotted #888; color: #666">not seen by the model</span> '
             "(unknown, or outside num_words). Hover over a word for its contribution.</div>")
 

@@ -148,11 +148,33 @@ def test_the_html_colours_each_word_and_escapes_the_text():
     great, awful = result.words[0], result.words[2]
     for word in (great, awful):
         rgb = explaining.POSITIVE_RGB if word.contribution >= 0 else explaining.NEGATIVE_RGB
-        assert f"rgba({rgb[0]}, {rgb[1]}, {rgb[2]}" in html
+        share = min(1.0, abs(word.contribution) / explaining.FULL_COLOUR_AT) * explaining.FULL_COLOUR
+        background, text = explaining.word_colours(rgb, share)
+        assert f"background-color: rgb{background}; color: rgb{text}" in html
         assert f"{word.word}: {explaining.format_contribution(word.contribution)}" in html
     assert "zzyzx: unknown, the model does not see it" in html and "dotted" in html
     assert f"{'positive' if result.probability > 0.5 else 'negative'} {result.probability:.2f}" in html
     assert "pulls towards positive" in explaining.legend_html()
+
+
+@pytest.mark.parametrize("first, second, ratio", [
+    ((255, 255, 255), (0, 0, 0), 21.0),  # WCAG's extremes
+    ((119, 119, 119), (255, 255, 255), 4.48),  # #777 on white: the classic grey just below AA
+    ((0, 0, 255), (255, 255, 255), 8.59),
+    ((200, 200, 200), (200, 200, 200), 1.0),
+])
+def test_contrast_ratio_is_wcags(first, second, ratio):
+    assert explaining.contrast_ratio(first, second) == pytest.approx(ratio, abs=0.005)
+    assert explaining.contrast_ratio(second, first) == pytest.approx(ratio, abs=0.005)
+
+
+@pytest.mark.parametrize("rgb", [explaining.POSITIVE_RGB, explaining.NEGATIVE_RGB])
+def test_every_words_colours_keep_wcag_aa_contrast(rgb):
+    # every share a word's background can get, the full colour of the legend included
+    for share in [i / 200 * explaining.FULL_COLOUR for i in range(201)]:
+        background, text = explaining.word_colours(rgb, share)
+        assert explaining.contrast_ratio(background, text) >= explaining.MIN_CONTRAST, (rgb, share, background)
+    assert explaining.word_colours(rgb, 0.0) == ((255, 255, 255), (0, 0, 0))  # no contribution: plain text
 
 
 def test_the_live_box_explains_what_is_typed():
