@@ -26,8 +26,10 @@ After the last cell of each stage the kernel reports its peak resident set so
 far (getrusage ru_maxrss: exact, not sampled), so each figure is the most the
 kernel has held up to the end of that stage. The ceilings are the ones a 1 GB
 JupyterHub and Binder's 2 GB need (README, "Run it online");
-tests/test_notebooks.py fails when the student's path goes over its ceiling on
-the backend the tests run on. Linux and macOS (``resource`` is POSIX).
+tests/test_notebooks.py runs the student's path in a memory cgroup at its
+target where it can make one (``kernel_in_cgroup``), and elsewhere fails when
+the path goes over its ceiling, on the backend the tests run on. Linux and
+macOS (``resource`` is POSIX).
 """
 
 import argparse

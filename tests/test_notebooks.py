@@ -1,7 +1,9 @@
 """The learner's notebook runs: untouched, it stops at its first TODO; with the solutions put back, every check passes.
 
 Both runs read the real archive (IMDB_LAB_DATA, else skipped) through one data
-cache shared by the two runs, and execute in a fresh kernel of this interpreter.
+cache shared by the two runs, and execute in a fresh kernel of this interpreter;
+the run with the solutions puts its kernel in a memory cgroup at the student's
+path's target where the machine lets it make one.
 """
 
 import contextlib
