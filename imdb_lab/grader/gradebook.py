@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 import threading
 from pathlib import Path
 
@@ -178,18 +179,25 @@ def rows_key():
     folder = state_folder()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / "rows.key"
-    try:  # O_EXCL: of two graders starting at once, one writes the key and the other reads it
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text(encoding="ascii").strip()
-        if not re.fullmatch(r"[0-9a-f]{64}", key):
-            raise LabValueError(f"the grader's key {path} is damaged: delete it (rows files it signed can then not be "
-                                "resumed from)") from None
-        return bytes.fromhex(key)
-    key = secrets.token_bytes(32)
-    with os.fdopen(handle, "w", encoding="ascii") as file:
-        file.write(key.hex() + "\n")
-    return key
+    if not path.exists():
+        key = secrets.token_bytes(32)
+        # written whole under another name, then linked in place: of graders starting at once (the shares of a
+        # class), one key wins and the others read it, never an empty file (os.link fails where the name exists)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".rows.key.")  # readable by this user only
+        try:
+            with os.fdopen(handle, "w", encoding="ascii") as file:
+                file.write(key.hex() + "\n")
+            os.link(temporary, path)
+            return key
+        except FileExistsError:
+            pass  # another grader's key won
+        finally:
+            os.unlink(temporary)
+    key = path.read_text(encoding="ascii").strip()
+    if not re.fullmatch(r"[0-9a-f]{64}", key):
+        raise LabValueError(f"the grader's key {path} is damaged: delete it (rows files it signed can then not be "
+                            "resumed from)")
+    return bytes.fromhex(key)
 
 
 def sign_row(row, key):

@@ -234,6 +234,34 @@ def test_the_grader_key_is_private_and_kept(tmp_path):
         gradebook.rows_key()
 
 
+def test_graders_starting_at_once_share_one_whole_key(tmp_path, monkeypatch):
+    # the shares of a class started together (a SLURM array): each makes or reads the key at the same moment, and
+    # none may read a key file that another has created but not yet written
+    import threading
+
+    for attempt in range(40):
+        monkeypatch.setenv("IMDB_LAB_STATE", str(tmp_path / f"state{attempt}"))
+        start, keys, errors = threading.Barrier(8), [], []
+
+        def grader(start=start, keys=keys, errors=errors):  # this attempt's, bound now
+            start.wait()
+            try:
+                keys.append(gradebook.rows_key())
+            except ValueError as error:
+                errors.append(str(error))
+
+        threads = [threading.Thread(target=grader) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, f"attempt {attempt}: {errors[0]}"
+        assert len(keys) == 8 and len(set(keys)) == 1
+        state = gradebook.state_folder()
+        assert [path.name for path in state.iterdir()] == ["rows.key"], "a temporary key file was left behind"
+        assert (state / "rows.key").stat().st_mode & 0o777 == 0o600
+
+
 def test_a_symlinked_notebook_has_no_sha256_and_is_never_resumed(tmp_path, notebooks):
     link = tmp_path / "link.ipynb"
     link.symlink_to(notebooks[0])
