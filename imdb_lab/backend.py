@@ -49,7 +49,7 @@ def _keras_json_backend():
     return backend if isinstance(backend, str) else None
 
 
-def choose_backend():
+def choose_backend(*, low_memory=True):
     """Make sure Keras will run on an installed backend (the one asked for, else the first installed); return it.
 
     The backend asked for is ``$KERAS_BACKEND``; without it, the one in Keras's
@@ -58,8 +58,12 @@ def choose_backend():
     Raises BackendError, with one line saying what to do, when the backend asked
     for is unknown or not installed, or when Keras already runs another one.
     Also has this process hand large freed buffers back to the system
-    (``memory.return_freed_memory``; on TensorFlow, ``memory.keep_tensorflow_from_hoarding``),
-    so that the lab fits a 1 GB JupyterHub.
+    (``memory.return_freed_memory``), and with ``low_memory`` (the default: a
+    notebook kernel that must fit a 1 GB JupyterHub) has TensorFlow run without
+    its oneDNN kernels, which keep ``fit``'s buffers for the rest of the session
+    (``memory.keep_tensorflow_from_hoarding``) but train about twice as fast on a
+    CPU: the command line, whose processes end after one job, passes
+    ``low_memory=False`` (README, "Measured choices").
     """
     installed = installed_backends()
     asked = os.environ.get(ENV_BACKEND, "").strip()
@@ -86,7 +90,7 @@ def choose_backend():
                                f"(or Python) and call imdb_lab.choose_backend() before `import keras`")
     os.environ[ENV_BACKEND] = name
     return_freed_memory()
-    if name == "tensorflow":
+    if name == "tensorflow" and low_memory:
         keep_tensorflow_from_hoarding()
     return name
 

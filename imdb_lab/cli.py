@@ -22,6 +22,9 @@ COMMANDS = {
 
 # the sub-commands that import Keras, which must know its backend first
 NEEDS_KERAS = ("train", "predict", "explain", "grade")
+# the commands whose children run under a memory limit (grade: the students' kernels, which inherit the setting,
+# and the scorer): TensorFlow frees its buffers there; the others are one job each, and take speed
+LOW_MEMORY = ("grade",)
 
 
 def build_parser():
@@ -52,7 +55,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         if args.command in NEEDS_KERAS:
-            choose_backend()  # before anything imports Keras: an installed backend, or one clear line
+            # before anything imports Keras: an installed backend, or one clear line
+            choose_backend(low_memory=args.command in LOW_MEMORY)
         return args._run(args)
     except LabError as error:  # an expected mistake (CommandError included); anything else is a bug: traceback
         return _report(args, error)

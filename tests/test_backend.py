@@ -41,6 +41,15 @@ def test_tensorflow_comes_first_when_installed(fresh, installed):
     assert choose_backend() == "tensorflow"
 
 
+def test_tensorflow_keeps_its_onednn_kernels_only_where_memory_is_not_asked_for(fresh, installed, monkeypatch):
+    installed("tensorflow")
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)  # as in a new process, where it is not imported
+    assert choose_backend(low_memory=False) == "tensorflow"
+    assert "TF_ENABLE_ONEDNN_OPTS" not in os.environ  # the command line: TensorFlow's default, oneDNN on
+    assert choose_backend() == "tensorflow"
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"  # a notebook kernel: the buffers of fit handed back
+
+
 def test_keras_json_is_followed_only_when_its_backend_is_installed(fresh, installed, tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     (tmp_path / "keras.json").write_text(json.dumps({"backend": "torch"}))

@@ -36,3 +36,19 @@ def test_a_refused_file_is_one_line_and_exit_2(monkeypatch, capsys):
 def test_a_bug_is_not_reported_as_bad_input(monkeypatch, capsys, error):
     with pytest.raises(type(error), match="bug|no file"):
         run_failing(monkeypatch, capsys, error)
+
+
+@pytest.mark.parametrize("command, low_memory", [("train", False), ("predict", False), ("explain", False),
+                                                 ("grade", True)])
+def test_only_grade_asks_the_backend_for_low_memory(monkeypatch, command, low_memory):
+    """grade's kernels and scorer run under a memory limit; train, predict and explain take TensorFlow's speed."""
+    from imdb_lab.commands import explain, grade, predict, train
+
+    asked = []
+    monkeypatch.setattr(cli, "choose_backend", lambda **keywords: asked.append(keywords))
+    module = {"train": train, "predict": predict, "explain": explain, "grade": grade}[command]
+    monkeypatch.setattr(module, "run", lambda args: 0)
+    arguments = {"predict": ["--model", "model.keras", "text"], "explain": ["--model", "model.keras", "text"],
+                 "grade": ["folder"]}
+    assert cli.main([command, *arguments.get(command, [])]) == 0
+    assert asked == [{"low_memory": low_memory}]

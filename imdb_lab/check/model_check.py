@@ -8,7 +8,9 @@ from imdb_lab.models.outputs import output_activation
 
 HINT = ("a starting point that reaches the target: keras.Input(shape=(num_words,)), then two "
         "Dense(16, activation='relu', kernel_regularizer=keras.regularizers.L2(1e-4)) layers, each followed by "
-        "Dropout(0.5), then Dense(1, activation='sigmoid'); compile with an optimizer such as RMSprop(5e-4), "
+        "Dropout(0.5), then Dense(1, activation='sigmoid'); compile with an optimizer such as RMSprop(5e-4) (or "
+        "RMSprop with a learning rate that decays: ExponentialDecay(2e-3, decay_steps=40, decay_rate=0.7, "
+        "staircase=True), as check.model.solution() shows), "
         "loss='binary_crossentropy' and metrics=['accuracy']. A logit output (Dense(1), no activation) needs "
         "BinaryCrossentropy(from_logits=True) and metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]")
 SOLUTION = """\
@@ -20,7 +22,10 @@ model = keras.Sequential([
     keras.layers.Dropout(0.5),
     keras.layers.Dense(1, activation="sigmoid"),
 ])
-model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=5e-4), loss="binary_crossentropy",
+# the learning rate starts at 2e-3 and is multiplied by 0.7 after each epoch (40 steps: the 20,000 reviews that
+# train, in batches of 512): large steps first, then finer and finer ones
+learning_rate = keras.optimizers.schedules.ExponentialDecay(2e-3, decay_steps=40, decay_rate=0.7, staircase=True)
+model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate), loss="binary_crossentropy",
               metrics=["accuracy"])"""
 
 

@@ -13,7 +13,7 @@ from imdb_lab.data.loading import load_flat
 from imdb_lab.data.reviews import valid_vocabulary
 from imdb_lab.data.sources import get_word_index
 from imdb_lab.errors import CommandError
-from imdb_lab.models.dense import build_model
+from imdb_lab.models.dense import build_model, steps_per_epoch
 from imdb_lab.models.saving import save_trained_model
 
 HELP = "train the reference model on the IMDB reviews, print its test accuracy and save it"
@@ -77,21 +77,25 @@ def load_reviews(args):
     return load_flat(num_words=args.num_words, skip_top=args.skip_top, source=args.source)
 
 
-def fit_model(args, train, test):
-    """Build and train the model; return ``(model, validation accuracy, test accuracy, features metadata)``."""
+def fit_model(args, train, test, callbacks=()):
+    """Build and train the model; return ``(model, validation accuracy, test accuracy, features metadata)``.
+
+    ``callbacks``: more Keras callbacks for the Dense model's ``fit`` (the benchmarks time its epochs).
+    """
     if args.nb:
         return fit_ngram_model(args, train, test)
     # Keras is imported here, after the CLI chose the backend
-    from imdb_lab.models.training import best_epoch, evaluate, set_seed
-    from imdb_lab.models.training import train as train_model  # (Keras)
+    from imdb_lab.models import training  # (Keras)
 
-    set_seed(args.seed)
-    model = build_model(args.num_words)
-    history = train_model(model, train, train.labels, num_words=args.num_words, num_epochs=args.num_epochs,
-                          batch_size=args.batch_size, seed=args.seed, verbose=2)
+    training.set_seed(args.seed)
+    # the learning rate decays once an epoch, whatever --batch-size makes an epoch's steps
+    model = build_model(args.num_words, steps_per_epoch=steps_per_epoch(len(train), args.batch_size))
+    history = training.train(model, train, train.labels, num_words=args.num_words, num_epochs=args.num_epochs,
+                             batch_size=args.batch_size, seed=args.seed, verbose=2, callbacks=callbacks)
     # early stopping restored the best epoch's weights, so its validation accuracy is the model's
-    val_accuracy = history.history["val_accuracy"][best_epoch(history)]
-    _, test_accuracy = evaluate(model, test, test.labels, num_words=args.num_words, batch_size=args.batch_size)
+    val_accuracy = history.history["val_accuracy"][training.best_epoch(history)]
+    test_accuracy = training.evaluate_accuracy(model, test, test.labels, num_words=args.num_words,
+                                               batch_size=args.batch_size)
     return model, val_accuracy, test_accuracy, None
 
 

@@ -7,15 +7,15 @@ first (``imdb_lab.choose_backend()``).
 import keras
 import numpy as np
 
-from imdb_lab.arguments import valid_int
+from imdb_lab.arguments import valid_int, valid_number
 from imdb_lab.backend import tensorflow_left_alone
 from imdb_lab.data.reviews import split_validation, valid_labels
-from imdb_lab.errors import LabValueError
+from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.features.feeds import MultiHotSequence, word_id_feed
 from imdb_lab.models.evaluation import model_accuracy
 from imdb_lab.models.twin import can_twin, twin_of
 
-__all__ = ["set_seed", "train", "fit_with_early_stopping", "evaluate", "best_epoch"]
+__all__ = ["set_seed", "train", "fit_with_early_stopping", "evaluate", "evaluate_accuracy", "best_epoch"]
 
 
 def set_seed(seed):
@@ -75,39 +75,57 @@ def _fitting(model, num_words):
 
 
 def fit_with_early_stopping(model, train_feed, validation_feed, *, num_epochs, patience, monitor="val_loss",
-                            verbose=2):
+                            min_delta=0.0, verbose=2, callbacks=()):
     """Fit ``model`` on ``train_feed`` (a Keras input that shuffles itself); keep the best epoch; return the History.
 
     The one fit loop of the package (the Dense model and the n-gram model):
-    early stopping watches ``monitor`` on ``validation_feed`` and restores the
-    weights of the best epoch at the end. With ``validation_feed=None`` (a
+    early stopping watches ``monitor`` on ``validation_feed`` (an epoch improves
+    on the best when by more than ``min_delta``) and restores the weights of
+    the best epoch at the end. With ``validation_feed=None`` (a
     final fit on all the training reviews, for an epoch count chosen before)
-    it trains for ``num_epochs`` exactly.
+    it trains for ``num_epochs`` exactly. ``callbacks`` (Keras callbacks) are
+    called after early stopping's.
     """
     valid_int("num_epochs", num_epochs, minimum=1)
     valid_int("patience", patience, minimum=0)
+    min_delta = valid_number("min_delta", min_delta, low=0)
     if monitor not in ("val_loss", "val_accuracy"):
         raise LabValueError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
-    callbacks = []
+    callbacks = _valid_callbacks(callbacks)
     if validation_feed is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                                       restore_best_weights=True))
+        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, min_delta=min_delta,
+                                                          restore_best_weights=True))
     # shuffle=False: the feed shuffles the reviews itself, from its own seeded generator
     return model.fit(train_feed, validation_data=validation_feed, epochs=num_epochs, shuffle=False,
                      callbacks=callbacks, verbose=verbose)
 
 
+def _valid_callbacks(callbacks):
+    """Return ``callbacks`` as a new list, or raise LabTypeError naming what is not a Keras callback."""
+    if isinstance(callbacks, keras.callbacks.Callback) or not hasattr(callbacks, "__iter__"):
+        raise LabTypeError(f"callbacks must be a list of Keras callbacks, got {callbacks!r}")
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise LabTypeError(f"callbacks must be Keras callbacks (keras.callbacks.Callback), got {callback!r}")
+    return callbacks
+
+
 def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, validation_fraction=0.2,
-          seed=None, patience=3, monitor="val_loss", verbose=2):
+          seed=None, patience=2, min_delta=1e-3, monitor="val_loss", verbose=2, callbacks=()):
     """Fit ``model`` on the training reviews with early stopping on a validation split of them; return the History.
 
     The validation reviews come from ``x_train`` (``split_validation``), never
     from the test split; the best epoch's weights (by ``monitor``) are
-    restored at the end. From ``WORD_IDS_FROM`` words up, a
+    restored at the end; it stops after ``patience`` epochs without an
+    improvement of more than ``min_delta`` (chosen with ``build_model``'s
+    decaying learning rate, whose late epochs improve by less and less:
+    README, "Measured choices"). From ``WORD_IDS_FROM`` words up, a
     ``keras.Sequential`` that starts with ``Dense`` (as ``build_model``'s) is
     fitted through its word-id twin (``imdb_lab.models.twin``), which trains the
     model's own weights at a cost that follows the words a review holds; below
     that, and for any other model, on ``MultiHotSequence`` batches.
+    ``callbacks``: more Keras callbacks for ``fit``.
     """
     valid_int("num_epochs", num_epochs, minimum=1)  # before the (slower) split and feeds
     fitted, feed = _fitting(model, num_words)
@@ -115,7 +133,7 @@ def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, 
     train_feed = feed(x_fit, y_fit, num_words=num_words, batch_size=batch_size, shuffle=True, seed=seed)
     val_feed = feed(x_val, y_val, num_words=num_words, batch_size=batch_size)
     return fit_with_early_stopping(fitted, train_feed, val_feed, num_epochs=num_epochs, patience=patience,
-                                   monitor=monitor, verbose=verbose)
+                                   monitor=monitor, min_delta=min_delta, verbose=verbose, callbacks=callbacks)
 
 
 def evaluate(model, x_test, y_test, *, num_words, batch_size=512):
@@ -123,13 +141,25 @@ def evaluate(model, x_test, y_test, *, num_words, batch_size=512):
 
     The loss is the model's compiled loss, as ``model.evaluate`` reports it; the
     accuracy is the lab's one accuracy (``evaluation.accuracy_of``), whatever the
-    model's output kind and compiled metrics.
+    model's output kind and compiled metrics. That is two passes over the
+    reviews: ``evaluate_accuracy`` makes the one the accuracy needs.
     """
     fitted, feed = _fitting(model, num_words)
     y_test = valid_labels(y_test, len(x_test))
     loss = fitted.evaluate(feed(x_test, y_test, num_words=num_words, batch_size=batch_size), verbose=0,
                            return_dict=True)["loss"]
-    return float(loss), model_accuracy(fitted, feed(x_test, None, num_words=num_words, batch_size=batch_size), y_test)
+    return float(loss), evaluate_accuracy(model, x_test, y_test, num_words=num_words, batch_size=batch_size)
+
+
+def evaluate_accuracy(model, x_test, y_test, *, num_words, batch_size=512):
+    """Return the accuracy of ``model`` on the given reviews, in one pass over them (``evaluate`` without the loss).
+
+    Fed as ``train`` feeds them (through the word-id twin from ``WORD_IDS_FROM``
+    words up); the lab's one accuracy (``evaluation.accuracy_of``).
+    """
+    fitted, feed = _fitting(model, num_words)
+    y_test = valid_labels(y_test, len(x_test))
+    return model_accuracy(fitted, feed(x_test, None, num_words=num_words, batch_size=batch_size), y_test)
 
 
 def best_epoch(history, monitor="val_loss"):

@@ -23,7 +23,8 @@ def run_train(args, env_data, cwd):
 def test_train_end_to_end(small_archive, tmp_path):
     output = tmp_path / "out" / "model.keras"
     output.parent.mkdir()
-    # 160 steps: enough for the default learning rate (5e-4) to learn the small archive on every backend
+    # 160 steps: enough for the default learning rate (2e-3, decaying once an epoch) to learn the small archive on
+    # every backend
     result = run_train(["--num-words", "40", "--epochs", "8", "--batch-size", "16", "--seed", "1",
                         "--output", str(output)], small_archive, tmp_path)
     assert result.returncode == 0, result.stderr
