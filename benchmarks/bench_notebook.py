@@ -36,6 +36,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -71,6 +72,8 @@ STAGES = (
     ("bigram model", "train_ngram_model("),
 )
 RESULT_PREFIX = "RESULT "
+# the training cell (section 5): its seconds and epochs are reported beside the stages
+TRAINING_CELL = "history = model.fit("
 # run in the kernel after a stage: its resident set now (Linux; else False) and its peak, in bytes (ru_maxrss is in
 # KB on Linux, bytes on macOS)
 PEAK_RSS_SOURCE = (
@@ -198,15 +201,24 @@ def measure(path, folder, by_cell=False, limit=None):
         km, cgroup = stack.enter_context(kernel_in_cgroup(limit, folder)) if limit else (None, None)
         client = NotebookClient(nb, km=km, timeout=1800, kernel_name="python3",
                                 resources={"metadata": {"path": str(folder)}})
-        rows, started = [], time.perf_counter()
+        rows, started, training = [], time.perf_counter(), None
         with client.setup_kernel():
             for index, cell in enumerate(nb.cells):
+                cell_started = time.perf_counter()
                 client.execute_cell(cell, index)
+                if TRAINING_CELL in cell.source and training is None:
+                    training = {"seconds": time.perf_counter() - cell_started, "epochs": epochs_printed(cell)}
                 if index in probes:
                     rows.append({"stage": probes[index], "peak": printed_number(cell), "now": printed_number(cell, -2),
                                  "seconds": time.perf_counter() - started,
                                  **({"cgroup": cgroup.figures()} if cgroup else {})})
-    return {"path": path, "stages": rows, "test_accuracy": printed_number(nb.cells[-1])}
+    return {"path": path, "stages": rows, "test_accuracy": printed_number(nb.cells[-1]), "training": training}
+
+
+def epochs_printed(cell):
+    """Return how many epochs a training cell's output reports (``fit(verbose=2)`` prints "Epoch k/E" for each)."""
+    text = "".join(output.get("text", "") for output in cell.get("outputs", []) if output.get("name") == "stdout")
+    return len(re.findall(r"^Epoch \d+/\d+", text, re.MULTILINE))
 
 
 def target(backend, path):
@@ -263,6 +275,9 @@ def report(results):
             print(f"{label:<26}" + "".join(f"{(max(v) if pick == 'max' else v[-1]) / GB:>19.2f}" for v in values))
         print(f"{'OOM kills':<26}" + "".join(f"{r['stages'][-1]['cgroup']['oom_kills']:>19}" for r in results))
     print(f"{'seconds':<26}" + "".join(f"{r['stages'][-1]['seconds']:>19.0f}" for r in results))
+    print(f"{'training cell: s (epochs)':<26}" + "".join(
+        f"{'-' if r['training'] is None else format(r['training']['seconds'], '.1f') + ' (' + str(r['training']['epochs']) + ')':>19}"
+        for r in results))
     print(f"{'test accuracy':<26}" + "".join(f"{r['test_accuracy']:>19.4f}" for r in results))
     over = [f"{r['backend']} {r['path']}" for r in results
             if r["stages"][-1]["peak"] > (STUDENT_CEILING.get(r["backend"], GB) if r["path"] == "student"
