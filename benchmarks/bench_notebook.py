@@ -275,9 +275,9 @@ def report(results):
             print(f"{label:<26}" + "".join(f"{(max(v) if pick == 'max' else v[-1]) / GB:>19.2f}" for v in values))
         print(f"{'OOM kills':<26}" + "".join(f"{r['stages'][-1]['cgroup']['oom_kills']:>19}" for r in results))
     print(f"{'seconds':<26}" + "".join(f"{r['stages'][-1]['seconds']:>19.0f}" for r in results))
-    print(f"{'training cell: s (epochs)':<26}" + "".join(
-        f"{'-' if r['training'] is None else format(r['training']['seconds'], '.1f') + ' (' + str(r['training']['epochs']) + ')':>19}"
-        for r in results))
+    cells = ["-" if r["training"] is None else f"{r['training']['seconds']:.1f} ({r['training']['epochs']})"
+             for r in results]
+    print(f"{'training cell: s (epochs)':<26}" + "".join(f"{cell:>19}" for cell in cells))
     print(f"{'test accuracy':<26}" + "".join(f"{r['test_accuracy']:>19.4f}" for r in results))
     over = [f"{r['backend']} {r['path']}" for r in results
             if r["stages"][-1]["peak"] > (STUDENT_CEILING.get(r["backend"], GB) if r["path"] == "student"

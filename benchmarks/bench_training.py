@@ -64,7 +64,7 @@ def run_naive(args):
     from imdb_lab.data.loading import load_data
     from imdb_lab.data.reviews import split_validation
     from imdb_lab.models.dense import build_model
-    from imdb_lab.models.training import best_epoch, set_seed
+    from imdb_lab.models.training import MIN_DELTA, PATIENCE, best_epoch, set_seed
 
     (x_train, y_train), (x_test, y_test) = load_data(num_words=args.num_words)
     set_seed(args.seed)
@@ -72,12 +72,13 @@ def run_naive(args):
     x_fit, x_val = vectorize_sequences(x_fit, args.num_words), vectorize_sequences(x_val, args.num_words)
     x_test = vectorize_sequences(x_test, args.num_words)
     model = build_model(args.num_words)
-    # early stopping as train() stops: no improvement of the validation loss by more than 1e-3 for 2 epochs
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=1e-3, restore_best_weights=True)
+    # early stopping as train() stops
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, min_delta=MIN_DELTA,
+                                         restore_best_weights=True)
     history = model.fit(x_fit, y_fit, validation_data=(x_val, y_val), epochs=args.num_epochs,
                         batch_size=args.batch_size, callbacks=[stop], verbose=0)
     test_accuracy = model.evaluate(x_test, y_test, batch_size=args.batch_size, verbose=0, return_dict=True)["accuracy"]
-    best = best_epoch(history)
+    best = best_epoch(history, min_delta=MIN_DELTA)
     return {"epochs": len(history.history["loss"]), "val_accuracy": history.history["val_accuracy"][best],
             "test_accuracy": test_accuracy}
 
@@ -279,8 +280,9 @@ def print_table(rows):
     print("-" * len(header))
     for row in rows:
         epochs = "-" if row["epochs"] is None else row["epochs"]
-        print(f"{row['pipeline']:<8} {row['backend']:<10} {row['num_words']:>9} {row['seed']:>4} {row['seconds']:>7.1f} "
-              f"{row['peak_rss_mb']:>11.0f} {epochs:>6} {row['val_accuracy']:>8.4f} {row['test_accuracy']:>8.4f}")
+        print(f"{row['pipeline']:<8} {row['backend']:<10} {row['num_words']:>9} {row['seed']:>4} "
+              f"{row['seconds']:>7.1f} {row['peak_rss_mb']:>11.0f} {epochs:>6} {row['val_accuracy']:>8.4f} "
+              f"{row['test_accuracy']:>8.4f}")
 
 
 def print_summary(rows, args, backends, num_reviews):

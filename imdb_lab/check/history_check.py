@@ -17,8 +17,8 @@ from imdb_lab.models.saving import trained_steps
 
 HINT = ("model.fit(x_train_hot, y_train, validation_split=0.2, epochs=num_epochs, batch_size=batch_size, "
         "callbacks=[..., stop_on_nan]) with keras.callbacks.EarlyStopping(monitor='val_loss', min_delta=1e-3, "
-        "patience=2, restore_best_weights=True); keep what fit returns: history = model.fit(...). With a two-unit softmax and "
-        "categorical cross-entropy, train on keras.utils.to_categorical(y_train)")
+        "patience=2, restore_best_weights=True); keep what fit returns: history = model.fit(...). With a two-unit "
+        "softmax and categorical cross-entropy, train on keras.utils.to_categorical(y_train)")
 SOLUTION = """\
 early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-3, patience=2,
                                                restore_best_weights=True)

@@ -93,7 +93,7 @@ def fit_model(args, train, test, callbacks=()):
     history = training.train(model, train, train.labels, num_words=args.num_words, num_epochs=args.num_epochs,
                              batch_size=args.batch_size, seed=args.seed, verbose=2, callbacks=callbacks)
     # early stopping restored the best epoch's weights, so its validation accuracy is the model's
-    val_accuracy = history.history["val_accuracy"][training.best_epoch(history)]
+    val_accuracy = history.history["val_accuracy"][training.best_epoch(history, min_delta=training.MIN_DELTA)]
     test_accuracy = training.evaluate_accuracy(model, test, test.labels, num_words=args.num_words,
                                                batch_size=args.batch_size)
     return model, val_accuracy, test_accuracy, None

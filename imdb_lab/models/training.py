@@ -15,7 +15,8 @@ from imdb_lab.features.feeds import MultiHotSequence, word_id_feed
 from imdb_lab.models.evaluation import model_accuracy
 from imdb_lab.models.twin import can_twin, twin_of
 
-__all__ = ["set_seed", "train", "fit_with_early_stopping", "evaluate", "evaluate_accuracy", "best_epoch"]
+__all__ = ["set_seed", "train", "fit_with_early_stopping", "evaluate", "evaluate_accuracy", "best_epoch", "PATIENCE",
+           "MIN_DELTA"]
 
 
 def set_seed(seed):
@@ -111,8 +112,13 @@ def _valid_callbacks(callbacks):
     return callbacks
 
 
+# train's early stopping: 2 epochs without an improvement of the validation loss by more than 1e-3, chosen with
+# build_model's decaying learning rate (README, "Measured choices")
+PATIENCE, MIN_DELTA = 2, 1e-3
+
+
 def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, validation_fraction=0.2,
-          seed=None, patience=2, min_delta=1e-3, monitor="val_loss", verbose=2, callbacks=()):
+          seed=None, patience=PATIENCE, min_delta=MIN_DELTA, monitor="val_loss", verbose=2, callbacks=()):
     """Fit ``model`` on the training reviews with early stopping on a validation split of them; return the History.
 
     The validation reviews come from ``x_train`` (``split_validation``), never
@@ -162,10 +168,21 @@ def evaluate_accuracy(model, x_test, y_test, *, num_words, batch_size=512):
     return model_accuracy(fitted, feed(x_test, None, num_words=num_words, batch_size=batch_size), y_test)
 
 
-def best_epoch(history, monitor="val_loss"):
-    """Return the 0-based epoch whose weights early stopping restored (lowest val_loss / highest val_accuracy)."""
+def best_epoch(history, monitor="val_loss", min_delta=0.0):
+    """Return the 0-based epoch whose weights early stopping restored: the lowest val_loss (highest val_accuracy),
+    counting an epoch as better only when by more than ``min_delta``, as ``keras.callbacks.EarlyStopping`` does.
+
+    Give the ``min_delta`` the training stopped with (``train``'s is ``MIN_DELTA``): with it, a later epoch a
+    little lower than the best does not replace it.
+    """
     logs = getattr(history, "history", history)
     if monitor not in logs:
         raise LabValueError(f"the history has no {monitor!r}: train with validation data")
-    values = np.asarray(logs[monitor], dtype=float)
-    return int(np.argmax(values) if "acc" in monitor else np.argmin(values))
+    min_delta = valid_number("min_delta", min_delta, low=0)
+    higher_is_better = "acc" in monitor
+    best, best_value = 0, None
+    for epoch, value in enumerate(np.asarray(logs[monitor], dtype=float)):
+        if best_value is None or (value - min_delta > best_value if higher_is_better
+                                  else value + min_delta < best_value):
+            best, best_value = epoch, value
+    return best

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from imdb_lab.models.dense import build_model
+from imdb_lab.models.dense import build_model, steps_per_epoch
 
 
 def test_model_shapes_layers_and_compilation():
@@ -41,6 +41,38 @@ def test_defaults_and_no_regularization():
     assert [p.l2 if p else None for p in penalties] == [pytest.approx(1e-4), pytest.approx(1e-4), None]
 
 
+def test_the_learning_rate_decays_once_an_epoch():
+    """RMSprop's rate after k epochs is 2e-3 * 0.7**k (staircase), read from the optimizer as fit left it."""
+    import keras
+
+    model = build_model(20, hidden_units=(4,), steps_per_epoch=3)
+    x, y = np.eye(20, dtype="float32")[:12], np.array([0, 1] * 6)
+    for epoch in range(3):
+        assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(2e-3 * 0.7 ** epoch)
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # 3 steps: one epoch
+    constant = build_model(20, learning_rate=5e-4, decay_rate=1)
+    assert isinstance(constant.optimizer.learning_rate, keras.Variable)
+    assert float(keras.ops.convert_to_numpy(constant.optimizer.learning_rate)) == pytest.approx(5e-4)
+
+
+@pytest.mark.parametrize("num_reviews, batch_size, fraction", [(25000, 512, 0.2), (120, 16, 0.2), (7, 4, 0.5),
+                                                               (1, 512, 0.2)])
+def test_steps_per_epoch_are_the_batches_of_the_training_part_of_the_split(num_reviews, batch_size, fraction):
+    """The reference: the batches train's feed makes of the reviews split_validation leaves for fitting."""
+    from imdb_lab.data.reviews import split_validation
+    from imdb_lab.features.feeds import MultiHotSequence
+
+    sequences = [[1, 2]] * num_reviews
+    labels = np.zeros(num_reviews, dtype=int)
+    if num_reviews > 1:
+        (x_fit, y_fit), _ = split_validation(sequences, labels, fraction, seed=0)
+        expected = len(MultiHotSequence(x_fit, y_fit, num_words=3, batch_size=batch_size))
+    else:
+        expected = 1
+    assert steps_per_epoch(num_reviews, batch_size, fraction) == expected
+    assert steps_per_epoch(25000, 512) == 40  # the notebook's decay_steps
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"num_words": 0}, ValueError, "num_words must be >= 1, got 0"),
     ({"num_words": 2.0}, TypeError, r"num_words must be an int, not 2.0 \(float\)"),
@@ -56,6 +88,10 @@ def test_defaults_and_no_regularization():
     ({"l2": "1e-4"}, TypeError, r"l2 must be a number \(or None for no weight penalty\), not '1e-4'"),
     ({"learning_rate": 0}, ValueError, "learning_rate must be > 0, got 0"),
     ({"learning_rate": "fast"}, TypeError, r"learning_rate must be a number, not 'fast' \(str\)"),
+    ({"decay_rate": 0}, ValueError, "decay_rate must be > 0 and <= 1, got 0"),
+    ({"decay_rate": 1.5}, ValueError, "decay_rate must be > 0 and <= 1, got 1.5"),
+    ({"decay_rate": None}, TypeError, r"decay_rate must be a number \(1 for a constant learning rate\)"),
+    ({"steps_per_epoch": 0}, ValueError, "steps_per_epoch must be >= 1, got 0"),
 ])
 def test_bad_arguments_are_rejected(kwargs, error, message):
     arguments = {"num_words": 10, **kwargs}

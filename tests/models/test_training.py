@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from imdb_lab.models.dense import build_model
-from imdb_lab.models.training import best_epoch, evaluate, set_seed, train
+from imdb_lab.models.training import MIN_DELTA, best_epoch, evaluate, evaluate_accuracy, set_seed, train
 
 
 @pytest.fixture
@@ -79,8 +79,9 @@ def test_training_learns_a_separable_task_and_restores_the_best_epoch(determinis
                     verbose=0)
     logs = history.history
     assert set(logs) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
-    best = best_epoch(history)
-    assert logs["val_loss"][best] == min(logs["val_loss"])
+    # the epoch early stopping kept: the last that improved by more than train's min_delta, within it of the lowest
+    best = best_epoch(history, min_delta=MIN_DELTA)
+    assert logs["val_loss"][best] <= min(logs["val_loss"]) + MIN_DELTA
     # early stopping restored the best epoch: evaluating the validation split again gives its loss
     from imdb_lab.data.reviews import split_validation
 
@@ -91,6 +92,67 @@ def test_training_learns_a_separable_task_and_restores_the_best_epoch(determinis
     assert val_accuracy == pytest.approx(logs["val_accuracy"][best])
     _, test_accuracy = evaluate(model, x_test, y_test, num_words=30, batch_size=64)
     assert test_accuracy >= 0.95
+
+
+@pytest.mark.parametrize("min_delta", [0.0, 1e-3, 0.01])
+@pytest.mark.parametrize("monitor, values", [
+    ("val_loss", [0.50, 0.40, 0.3995, 0.41, 0.3992, 0.398, 0.45]),  # later epochs a little lower than the best
+    ("val_loss", [0.30, 0.30, 0.31, float("nan"), 0.2999, 0.28]),
+    ("val_accuracy", [0.80, 0.85, 0.8505, 0.851, 0.86, 0.8598]),
+])
+def test_best_epoch_is_the_epoch_keras_early_stopping_restores(monitor, values, min_delta):
+    """The reference: Keras's own EarlyStopping, fed the same epochs, and the epoch whose weights it keeps."""
+    import keras
+
+    stopping = keras.callbacks.EarlyStopping(monitor=monitor, min_delta=min_delta, patience=len(values),
+                                             mode="max" if "acc" in monitor else "min")
+    for epoch, value in enumerate(values):
+        stopping.on_epoch_end(epoch, {monitor: value})
+    assert best_epoch({monitor: values}, monitor=monitor, min_delta=min_delta) == stopping.best_epoch
+
+
+def test_min_delta_changes_the_best_epoch():
+    values = {"val_loss": [0.50, 0.40, 0.3995, 0.45]}
+    assert best_epoch(values) == 2  # the lowest
+    assert best_epoch(values, min_delta=1e-3) == 1  # 0.3995 is not better than 0.40 by more than 1e-3
+    with pytest.raises(ValueError, match="min_delta must be >= 0"):
+        best_epoch(values, min_delta=-1)
+
+
+@pytest.mark.slow
+def test_callbacks_are_called_and_evaluate_accuracy_is_evaluate_in_one_pass(deterministic, path):
+    import keras
+
+    set_seed(0)
+    x_train, y_train = separable(200, seed=1)
+    x_test, y_test = separable(100, seed=2)
+    model = build_model(30, hidden_units=(8,), learning_rate=0.01)
+    epochs = []
+    seen = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    history = train(model, x_train, y_train, num_words=30, num_epochs=3, batch_size=32, seed=0, verbose=0,
+                    callbacks=[seen])
+    assert epochs == list(range(len(history.history["loss"])))
+    passes = []
+    predict, evaluate_pass = keras.Model.predict, keras.Model.evaluate
+
+    def counted(name, method):
+        def call(self, *arguments, **keywords):
+            passes.append(name)
+            return method(self, *arguments, **keywords)
+        return call
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(keras.Model, "predict", counted("predict", predict))
+        patch.setattr(keras.Model, "evaluate", counted("evaluate", evaluate_pass))
+        accuracy = evaluate_accuracy(model, x_test, y_test, num_words=30, batch_size=64)
+        assert passes == ["predict"]  # one pass over the test reviews
+        _, reference = evaluate(model, x_test, y_test, num_words=30, batch_size=64)
+    assert accuracy == reference
+    # the lab's one accuracy, against a plain loop over the model's own probabilities
+    from imdb_lab.features.multi_hot import multi_hot_encode
+
+    probabilities = np.asarray(keras.ops.convert_to_numpy(model(multi_hot_encode(x_test, 30)))).reshape(-1)
+    assert accuracy == pytest.approx(np.mean([(p > 0.5) == (label == 1) for p, label in zip(probabilities, y_test)]))
 
 
 def test_bad_arguments_are_rejected():
@@ -108,6 +170,12 @@ def test_bad_arguments_are_rejected():
         set_seed(-1)
     with pytest.raises(ValueError, match="val_loss"):
         best_epoch({"loss": [0.3]})
+    with pytest.raises(ValueError, match="min_delta must be >= 0"):
+        train(model, x_train, y_train, num_words=30, min_delta=-0.1)
+    with pytest.raises(TypeError, match="callbacks must be a list of Keras callbacks"):
+        train(model, x_train, y_train, num_words=30, callbacks=print)
+    with pytest.raises(TypeError, match=r"callbacks must be Keras callbacks \(keras.callbacks.Callback\), got 'x'"):
+        train(model, x_train, y_train, num_words=30, callbacks=["x"])
 
 
 # the lab's path on a backend other than TensorFlow, in a fresh Python: nothing of it may import TensorFlow, which
