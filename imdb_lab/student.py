@@ -198,6 +198,37 @@ def solution_regions(solutions):
     return out
 
 
+def solution_cells(solutions):
+    """Return the source of every cell that holds a solution region, as the learner's answered cell reads: the
+    solutions notebook's cell without its ``###`` lines (the markers and the TODO). Each exercise's
+    ``check.<name>.solution()`` prints one of them, to paste over its TODO cell."""
+    out = []
+    for index, cell in enumerate(solutions.cells):
+        if cell.cell_type == "code" and not is_solution_only(cell) and find_regions(_source(cell), index):
+            out.append("\n".join(line for line in _source(cell).split("\n") if not line.strip().startswith("###")))
+    return out
+
+
+def _is_todo_cell(cell):
+    """Return True for a learner's code cell that still holds a TODO stub."""
+    return cell.cell_type == "code" and any(
+        (match := _STUB_RAISE.match(line)) and match["message"].lstrip("'\"").startswith("TODO:")
+        for line in _source(cell).split("\n"))
+
+
+def paste_over_todo_cells(student, sources):
+    """Return a copy of the ``student`` notebook whose TODO cells read ``sources``, in order: a learner who pasted
+    each printed solution over its whole cell. ValueError when there are not as many TODO cells as sources."""
+    pasted = copy.deepcopy(student)
+    cells = [cell for cell in pasted.cells if _is_todo_cell(cell)]
+    if len(cells) != len(sources):
+        raise LabValueError(f"the learner's notebook has {len(cells)} TODO cells, not {len(sources)}: regenerate it "
+                            "with `imdb-lab make-student`")
+    for cell, source in zip(cells, sources):
+        cell.source = source
+    return pasted
+
+
 def fill_in_solutions(student, solutions):
     """Return a copy of the ``student`` notebook with each TODO stub replaced by its solution region.
 

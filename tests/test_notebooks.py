@@ -15,7 +15,7 @@ import pytest
 
 from conftest import benchmark_module, cgroup_unavailable
 from imdb_lab.check import CORRECT, INCORRECT, NOT_ATTEMPTED
-from imdb_lab.student import SOLUTIONS_NAME, STUDENT_NAME, fill_in_solutions, solution_regions, todo_message
+from imdb_lab.student import SOLUTIONS_NAME, STUDENT_NAME, paste_over_todo_cells, solution_regions, todo_message
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL_TIMEOUT = 600
@@ -96,8 +96,12 @@ def test_student_notebook_with_the_solutions_passes_every_check(notebook_env):
 
     from imdb_lab.backend import choose_backend
 
+    from imdb_lab import check
+
     solutions = nbformat.read(ROOT / SOLUTIONS_NAME, as_version=4)
-    filled = fill_in_solutions(nbformat.read(ROOT / STUDENT_NAME, as_version=4), solutions)
+    # a learner who pasted each printed solution (check.<exercise>.solution()) over its whole TODO cell, as shown
+    filled = paste_over_todo_cells(nbformat.read(ROOT / STUDENT_NAME, as_version=4),
+                                   [exercise.solution_code for exercise in check.EXERCISES])
     assert "raise NotImplementedError" not in "".join(cell.source for cell in filled.cells)
     bench, backend = memory_benchmark(), choose_backend()
     in_cgroup = cgroup_unavailable() is None

@@ -10,7 +10,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from imdb_lab import cli
 from imdb_lab.student import (
     SOLUTIONS_NAME, STUDENT_NAME, fill_in_solutions, find_regions, make_student, make_student_notebook,
-    stub_source, student_text,
+    paste_over_todo_cells, solution_cells, stub_source, student_text,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,6 +155,22 @@ def test_fill_in_solutions_gives_back_the_solution_cells():
             cell.source]
     assert [cell.source for cell in filled.cells][1:] == kept[1:]
     assert filled.cells[0].source.endswith(kept[0])
+
+
+def test_each_solution_cell_pasted_over_its_todo_cell_gives_back_the_solutions():
+    """What a learner gets who pastes every printed solution (check.<exercise>.solution()) over its cell."""
+    solutions = solutions_notebook()
+    cells = solution_cells(solutions)
+
+    def without_markers(source):
+        return "\n".join(line for line in source.split("\n") if not line.strip().startswith("###"))
+
+    assert cells == [without_markers(FUNCTION_CELL), without_markers(TWO_REGIONS_CELL)]
+    pasted = paste_over_todo_cells(make_student(solutions), cells)
+    filled = fill_in_solutions(make_student(solutions), solutions)
+    assert [cell.source for cell in pasted.cells] == [without_markers(cell.source) for cell in filled.cells]
+    with pytest.raises(ValueError, match="has 2 TODO cells, not 1: regenerate it"):
+        paste_over_todo_cells(make_student(solutions), cells[:1])
 
 
 def test_fill_in_solutions_refuses_an_out_of_date_student_notebook():

@@ -1,12 +1,9 @@
 """The test-accuracy exercise: ``check.accuracy()`` measures the model again, whatever its output and metric."""
 
-import math
-import numbers
-
 import numpy as np
 
 from imdb_lab.check.core import (
-    MISSING, TARGET_ACCURACY, caller_namespace, correct, incorrect, is_missing, last_error, lookup,
+    MISSING, TARGET_ACCURACY, as_number, caller_namespace, correct, incorrect, is_missing, last_error, lookup,
     multi_hot_problem, not_attempted, raised_in, report, untrained_problem,
 )
 from imdb_lab.check.history_check import find_validation
@@ -22,8 +19,10 @@ CATEGORICAL_FEED = ("test_feed = MultiHotSequence(x_test, keras.utils.to_categor
 HINT = ("model.evaluate(test_feed, verbose=0) returns the loss and the accuracy: test_loss, test_accuracy = ... "
         "(test_feed holds the labels; with categorical cross-entropy, make it with one-hot labels: "
         f"{CATEGORICAL_FEED})")
+# the whole TODO cell, as the solutions notebook has it
 SOLUTION = """\
-test_loss, test_accuracy = model.evaluate(test_feed, verbose=0)"""
+test_loss, test_accuracy = model.evaluate(test_feed, verbose=0)
+print(f"test accuracy: {test_accuracy:.4f} (test loss {test_loss:.4f})")"""
 
 
 def measure_accuracy(model, x_test, y_test, num_words, batch_size=512):
@@ -88,7 +87,8 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
             return incorrect(f"there is no test_accuracy: model.evaluate raised {describe(error)}", hint)
         return not_attempted("there is no test_accuracy yet: evaluate the model on the test reviews in the "
                              "TODO cell above")
-    if isinstance(test_accuracy, bool) or not isinstance(test_accuracy, numbers.Real) or math.isnan(test_accuracy):
+    reported = as_number(test_accuracy)
+    if reported is None:
         return incorrect(f"test_accuracy should be a number, got {test_accuracy!r}",
                          "model.evaluate returns [loss, accuracy] when the model was compiled with an accuracy metric")
     measured = measure_accuracy(model, x_test, y_test, num_words)
@@ -97,14 +97,14 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
                          "reviews were the validation data that chose when to stop",
                          "validate on part of the TRAINING reviews (validation_split=0.2), train again, then "
                          "evaluate on the test reviews once")
-    if abs(float(test_accuracy) - measured) > 0.002:
+    if abs(reported - measured) > 0.002:
         misread = _metric_misreads(model)
         if misread:
-            return incorrect(f"test_accuracy is {float(test_accuracy):.4f}, but the model's accuracy on the "
+            return incorrect(f"test_accuracy is {reported:.4f}, but the model's accuracy on the "
                              f"{len(y_test):,} test reviews is {measured:.4f}: {misread}",
                              "compile with metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)] (check.model() "
                              "says so too), train and evaluate again")
-        return incorrect(f"test_accuracy is {float(test_accuracy):.4f}, but the model's accuracy on the "
+        return incorrect(f"test_accuracy is {reported:.4f}, but the model's accuracy on the "
                          f"{len(y_test):,} test reviews is {measured:.4f}",
                          "evaluate the trained model on the test reviews and their labels (test_feed), once")
     if measured < target:

@@ -7,14 +7,18 @@ whether the model reads the lab's multi-hot reviews at all.
 """
 
 import inspect
+import math
+import numbers
 import re
 import sys
 import traceback
 
+import numpy as np
+
 from imdb_lab.errors import LabValueError, describe
 from imdb_lab.models.dense import input_width
 from imdb_lab.models.evaluation import TARGET
-from imdb_lab.models.saving import trained_steps
+from imdb_lab.models.saving import was_trained
 
 CORRECT = "Correct:"
 INCORRECT = "Incorrect:"
@@ -53,6 +57,35 @@ def incorrect(message, hint=""):
 def not_attempted(message):
     """Return a "Not attempted:" verdict, for a TODO still untouched."""
     return Verdict(NOT_ATTEMPTED, message)
+
+
+def as_number(value):
+    """Return ``value`` as a float when it is one real number, else None.
+
+    One number is a Python int or float (not a bool), a NumPy scalar or 0-d
+    array, or a scalar tensor of any Keras backend (what ``model.evaluate``
+    returns, or ``keras.ops.convert_to_numpy`` of it); NaN is no number.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Real):
+        number = float(value)
+    else:
+        if getattr(value, "shape", None) is None or tuple(value.shape) != ():
+            return None
+        try:
+            array = np.asarray(value)  # NumPy, TensorFlow, JAX; a CPU PyTorch tensor converts too
+        except Exception:  # noqa: BLE001 - a tensor NumPy cannot read (a PyTorch tensor on a GPU, say)
+            try:
+                import keras  # a tensor exists, so its backend (and Keras) are loaded
+
+                array = np.asarray(keras.ops.convert_to_numpy(value))
+            except Exception:  # noqa: BLE001 - not a tensor of any backend: not a number
+                return None
+        if array.shape != () or array.dtype.kind not in "iuf":
+            return None
+        number = float(array)
+    return None if math.isnan(number) else number
 
 
 def lookup(given, name, namespace):
@@ -111,13 +144,13 @@ def multi_hot_problem(model, num_words):
 
 
 def untrained_problem(model):
-    """Return an "Incorrect:" verdict when ``model`` has an optimizer that has taken no step, else None."""
-    if trained_steps(model) != 0:
+    """Return an "Incorrect:" verdict when ``model`` was never fitted (``saving.was_trained``), else None."""
+    if was_trained(model) is not False:
         return None
     error = last_error()
     if error is not None and raised_in(error, ".fit("):
         return incorrect(f"the model has not been trained: model.fit raised {describe(error)}", fit_hint(error))
-    return incorrect("the model has not been trained (its optimizer has taken no step): if you ran the model cell "
+    return incorrect("the model has not been trained (it was never fitted): if you ran the model cell "
                      "again after training, the new model replaced the trained one",
                      "run the training cell (model.fit) again, then the cells after it")
 
@@ -166,11 +199,11 @@ class Exercise:
     def solution(self):
         """Print one solution of this exercise (yours may differ and be just as right)."""
         self.solutions_shown += 1
-        print(f"Solution (one of many):\n{self._solution}")
+        print(f"Solution (one of many): paste it over the whole TODO cell\n{self._solution}")
 
     @property
     def solution_code(self):
-        """Return the solution's code, as the solutions notebook has it."""
+        """Return the solution: the whole TODO cell, answered, as the solutions notebook has it."""
         return self._solution
 
     def __repr__(self):

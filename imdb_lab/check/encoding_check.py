@@ -9,10 +9,14 @@ from imdb_lab.errors import error_name
 
 HINT = ("start from np.zeros((len(sequences), num_words), dtype='float32'); then, for each review i, setting "
         "encoded[i, sequence] = 1.0 sets all of its columns at once (a NumPy index list)")
-SOLUTION = """\
-encoded = np.zeros((len(sequences), num_words), dtype="float32")
-for i, sequence in enumerate(sequences):
-    encoded[i, sequence] = 1.0  # a NumPy index list sets all the review's columns at once"""
+# the whole TODO cell, as the solutions notebook has it
+SOLUTION = '''\
+def multi_hot(sequences, num_words):
+    """Return a (len(sequences), num_words) float32 array: row i has a 1 at each word index of review i."""
+    encoded = np.zeros((len(sequences), num_words), dtype="float32")
+    for i, sequence in enumerate(sequences):
+        encoded[i, sequence] = 1.0  # a NumPy index list sets all the review's columns at once
+    return encoded'''
 
 
 def reference_multi_hot(sequences, num_words):

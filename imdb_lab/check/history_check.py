@@ -12,14 +12,18 @@ from imdb_lab.check.model_check import check_model, expects_one_hot_labels
 from imdb_lab.errors import describe, error_name
 from imdb_lab.features.multi_hot import multi_hot_encode
 from imdb_lab.models.evaluation import accuracy_key
-from imdb_lab.models.saving import trained_steps
+from imdb_lab.models.saving import was_trained
 
 
 HINT = ("model.fit(x_train_hot, y_train, validation_split=0.2, epochs=num_epochs, batch_size=batch_size, "
         "callbacks=[..., stop_on_nan]) with keras.callbacks.EarlyStopping(monitor='val_loss', min_delta=1e-3, "
         "patience=2, restore_best_weights=True); keep what fit returns: history = model.fit(...). With a two-unit "
         "softmax and categorical cross-entropy, train on keras.utils.to_categorical(y_train)")
+# the whole TODO cell, as the solutions notebook has it
 SOLUTION = """\
+num_epochs = 20
+batch_size = 512
+stop_on_nan = keras.callbacks.TerminateOnNaN()  # stops a run whose loss turned NaN (see above)
 early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=1e-3, patience=2,
                                                restore_best_weights=True)
 history = model.fit(x_train_hot, y_train, validation_split=0.2, epochs=num_epochs, batch_size=batch_size,
@@ -144,7 +148,7 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
         model_verdict = check_model(model, num_words)
         if model_verdict.status != CORRECT:
             return incorrect(f"the model that was trained is not right: {model_verdict.message}", model_verdict.hint)
-        if trained_steps(model) == 0:
+        if was_trained(model) is False:
             return incorrect("the model has not been trained: `history` belongs to a model that was replaced "
                              "(the model cell ran again after training, and built a new, untrained model)",
                              "run the training cell again, then the cells after it")

@@ -13,6 +13,7 @@ HINT = ("a starting point that reaches the target: keras.Input(shape=(num_words,
         "staircase=True), as check.model.solution() shows), "
         "loss='binary_crossentropy' and metrics=['accuracy']. A logit output (Dense(1), no activation) needs "
         "BinaryCrossentropy(from_logits=True) and metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)]")
+# the whole TODO cell, as the solutions notebook has it
 SOLUTION = """\
 model = keras.Sequential([
     keras.Input(shape=(num_words,)),
@@ -26,7 +27,8 @@ model = keras.Sequential([
 # train, in batches of 512): large steps first, then finer and finer ones
 learning_rate = keras.optimizers.schedules.ExponentialDecay(2e-3, decay_steps=40, decay_rate=0.7, staircase=True)
 model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate), loss="binary_crossentropy",
-              metrics=["accuracy"])"""
+              metrics=["accuracy"])
+model.summary()"""
 
 
 _BINARY_LOSSES = ("binarycrossentropy", "bce", "binaryfocalcrossentropy")

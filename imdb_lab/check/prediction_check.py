@@ -13,9 +13,12 @@ from imdb_lab.models.outputs import positive_probability
 HINT = ("encode each text with encode_review(text, word_index, num_words=num_words), multi-hot encode the list "
         "with multi_hot_encode(sequences, num_words), predict with the model, and turn what it outputs into the "
         "probability of positive with positive_probability(model, predictions)")
-SOLUTION = """\
-sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
-return positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))"""
+# the whole TODO cell, as the solutions notebook has it
+SOLUTION = '''\
+def predict_sentiment(texts):
+    """Return the model's probability that each text is a positive review, as a 1-D array."""
+    sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
+    return positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))'''
 
 
 PROBE_TEXTS = (

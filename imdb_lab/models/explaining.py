@@ -27,7 +27,7 @@ from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.models.dense import input_width
 from imdb_lab.models.outputs import output_kind, positive_probability
 from imdb_lab.models.predicting import format_prediction
-from imdb_lab.models.saving import trained_steps
+from imdb_lab.models.saving import was_trained
 
 __all__ = ["explain", "word_contributions", "probabilities_of_rows", "Explanation", "WordContribution",
            "explanation_html", "legend_html", "show_explanations", "explain_box", "KNOWN", "UNKNOWN",
@@ -104,8 +104,8 @@ def _checked_width(model, num_words):
     if num_words is not None and num_words > width:
         raise LabValueError(f"num_words={num_words} does not fit the model's {width} inputs: give the num_words "
                             "the model was trained with")
-    if trained_steps(model) == 0:
-        raise LabValueError("the model has not been trained yet (its optimizer has taken no step): its predictions "
+    if was_trained(model) is False:
+        raise LabValueError("the model has not been trained yet (it was never fitted): its predictions "
                             "mean nothing; train it with model.fit first")
     return width
 

@@ -10,7 +10,8 @@ from imdb_lab.data.reviews import INDEX_FROM, OOV_CHAR, START_CHAR, IndexConvent
 from imdb_lab.errors import LabFileNotFoundError, LabTypeError, LabValueError
 from imdb_lab.files import atomic_path
 
-__all__ = ["save_trained_model", "load_trained_model", "trained_steps", "FORMAT_VERSION", "METADATA_NAME"]
+__all__ = ["save_trained_model", "load_trained_model", "trained_steps", "was_trained", "FORMAT_VERSION",
+           "METADATA_NAME"]
 
 # the extra member of the .keras zip that holds the encoding conventions and the word index
 METADATA_NAME = "imdb_lab.json"
@@ -30,6 +31,24 @@ def trained_steps(model):
     import keras  # the model exists, so Keras is loaded
 
     return int(keras.ops.convert_to_numpy(iterations))
+
+
+def was_trained(model):
+    """Return True when ``model`` was fitted, False when it was not, None when it cannot tell (never compiled).
+
+    Fitted: its optimizer has taken a step, or a ``fit`` of it left Keras's
+    ``History`` on it (``model.history``). Compiling again starts a new
+    optimizer at step 0 but keeps the trained weights and that ``History``; a
+    model built again has neither. A file keeps no ``History``: a model loaded
+    from one is judged by its optimizer's steps alone.
+    """
+    steps = trained_steps(model)
+    if steps:
+        return True
+    history = getattr(model, "history", None)
+    if getattr(history, "epoch", None) and getattr(history, "model", None) is model:
+        return True
+    return None if steps is None else False
 
 
 def _metadata(num_words, skip_top, conventions, word_index, features):

@@ -464,6 +464,29 @@ def test_accuracy_rejects_a_false_report_and_a_weak_model(test_split):
     assert verdict.status == INCORRECT and "should be a number" in verdict.message
 
 
+@pytest.mark.parametrize("make", [float, np.float32, np.float64, np.array, lambda x: np.array(x, dtype="float16"),
+                                  lambda x: __import__("keras").ops.convert_to_tensor(x),
+                                  lambda x: __import__("keras").ops.convert_to_numpy(
+                                      __import__("keras").ops.convert_to_tensor(x))],
+                         ids=["float", "np.float32", "np.float64", "0-d array", "0-d float16", "tensor",
+                              "convert_to_numpy"])
+def test_accuracy_takes_any_one_number(test_split, make):
+    """A NumPy scalar, a 0-d array or a scalar tensor of the running backend is a number, as a float is."""
+    x_test, y_test = test_split
+    verdict = check.check_accuracy(keyword_model(), make(1.0), x_test, y_test, NUM_WORDS)
+    assert verdict.status == CORRECT and "1.0000" in verdict.message
+    verdict = check.check_accuracy(keyword_model(), make(0.75), x_test, y_test, NUM_WORDS)  # exact in float16
+    assert verdict.status == INCORRECT and "test_accuracy is 0.7500" in verdict.message
+
+
+@pytest.mark.parametrize("value", [True, [1.0], np.array([1.0]), np.array([0.5, 1.0]), "1.0", float("nan"),
+                                   np.array("1.0")])
+def test_accuracy_refuses_what_is_not_one_number(test_split, value):
+    x_test, y_test = test_split
+    verdict = check.check_accuracy(keyword_model(), value, x_test, y_test, NUM_WORDS)
+    assert verdict.status == INCORRECT and "should be a number" in verdict.message
+
+
 def test_accuracy_not_attempted(capsys, test_split):
     x_test, y_test = test_split
     namespace = {"x_test": x_test, "y_test": y_test, "num_words": NUM_WORDS, "model": keyword_model()}

@@ -94,6 +94,31 @@ def test_a_model_built_again_after_training_is_untrained_and_the_history_is_not_
     assert accuracy.status == INCORRECT and "has not been trained" in accuracy.message
 
 
+def test_a_model_compiled_again_after_training_is_still_trained(lab_data):
+    """Compiling again (to change a metric, say) starts a new optimizer at step 0, but keeps the trained weights."""
+    import keras
+
+    from imdb_lab.check.accuracy_check import measure_accuracy
+    from imdb_lab.models.saving import trained_steps
+
+    namespace = fitted(lab_data, "validation_split")
+    model = namespace["model"]
+    model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="binary_crossentropy",
+                  metrics=[keras.metrics.BinaryAccuracy()])
+    assert trained_steps(model) == 0  # the counter the checks read before
+    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
+    verdict = check.check_history(namespace["history"], **{name: namespace[name] for name in names}, target=0.6)
+    assert verdict.status == CORRECT, verdict
+    measured = measure_accuracy(model, lab_data["x_test"], lab_data["y_test"], TRAIN_WORDS)
+    accuracy = check.check_accuracy(model, measured, lab_data["x_test"], lab_data["y_test"], TRAIN_WORDS, target=0.6)
+    assert accuracy.status == CORRECT, accuracy
+    # and a model built again after that is untrained, whatever the old one's history
+    again = dense_model(TRAIN_WORDS)
+    again.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+    assert "has not been trained" in check.check_accuracy(again, 0.5, lab_data["x_test"], lab_data["y_test"],
+                                                          TRAIN_WORDS).message
+
+
 @pytest.mark.parametrize("cell, hint", [
     ("history = model.fit(x_train_hot, y_train, epochs=1, verbose=0)", "compile the model"),
     ("model.compile(loss='binary_crossentropy', metrics=['accuracy'])\n"
@@ -224,20 +249,21 @@ def test_every_exercise_has_a_hint_and_a_solution_on_demand(capsys):
         exercise.hint()
         exercise.solution()
         out = capsys.readouterr().out
-        assert out.startswith("Hint: ") and "Solution (one of many):" in out
+        assert out.startswith("Hint: ") and "Solution (one of many): paste it over the whole TODO cell\n" in out
+        assert out.endswith(exercise.solution_code + "\n")
         assert exercise.hints_shown == exercise.solutions_shown == 1
         assert f"check.{exercise.name}.hint()" in repr(exercise)
 
 
-def test_each_solution_is_the_solutions_notebooks_own():
-    import textwrap
+def test_each_solution_is_the_solutions_notebooks_own_cell():
     from pathlib import Path
 
     import nbformat
 
-    from imdb_lab.student import SOLUTIONS_NAME, solution_regions
+    from imdb_lab.student import SOLUTIONS_NAME, solution_cells
 
     notebook = nbformat.read(Path(__file__).resolve().parents[2] / SOLUTIONS_NAME, as_version=4)
-    regions = [textwrap.dedent("\n".join(line for line in lines if not line.strip().startswith("###")))
-               for _, lines in solution_regions(notebook)]
-    assert regions == [exercise.solution_code for exercise in check.EXERCISES]
+    assert solution_cells(notebook) == [exercise.solution_code for exercise in check.EXERCISES]
+    # a whole cell that runs as shown: a function's body keeps its def line and its indentation
+    for exercise in check.EXERCISES:
+        compile(exercise.solution_code, f"<check.{exercise.name}.solution()>", "exec")

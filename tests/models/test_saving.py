@@ -130,3 +130,28 @@ def test_the_metadata_says_whether_the_model_was_trained(tmp_path):
     assert read_metadata(tmp_path / "untrained.keras")["trained_steps"] == 0
     uncompiled = keras.Sequential([keras.Input((12,)), keras.layers.Dense(1, activation="sigmoid")])
     assert trained_steps(uncompiled) is None  # cannot tell
+
+
+def test_was_trained_survives_a_new_compile_but_not_a_new_model(tmp_path):
+    """Fitted means a fit left its History on the model, or its optimizer took a step (all a file keeps)."""
+    import keras
+
+    from imdb_lab.models.saving import was_trained
+
+    def built():
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+
+    model = built()
+    assert was_trained(model) is None  # never compiled: nothing tells
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    assert was_trained(model) is False
+    model.fit(np.eye(4, dtype="float32"), np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+    assert was_trained(model) is True
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])  # a new optimizer, at step 0
+    assert was_trained(model) is True
+    again = built()
+    again.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    assert was_trained(again) is False
+    model.fit(np.eye(4, dtype="float32"), np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+    model.save(tmp_path / "fitted.keras")
+    assert was_trained(keras.saving.load_model(tmp_path / "fitted.keras")) is True  # its optimizer's steps
