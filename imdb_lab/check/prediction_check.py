@@ -5,7 +5,8 @@ import numpy as np
 from imdb_lab.check.core import (
     MISSING, caller_namespace, correct, incorrect, is_missing, lookup, multi_hot_problem, not_attempted, report,
 )
-from imdb_lab.data.text import encode_review
+from imdb_lab.data.reviews import OOV_CHAR
+from imdb_lab.data.text import encode_review, tokenize
 from imdb_lab.errors import error_name
 from imdb_lab.features.multi_hot import multi_hot_encode
 from imdb_lab.models.outputs import positive_probability
@@ -27,23 +28,55 @@ PROBE_TEXTS = (
     "I watched this movie on a Sunday.",
 )
 UNKNOWN_WORD = "zqxjvwk"  # in no word index: encode_review drops it
+# the same difference, a separating probe, must move the model's probability by more than this for a verdict to
+# say that the rule it separates was checked (the results themselves are compared to 1e-4)
+SEPARATED = 1e-3
 
 
 def probe_texts(word_index, num_words, seed=7):
-    """Return the probe texts: fixed reviews, one with rare words (ranks beyond num_words) and an unknown word.
+    """Return the probe texts: fixed reviews, random common words, then one text with rare words (ranks beyond
+    num_words) and one with a word of no word index, each among common words.
 
     A function that ignores ``num_words`` or the index shift gets the rare
-    words wrong; random common words make the answers impossible to memorize
-    (the grader draws them with a seed of its own).
+    words wrong; the rare and the unknown words are in texts of their own, so
+    that each of encode_review's two rules is tested apart (rare words become
+    the out-of-vocabulary mark 2, unknown words are dropped: a function that
+    swaps them gives another encoding for one of the two texts). Random common
+    words make the answers impossible to memorize (the grader draws them with a
+    seed of its own).
     """
     rng = np.random.default_rng(seed)
     common = sorted(word for word, rank in word_index.items() if rank + 3 < min(num_words, 2000))
     rare = sorted(word for word, rank in word_index.items() if rank + 3 >= num_words)
     texts = list(PROBE_TEXTS) + [" ".join(rng.choice(common, size=25).tolist())]
     if rare:
-        texts.append(" ".join(rng.choice(common, size=10).tolist() + rng.choice(rare, size=5).tolist()
-                              + [UNKNOWN_WORD]))
+        texts.append(" ".join(rng.choice(common, size=10).tolist() + rng.choice(rare, size=5).tolist()))
+    texts.append(" ".join(rng.choice(common, size=10).tolist() + [UNKNOWN_WORD]))
     return texts
+
+
+def model_probabilities(model, sequences, num_words):
+    """Return the model's probability of positive for each of ``sequences`` (word indices), as a 1-D array."""
+    return positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))
+
+
+def expected_answers(model, texts, word_index, num_words):
+    """Return ``(expected, wrong_rules)``: the model's probabilities for ``texts`` encoded as ``encode_review``
+    encodes them, and ``[(rule, hint, probabilities)]`` for each of its rules a learner may get wrong, with the
+    probabilities the wrong rule gives instead (the check and the grader both judge with them)."""
+    encoded = [encode_review(text, word_index, num_words=num_words) for text in texts]
+    # the wrong rules: a word of no word index made the out-of-vocabulary mark 2, a rare word dropped
+    unknown_as_oov = [sequence + ([OOV_CHAR] if any(word not in word_index for word in tokenize(text)) else [])
+                      for text, sequence in zip(texts, encoded)]
+    rare_dropped = [encode_review(text, word_index, num_words=num_words, oov_char=None) for text in texts]
+    expected, unknown, rare = (model_probabilities(model, sequences, num_words)
+                               for sequences in (encoded, unknown_as_oov, rare_dropped))
+    return expected, [
+        ("unknown words dropped", "a word the word index has never seen is dropped, as encode_review(text, "
+         "word_index, num_words=num_words) drops it: it is not the out-of-vocabulary mark 2", unknown),
+        ("rare words as 2", "a word of rank beyond num_words becomes the out-of-vocabulary mark 2, as "
+         "encode_review(text, word_index, num_words=num_words) makes it: it is not dropped", rare),
+    ]
 
 
 def check_prediction(predict_sentiment, model, word_index, num_words):
@@ -65,8 +98,7 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
         return problem
     texts = probe_texts(word_index, num_words)
     try:
-        sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
-        expected = positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))
+        expected, wrong_rules = expected_answers(model, texts, word_index, num_words)
     except Exception as error:  # an unusual model: say so, don't crash the notebook
         return incorrect(f"the model cannot predict new texts ({error_name(error)}: {error})",
                           "check.model() says what the model needs")
@@ -76,7 +108,7 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
         return not_attempted("predict_sentiment still raises NotImplementedError: replace the TODO stub")
     except Exception as error:  # the learner's bug is a verdict, not a crash
         return raised_verdict(error)
-    return judge_prediction(result, expected, texts)
+    return judge_prediction(result, expected, texts, wrong_rules)
 
 
 def raised_verdict(error):
@@ -91,9 +123,14 @@ def raised_verdict(error):
     return incorrect(f"on new texts with rare and unknown words, predict_sentiment raised {described}", hint)
 
 
-def judge_prediction(result, expected, texts):
+def judge_prediction(result, expected, texts, wrong_rules=()):
     """Return the Verdict of what ``predict_sentiment(texts)`` returned against the model's own ``expected``
-    probabilities of positive (the grader judges with it too, outside the kernel)."""
+    probabilities of positive (the grader judges with it too, outside the kernel).
+
+    ``wrong_rules`` (``expected_answers``): a result that matches a wrong
+    rule's probabilities is told that rule's hint; a right result's verdict
+    names the rules that the probes told apart for this model.
+    """
     try:
         result = np.asarray(result, dtype=np.float64)
     except (TypeError, ValueError):
@@ -106,11 +143,24 @@ def judge_prediction(result, expected, texts):
         return incorrect(f"predict_sentiment returned shape {result.shape} for {len(texts)} texts", hint)
     result = result.reshape(-1)
     expected = np.asarray(expected, dtype=np.float64).reshape(-1)
+    separated = [(rule, hint, np.asarray(probabilities, dtype=np.float64).reshape(-1))
+                 for rule, hint, probabilities in wrong_rules]
+    separated = [(rule, hint, other) for rule, hint, other in separated
+                 if other.shape == expected.shape and np.abs(other - expected).max() > SEPARATED]
     if np.allclose(result, expected, atol=1e-4):
+        rules = "".join(f", {rule}" for rule, _, _ in separated)
         return correct(f"predict_sentiment gives the model's probability of a positive review for {len(texts)} new "
-                        "texts, rare and unknown words included, encoded like the training reviews.")
+                       f"texts, encoded like the training reviews{rules}.")
     wrong = int(np.flatnonzero(~np.isclose(result, expected, atol=1e-4))[0])
-    if np.all(np.isin(result, (0.0, 1.0))):
+    swapped = next((hint for _, hint, other in separated if np.allclose(result, other, atol=1e-4)), None)
+    with np.errstate(over="ignore"):
+        as_probability = 1 / (1 + np.exp(-result))
+    if swapped:
+        hint = swapped
+    elif not np.all((result >= 0) & (result <= 1)) and np.allclose(as_probability, expected, atol=1e-4):
+        hint = ("predict_sentiment returns the model's raw outputs, logits: turn them into probabilities, "
+                "positive_probability(model, predictions) (or keras.ops.sigmoid(predictions))")
+    elif np.all(np.isin(result, (0.0, 1.0))):
         hint = "return the probabilities themselves, not 0/1 classes"
     elif np.allclose(result, 1 - expected, atol=1e-4):
         hint = "that is the probability of NEGATIVE: for a two-unit softmax the positive class is column 1"

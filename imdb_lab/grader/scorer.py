@@ -22,18 +22,15 @@ from imdb_lab.backend import choose_backend
 from imdb_lab.check.core import incorrect, not_attempted
 from imdb_lab.check.history_check import check_history
 from imdb_lab.check.model_check import check_model
-from imdb_lab.check.prediction_check import judge_prediction, raised_verdict
+from imdb_lab.check.prediction_check import expected_answers, judge_prediction, raised_verdict
 from imdb_lab.data.cache import load_prepared
 from imdb_lab.data.reviews import OOV_CHAR, FlatReviews, limit_vocabulary, valid_vocabulary
-from imdb_lab.data.text import encode_review
 from imdb_lab.errors import LabValueError, describe
-from imdb_lab.features.multi_hot import multi_hot_encode
 from imdb_lab.files import atomic_write
 from imdb_lab.grader.exercises import not_judged, verdict
 from imdb_lab.grader.statuses import NOT_LOADABLE, NOT_SCORABLE, SCORED, TAMPERED, detailed
 from imdb_lab.models.dense import input_width
 from imdb_lab.models.evaluation import multi_hot_accuracy
-from imdb_lab.models.outputs import positive_probability
 from imdb_lab.models.saving import trained_steps
 
 RESULT_PREFIX = "IMDB_LAB_SCORE "
@@ -157,12 +154,11 @@ def judge_exercises(model_path, num_words, inputs, words_path, target):
         verdicts["prediction"] = verdict("prediction", raised_verdict(str(reported["raised"])[:300]))
     else:
         word_index = {word: rank for rank, word in enumerate(load_prepared(words_path).words, start=1)}
-        sequences = [encode_review(text, word_index, num_words=num_words) for text in texts]
-        expected = positive_probability(model, model.predict(multi_hot_encode(sequences, num_words), verbose=0))
+        expected, wrong_rules = expected_answers(model, texts, word_index, num_words)
         # a result too large to record came as its shape (from the kernel): a view of that shape, nothing allocated
         result = reported["result"] if "result" in reported else (
             _shaped(reported["shape"]) if "shape" in reported else str(reported.get("type")))
-        verdicts["prediction"] = verdict("prediction", judge_prediction(result, expected, texts))
+        verdicts["prediction"] = verdict("prediction", judge_prediction(result, expected, texts, wrong_rules))
     return verdicts
 
 

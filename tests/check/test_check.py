@@ -538,6 +538,67 @@ def test_prediction_catches_a_function_that_ignores_num_words():
     assert "num_words=num_words" in verdict.hint
 
 
+def oov_model():
+    """keyword_model, whose out-of-vocabulary mark 2 counts too: the probes can tell encode_review's rules apart."""
+    model = keyword_model(start_weight=0.7)
+    kernel, bias = model.layers[-1].get_weights()
+    kernel[2, 0] = 1.5
+    model.layers[-1].set_weights([kernel, bias])
+    return model
+
+
+def rule_predictor(model, unknown_as_oov=False, rare_dropped=False):
+    """A predict_sentiment that gets one of encode_review's rules wrong, as a learner writing their own would."""
+    from imdb_lab import multi_hot_encode
+    from imdb_lab.data.text import tokenize
+
+    def predict_sentiment(texts):
+        sequences = []
+        for text in texts:
+            ranks = [WORD_INDEX.get(word) for word in tokenize(text)]
+            sequence = [1]
+            for rank in ranks:
+                if rank is None:
+                    sequence += [2] if unknown_as_oov else []
+                elif rank + 3 < NUM_WORDS:
+                    sequence.append(rank + 3)
+                elif not rare_dropped:
+                    sequence.append(2)
+            sequences.append(sequence)
+        return model.predict(multi_hot_encode(sequences, NUM_WORDS), verbose=0)
+
+    return predict_sentiment
+
+
+def test_prediction_tells_each_encoding_rule_apart_and_names_the_one_broken():
+    model = oov_model()
+    right = check.check_prediction(rule_predictor(model), model, WORD_INDEX, NUM_WORDS)
+    assert right.status == CORRECT and "unknown words dropped, rare words as 2" in right.message, right
+    unknown = check.check_prediction(rule_predictor(model, unknown_as_oov=True), model, WORD_INDEX, NUM_WORDS)
+    assert unknown.status == INCORRECT and "never seen is dropped" in unknown.hint, unknown
+    rare = check.check_prediction(rule_predictor(model, rare_dropped=True), model, WORD_INDEX, NUM_WORDS)
+    assert rare.status == INCORRECT and "it is not dropped" in rare.hint, rare
+
+
+def test_prediction_claims_no_rule_the_probes_could_not_test():
+    """The keyword model ignores the mark 2: both rules give it the same probabilities, so neither is claimed."""
+    model = keyword_model(start_weight=0.7)
+    verdict = check.check_prediction(rule_predictor(model, unknown_as_oov=True), model, WORD_INDEX, NUM_WORDS)
+    assert verdict.status == CORRECT and "unknown words" not in verdict.message and "rare" not in verdict.message
+
+
+def test_prediction_of_a_logit_model_that_returns_logits_is_told_the_sigmoid():
+    import keras
+
+    model = keras.Sequential([keras.Input((NUM_WORDS,)), keras.layers.Dense(1)])
+    kernel = np.zeros((NUM_WORDS, 1), dtype="float32")
+    kernel[5, 0] = 4.0
+    model.layers[-1].set_weights([kernel, np.array([-2.0], dtype="float32")])
+    model.compile(optimizer="rmsprop", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    verdict = check.check_prediction(make_predictor(model), model, WORD_INDEX, NUM_WORDS)
+    assert verdict.status == INCORRECT and "logits" in verdict.hint and "positive_probability" in verdict.hint
+
+
 def softmax_predictor(model, column):
     from imdb_lab import encode_review, multi_hot_encode
 
