@@ -137,3 +137,32 @@ def test_student_notebook_with_the_solutions_passes_every_check(notebook_env):
     logged = [cell.source.splitlines()[0] for cell in filled.cells if cell.cell_type == "code"
               and any(line.startswith(("E0000", "W0000")) for line in text_of(cell).splitlines())]
     assert not logged, f"backend log lines under: {logged}"
+
+
+@pytest.mark.slow
+def test_the_notebook_survives_a_second_run_and_the_experiment_sections_rerun_from_section_4(notebook_env):
+    """All cells twice in one kernel, then from section 4's model cell to the end (the Experiment section's advice,
+    after section 6 freed the training rows): no cell raises, every check is Correct in the end. The kernel runs
+    in a memory cgroup at the student's path's target where the machine can make one, as a hub's does."""
+    from nbclient import NotebookClient
+
+    from imdb_lab import check
+    from imdb_lab.backend import choose_backend
+
+    filled = paste_over_todo_cells(nbformat.read(ROOT / STUDENT_NAME, as_version=4),
+                                   [exercise.solution_code for exercise in check.EXERCISES])
+    section_4 = next(index for index, cell in enumerate(filled.cells) if cell.source == check.model.solution_code)
+    bench, backend = memory_benchmark(), choose_backend()
+    with contextlib.ExitStack() as stack:
+        km = (stack.enter_context(bench.kernel_in_cgroup(bench.target(backend, "student"), notebook_env))[0]
+              if cgroup_unavailable() is None else None)
+        client = NotebookClient(filled, km=km, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                resources={"metadata": {"path": str(notebook_env)}}, record_timing=False)
+        with client.setup_kernel():
+            for start in (0, 0, section_4):  # raises CellExecutionError on any error
+                for index in range(start, len(filled.cells)):
+                    client.execute_cell(filled.cells[index], index)
+    for cell in check_cells(filled):
+        out = text_of(cell)
+        assert out.startswith(CORRECT) and INCORRECT not in out and NOT_ATTEMPTED not in out, (
+            f"{cell.source} printed:\n{out}")
