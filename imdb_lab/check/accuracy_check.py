@@ -1,13 +1,17 @@
 """The test-accuracy exercise: ``check.accuracy()`` measures the model again, whatever its output and metric."""
 
+import traceback
+
 import numpy as np
+
+from imdb_lab.backend import tensorflow_left_alone
 
 from imdb_lab.check.core import (
     MISSING, TARGET_ACCURACY, as_number, caller_namespace, correct, incorrect, is_missing, last_error, lookup,
     multi_hot_problem, not_attempted, raised_in, report, untrained_problem,
 )
 from imdb_lab.check.history_check import find_validation
-from imdb_lab.check.model_check import accuracy_metrics
+from imdb_lab.check.model_check import EXACT_ACCURACY, accuracy_metrics
 from imdb_lab.errors import describe
 from imdb_lab.models.evaluation import multi_hot_accuracy
 from imdb_lab.models.outputs import LOGIT, output_kind
@@ -33,16 +37,43 @@ def measure_accuracy(model, x_test, y_test, num_words, batch_size=512):
 
 
 def _metric_misreads(model):
-    """Return why the model's compiled accuracy metric is not its accuracy, or None."""
+    """Return ``(why, hint)`` when the model's compiled accuracy metric is not its accuracy, or None."""
+    metrics = accuracy_metrics(model)
+    if metrics and metrics[0][0] == "exact":
+        return (f"{EXACT_ACCURACY}: the number model.evaluate reports is not the accuracy",
+                "compile with metrics=['accuracy'] (check.model() says so too), then evaluate again")
     try:
         kind = output_kind(model)
     except ValueError:
         return None
-    thresholds = [threshold for name, threshold in accuracy_metrics(model) if threshold is not None]
+    thresholds = [threshold for name, threshold in metrics if threshold is not None]
     if kind == LOGIT and thresholds and thresholds[0] != 0.0:
         return ("Keras's 'accuracy' counts a review as positive when the output is above 0.5, but the model "
-                "outputs a logit, positive above 0: the number model.evaluate reports is not the accuracy")
+                "outputs a logit, positive above 0: the number model.evaluate reports is not the accuracy",
+                "compile with metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)] (check.model() says so too), "
+                "train and evaluate again")
     return None
+
+
+def _unpacking_failed(error):
+    """Return True when ``error`` is the learner's line that calls ``evaluate`` failing to unpack its result: the
+    error was raised in that line's own frame, after the call returned, not inside the call."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return (isinstance(error, ValueError) and "values to unpack" in str(error) and bool(frames)
+            and ".evaluate(" in (frames[-1].line or ""))
+
+
+def _compiled_metric_names(model):
+    """Return the names of the metrics ``model`` was compiled with, in order (what ``evaluate`` returns after the
+    loss), or [] where they cannot be read."""
+    try:
+        with tensorflow_left_alone():
+            metrics = model.get_compile_config().get("metrics") or []
+    except Exception:  # noqa: BLE001 - not compiled, or compiled with objects that do not serialize
+        return []
+    metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
+    return [metric if isinstance(metric, str) else str((metric.get("config") or {}).get("name", "a metric"))
+            if isinstance(metric, dict) else "a metric" for metric in metrics]
 
 
 def _leak(model, num_words, namespace):
@@ -74,6 +105,14 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
         return problem
     if is_missing(test_accuracy):
         error = last_error()
+        if error is not None and raised_in(error, ".evaluate(") and _unpacking_failed(error):
+            names = ", ".join(["loss", *_compiled_metric_names(model)])
+            return incorrect(f"there is no test_accuracy: model.evaluate ran, but it returns the loss and then one "
+                             f"value per compiled metric ({names}), and the names before `=` do not match them "
+                             f"({describe(error)})",
+                             "name one variable per value (test_loss, test_accuracy, ... in the order above), or "
+                             "take the accuracy by its name: results = model.evaluate(test_feed, verbose=0, "
+                             "return_dict=True), then test_accuracy = results['accuracy']")
         if error is not None and raised_in(error, ".evaluate("):
             hint = ("with a two-unit softmax and categorical cross-entropy, give the feed one-hot labels: "
                     f"{CATEGORICAL_FEED}; else fix what the error says")
@@ -101,9 +140,7 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
         misread = _metric_misreads(model)
         if misread:
             return incorrect(f"test_accuracy is {reported:.4f}, but the model's accuracy on the "
-                             f"{len(y_test):,} test reviews is {measured:.4f}: {misread}",
-                             "compile with metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)] (check.model() "
-                             "says so too), train and evaluate again")
+                             f"{len(y_test):,} test reviews is {measured:.4f}: {misread[0]}", misread[1])
         return incorrect(f"test_accuracy is {reported:.4f}, but the model's accuracy on the "
                          f"{len(y_test):,} test reviews is {measured:.4f}",
                          "evaluate the trained model on the test reviews and their labels (test_feed), once")

@@ -8,7 +8,7 @@ from imdb_lab.check.core import (
     CORRECT, MISSING, TARGET_ACCURACY, caller_namespace, correct, fit_hint, incorrect, is_missing, last_error, lookup,
     not_attempted, raised_in, report,
 )
-from imdb_lab.check.model_check import check_model, expects_one_hot_labels
+from imdb_lab.check.model_check import accuracy_log_names, check_model, expects_one_hot_labels
 from imdb_lab.errors import describe, error_name
 from imdb_lab.features.multi_hot import multi_hot_encode
 from imdb_lab.models.evaluation import accuracy_key
@@ -140,7 +140,7 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
     if "val_loss" not in logs:
         return incorrect("the training has no validation scores",
                           "hold out part of the TRAINING reviews: model.fit(..., validation_split=0.2)")
-    key = accuracy_key(logs)
+    key = accuracy_key(logs, accuracy_log_names(model) if not is_missing(model) and model is not None else ())
     if key is None or f"val_{key}" not in logs:
         return incorrect("the history has no validation accuracy", "compile the model with metrics=['accuracy']")
     val_loss, val_accuracy = np.asarray(logs["val_loss"], dtype=float), np.asarray(logs[f"val_{key}"], dtype=float)

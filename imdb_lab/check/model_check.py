@@ -67,13 +67,9 @@ def _from_logits(loss):
     return bool(config.get("from_logits", False)) if isinstance(config, dict) else False
 
 
-def accuracy_metrics(model):
-    """Return ``[(kind, threshold), ...]``: each accuracy-style metric the model was compiled with.
-
-    ``kind`` is "accuracy" (Keras's own choice from the loss: a 0.5 threshold on one output, the larger of two
-    outputs), "binary", "categorical" or "sparse"; ``threshold`` is a binary accuracy's threshold (0.5 for the
-    string names).
-    """
+def _compiled_accuracies(model):
+    """Return ``[(kind, threshold, logged as), ...]``: each accuracy-style metric the model was compiled with, by
+    what it measures (its class), whatever its name, and the name its values are logged under."""
     try:
         with tensorflow_left_alone():
             metrics = model.get_compile_config().get("metrics") or []
@@ -81,18 +77,48 @@ def accuracy_metrics(model):
         metrics = []
     found = []
     for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
-        # a metric object is serialized with its class and its (maybe renamed) name: the class tells its kind
-        name = _name(metric.get("class_name", "")) if isinstance(metric, dict) else _name(metric)
+        # a metric object is serialized with its class and its (maybe renamed) name: the class tells its kind;
+        # a string is Keras's choice from the loss
         config = (metric.get("config") or {}) if isinstance(metric, dict) else {}
+        logged = config.get("name") if isinstance(metric, dict) else metric
+        if isinstance(metric, dict):
+            name = _name(metric.get("class_name", ""))
+            if name == "accuracy":  # keras.metrics.Accuracy(): exact equality, not the string "accuracy"
+                found.append(("exact", None, logged))
+                continue
+        else:
+            name = _name(metric)
         if name in ("accuracy", "acc"):
-            found.append(("accuracy", 0.5))
+            found.append(("accuracy", 0.5, logged))
         elif name in ("binaryaccuracy",):
-            found.append(("binary", float(config.get("threshold", 0.5))))
+            found.append(("binary", float(config.get("threshold", 0.5)), logged))
         elif name == "categoricalaccuracy":
-            found.append(("categorical", None))
+            found.append(("categorical", None, logged))
         elif name == "sparsecategoricalaccuracy":
-            found.append(("sparse", None))
+            found.append(("sparse", None, logged))
     return found
+
+
+def accuracy_metrics(model):
+    """Return ``[(kind, threshold), ...]``: each accuracy-style metric the model was compiled with.
+
+    ``kind`` is "accuracy" (Keras's own choice from the loss: a 0.5 threshold on one output, the larger of two
+    outputs), "binary", "categorical", "sparse", or "exact" (``keras.metrics.Accuracy()``, which counts outputs
+    equal to their labels); ``threshold`` is a binary accuracy's threshold (0.5 for the string names).
+    """
+    return [(kind, threshold) for kind, threshold, _ in _compiled_accuracies(model)]
+
+
+def accuracy_log_names(model):
+    """Return the names under which the model's accuracy metrics are logged (``history.history`` keys, without
+    ``val_``), whatever name the learner gave them; ``keras.metrics.Accuracy()``'s is left out: it measures no
+    classifier's accuracy."""
+    return [logged for kind, _, logged in _compiled_accuracies(model) if kind != "exact" and isinstance(logged, str)]
+
+
+EXACT_ACCURACY = ("keras.metrics.Accuracy() counts the outputs that equal their labels exactly, and a probability "
+                  "(or a logit) never equals 0 or 1: it reports about 0 whatever the model does; it is not "
+                  "the 'accuracy' of metrics=['accuracy']")
 
 
 def _metric_problem(model, units, activation, loss_name):
@@ -101,6 +127,9 @@ def _metric_problem(model, units, activation, loss_name):
     if not metrics:
         return ("it reports no accuracy", "add metrics=['accuracy'] to compile")
     kind, threshold = metrics[0]
+    if kind == "exact":
+        return (EXACT_ACCURACY, "compile with metrics=['accuracy'] (or keras.metrics.BinaryAccuracy()), then train "
+                "again")
     if units == 1:
         wanted = 0.5 if activation == "sigmoid" else 0.0  # a probability is positive above 0.5, a logit above 0
         output = "a probability" if activation == "sigmoid" else "a logit"

@@ -49,6 +49,15 @@ def multi_hot_accuracy(model, sequences, labels, num_words, *, batch_size=512):
     return model_accuracy(model, feed, np.asarray(labels).reshape(-1))
 
 
-def accuracy_key(logs):
-    """Return the name under which ``logs`` (a History's ``.history``) holds training accuracy, or None."""
-    return next((name for name in ACCURACY_NAMES if name in logs), None)
+def accuracy_key(logs, names=()):
+    """Return the name under which ``logs`` (a History's ``.history``) holds training accuracy, or None.
+
+    ``names``: the names the model's accuracy metrics are logged under, whatever
+    the learner called them (``check.model_check.accuracy_log_names``), looked
+    for first; then Keras's own names; then any logged metric whose name holds
+    "acc" (``BinaryAccuracy(name="bin_acc")``).
+    """
+    for name in (*names, *ACCURACY_NAMES):
+        if name in logs:
+            return name
+    return next((name for name in logs if "acc" in name.lower() and not name.startswith("val_")), None)

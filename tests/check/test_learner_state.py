@@ -267,3 +267,77 @@ def test_each_solution_is_the_solutions_notebooks_own_cell():
     # a whole cell that runs as shown: a function's body keeps its def line and its indentation
     for exercise in check.EXERCISES:
         compile(exercise.solution_code, f"<check.{exercise.name}.solution()>", "exec")
+
+
+def metric_model(metric):
+    """A tiny model compiled with ``metric`` and RMSprop(0.01), as the model checks' tests train them."""
+    import keras
+
+    model = dense_model(TRAIN_WORDS, compile=False)
+    model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="binary_crossentropy", metrics=[metric])
+    return model
+
+
+def test_keras_accuracy_object_is_named_as_the_cause_by_every_check_it_affects(lab_data):
+    """keras.metrics.Accuracy() (exact equality) on a sigmoid logs about 0: the model, history and accuracy checks
+    name it; "accuracy", its correct twin, stays Correct."""
+    import keras
+
+    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
+    wrong = fitted(lab_data, "validation_split", model=metric_model(keras.metrics.Accuracy()))
+    model_verdict = check.check_model(wrong["model"], TRAIN_WORDS)
+    assert model_verdict.status == INCORRECT and "keras.metrics.Accuracy()" in model_verdict.message
+    assert "metrics=['accuracy']" in model_verdict.hint
+    history = check.check_history(wrong["history"], **{name: wrong[name] for name in names}, target=0.6)
+    assert history.status == INCORRECT and "keras.metrics.Accuracy()" in history.message, history
+    _, reported = wrong["model"].evaluate(np.asarray(__import__("imdb_lab").multi_hot_encode(
+        lab_data["x_test"], TRAIN_WORDS)), lab_data["y_test"], verbose=0)
+    assert reported < 0.05  # what the learner sees
+    accuracy = check.check_accuracy(wrong["model"], reported, lab_data["x_test"], lab_data["y_test"], TRAIN_WORDS)
+    assert accuracy.status == INCORRECT and "keras.metrics.Accuracy()" in accuracy.message, accuracy
+    assert "metrics=['accuracy']" in accuracy.hint
+    right = fitted(lab_data, "validation_split", model=metric_model("accuracy"))
+    assert check.check_model(right["model"], TRAIN_WORDS).status == CORRECT
+    assert check.check_history(right["history"], **{name: right[name] for name in names},
+                               target=0.6).status == CORRECT
+
+
+@pytest.mark.parametrize("name", ["bin_acc", "how_often_right"])
+def test_an_accuracy_metric_is_found_whatever_its_name(lab_data, name):
+    """BinaryAccuracy(name=...) is the model's accuracy for the history check, and plot_history draws it."""
+    import keras
+
+    from imdb_lab.models.plotting import plot_history
+
+    namespace = fitted(lab_data, "validation_split", model=metric_model(keras.metrics.BinaryAccuracy(name=name)))
+    assert f"val_{name}" in namespace["history"].history
+    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
+    verdict = check.check_history(namespace["history"], **{n: namespace[n] for n in names}, target=0.6)
+    assert verdict.status == CORRECT, verdict
+    if "acc" in name:  # the history alone (no model beside it) names it by what it logged
+        figure = plot_history(namespace["history"])
+        assert [ax.get_ylabel() for ax in figure.axes] == ["Loss", "Accuracy"]
+
+
+def test_a_result_unpacked_into_too_few_names_is_told_so_not_blamed_on_evaluate(lab_data, monkeypatch, capsys):
+    """metrics=["accuracy", AUC()]: evaluate returns three values; the notebook's line names two."""
+    import keras
+
+    from imdb_lab.features.feeds import MultiHotSequence
+
+    model = dense_model(TRAIN_WORDS, compile=False)
+    model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    namespace = fitted(lab_data, "validation_split", model=model)
+    namespace["test_feed"] = MultiHotSequence(namespace["x_test"], namespace["y_test"],
+                                              num_words=namespace["num_words"], batch_size=64)
+    error = raise_in_cell("test_loss, test_accuracy = model.evaluate(test_feed, verbose=0)", namespace, monkeypatch)
+    assert isinstance(error, ValueError) and "unpack" in str(error)
+    out = verdict_of("check.accuracy()", namespace, capsys)
+    assert out.startswith(f"{INCORRECT} there is no test_accuracy: model.evaluate ran"), out
+    assert "(loss, accuracy, auc)" in out and "return_dict=True" in out and "softmax" not in out
+    # the twin that unpacks three names is right
+    exec("test_loss, test_accuracy, test_auc = model.evaluate(test_feed, verbose=0)", namespace)
+    monkeypatch.setattr("sys.last_value", None, raising=False)
+    monkeypatch.setattr("sys.last_exc", None, raising=False)
+    assert verdict_of("check.accuracy()", namespace, capsys).startswith(CORRECT)
