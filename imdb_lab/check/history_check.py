@@ -8,10 +8,10 @@ from imdb_lab.check.core import (
     CORRECT, MISSING, TARGET_ACCURACY, caller_namespace, correct, fit_hint, incorrect, is_missing, last_error, lookup,
     not_attempted, raised_in, report,
 )
-from imdb_lab.check.model_check import accuracy_log_names, check_model, expects_one_hot_labels
+from imdb_lab.check.model_check import check_model, expects_one_hot_labels
 from imdb_lab.errors import describe, error_name
 from imdb_lab.features.multi_hot import multi_hot_encode
-from imdb_lab.models.evaluation import accuracy_key
+from imdb_lab.models.evaluation import accuracy_key, accuracy_log_names
 from imdb_lab.models.saving import was_trained
 
 

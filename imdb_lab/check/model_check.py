@@ -1,9 +1,9 @@
 """The model exercise: ``check.model()`` accepts every valid binary classifier and names the mistake."""
 
-from imdb_lab.backend import tensorflow_left_alone
 from imdb_lab.check.core import (
     MISSING, caller_namespace, correct, incorrect, is_missing, lookup, multi_hot_problem, not_attempted, report,
 )
+from imdb_lab.models.evaluation import compiled_accuracies
 from imdb_lab.models.outputs import output_activation
 
 HINT = ("a starting point that reaches the target: keras.Input(shape=(num_words,)), then two "
@@ -67,38 +67,6 @@ def _from_logits(loss):
     return bool(config.get("from_logits", False)) if isinstance(config, dict) else False
 
 
-def _compiled_accuracies(model):
-    """Return ``[(kind, threshold, logged as), ...]``: each accuracy-style metric the model was compiled with, by
-    what it measures (its class), whatever its name, and the name its values are logged under."""
-    try:
-        with tensorflow_left_alone():
-            metrics = model.get_compile_config().get("metrics") or []
-    except Exception:  # noqa: BLE001 - not compiled, or compiled with objects that do not serialize
-        metrics = []
-    found = []
-    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
-        # a metric object is serialized with its class and its (maybe renamed) name: the class tells its kind;
-        # a string is Keras's choice from the loss
-        config = (metric.get("config") or {}) if isinstance(metric, dict) else {}
-        logged = config.get("name") if isinstance(metric, dict) else metric
-        if isinstance(metric, dict):
-            name = _name(metric.get("class_name", ""))
-            if name == "accuracy":  # keras.metrics.Accuracy(): exact equality, not the string "accuracy"
-                found.append(("exact", None, logged))
-                continue
-        else:
-            name = _name(metric)
-        if name in ("accuracy", "acc"):
-            found.append(("accuracy", 0.5, logged))
-        elif name in ("binaryaccuracy",):
-            found.append(("binary", float(config.get("threshold", 0.5)), logged))
-        elif name == "categoricalaccuracy":
-            found.append(("categorical", None, logged))
-        elif name == "sparsecategoricalaccuracy":
-            found.append(("sparse", None, logged))
-    return found
-
-
 def accuracy_metrics(model):
     """Return ``[(kind, threshold), ...]``: each accuracy-style metric the model was compiled with.
 
@@ -106,14 +74,7 @@ def accuracy_metrics(model):
     outputs), "binary", "categorical", "sparse", or "exact" (``keras.metrics.Accuracy()``, which counts outputs
     equal to their labels); ``threshold`` is a binary accuracy's threshold (0.5 for the string names).
     """
-    return [(kind, threshold) for kind, threshold, _ in _compiled_accuracies(model)]
-
-
-def accuracy_log_names(model):
-    """Return the names under which the model's accuracy metrics are logged (``history.history`` keys, without
-    ``val_``), whatever name the learner gave them; ``keras.metrics.Accuracy()``'s is left out: it measures no
-    classifier's accuracy."""
-    return [logged for kind, _, logged in _compiled_accuracies(model) if kind != "exact" and isinstance(logged, str)]
+    return [(kind, threshold) for kind, threshold, _ in compiled_accuracies(model)]
 
 
 EXACT_ACCURACY = ("keras.metrics.Accuracy() counts the outputs that equal their labels exactly, and a probability "

@@ -9,11 +9,12 @@ softmax alike); a review is predicted positive when that probability is above
 
 import numpy as np
 
+from imdb_lab.backend import tensorflow_left_alone
 from imdb_lab.errors import LabValueError
 from imdb_lab.models.outputs import positive_probability
 
 __all__ = ["TARGET", "THRESHOLD", "ACCURACY_NAMES", "accuracy_of", "model_accuracy", "multi_hot_accuracy",
-           "accuracy_key"]
+           "compiled_accuracies", "accuracy_log_names", "accuracy_key"]
 
 TARGET = 0.85
 THRESHOLD = 0.5
@@ -49,11 +50,50 @@ def multi_hot_accuracy(model, sequences, labels, num_words, *, batch_size=512):
     return model_accuracy(model, feed, np.asarray(labels).reshape(-1))
 
 
+def compiled_accuracies(model):
+    """Return ``[(kind, threshold, logged as), ...]``: each accuracy-style metric ``model`` was compiled with, by
+    what it measures (its class), whatever its name, and the name its values are logged under.
+
+    ``kind``: "accuracy" (a string: Keras's choice from the loss), "binary" (with its threshold), "categorical",
+    "sparse", or "exact" (``keras.metrics.Accuracy()``, which counts outputs equal to their labels).
+    """
+    try:
+        with tensorflow_left_alone():
+            metrics = model.get_compile_config().get("metrics") or []
+    except Exception:  # noqa: BLE001 - not compiled, or compiled with objects that do not serialize
+        metrics = []
+    found = []
+    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        # a metric object is serialized with its class and its (maybe renamed) name: the class tells its kind;
+        # a string is Keras's choice from the loss
+        config = (metric.get("config") or {}) if isinstance(metric, dict) else {}
+        logged = config.get("name") if isinstance(metric, dict) else metric
+        name = str(metric.get("class_name", "") if isinstance(metric, dict) else metric).lower().replace("_", "")
+        if isinstance(metric, dict) and name == "accuracy":  # keras.metrics.Accuracy(), not the string
+            found.append(("exact", None, logged))
+        elif name in ("accuracy", "acc"):
+            found.append(("accuracy", THRESHOLD, logged))
+        elif name == "binaryaccuracy":
+            found.append(("binary", float(config.get("threshold", THRESHOLD)), logged))
+        elif name == "categoricalaccuracy":
+            found.append(("categorical", None, logged))
+        elif name == "sparsecategoricalaccuracy":
+            found.append(("sparse", None, logged))
+    return found
+
+
+def accuracy_log_names(model):
+    """Return the names under which ``model``'s accuracy metrics are logged (``history.history`` keys, without
+    ``val_``), whatever name the learner gave them; ``keras.metrics.Accuracy()``'s is left out: it measures no
+    classifier's accuracy."""
+    return [logged for kind, _, logged in compiled_accuracies(model) if kind != "exact" and isinstance(logged, str)]
+
+
 def accuracy_key(logs, names=()):
     """Return the name under which ``logs`` (a History's ``.history``) holds training accuracy, or None.
 
     ``names``: the names the model's accuracy metrics are logged under, whatever
-    the learner called them (``check.model_check.accuracy_log_names``), looked
+    the learner called them (``accuracy_log_names``), looked
     for first; then Keras's own names; then any logged metric whose name holds
     "acc" (``BinaryAccuracy(name="bin_acc")``).
     """

@@ -1,7 +1,7 @@
 """Learning curves of a training run."""
 
 from imdb_lab.errors import LabTypeError, LabValueError
-from imdb_lab.models.evaluation import accuracy_key
+from imdb_lab.models.evaluation import accuracy_key, accuracy_log_names
 
 __all__ = ["plot_history"]
 
@@ -11,7 +11,8 @@ def plot_history(history, title="Training and validation"):
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict):
         raise LabTypeError(f"history must be a keras History or its .history dict, got {type(history).__name__}")
-    accuracy = accuracy_key(logs)
+    model = getattr(history, "model", None)  # a keras History knows its model: its metrics' own names
+    accuracy = accuracy_key(logs, accuracy_log_names(model) if model is not None else ())
     if "loss" not in logs or accuracy is None:
         missing = " and ".join(name for name, ok in (("loss", "loss" in logs), ("accuracy", accuracy)) if not ok)
         raise LabValueError(

@@ -314,9 +314,11 @@ def test_an_accuracy_metric_is_found_whatever_its_name(lab_data, name):
     names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
     verdict = check.check_history(namespace["history"], **{n: namespace[n] for n in names}, target=0.6)
     assert verdict.status == CORRECT, verdict
-    if "acc" in name:  # the history alone (no model beside it) names it by what it logged
-        figure = plot_history(namespace["history"])
-        assert [ax.get_ylabel() for ax in figure.axes] == ["Loss", "Accuracy"]
+    figure = plot_history(namespace["history"])  # the History knows its model, and so its metrics' names
+    assert [ax.get_ylabel() for ax in figure.axes] == ["Loss", "Accuracy"]
+    assert list(figure.axes[1].lines[1].get_ydata()) == namespace["history"].history[f"val_{name}"]
+    if "acc" in name:  # the logs alone, without the model, name it by what it logged
+        assert plot_history(dict(namespace["history"].history)).axes[1].get_ylabel() == "Accuracy"
 
 
 def test_a_result_unpacked_into_too_few_names_is_told_so_not_blamed_on_evaluate(lab_data, monkeypatch, capsys):
