@@ -110,13 +110,13 @@ def find_validation(history, model, num_words, x_train=None, y_train=None, x_tes
     return None, None
 
 
-def _fit_on_everything(history, x_train, x_val, batch_size):
-    """Return True when the epochs had as many steps as all of ``x_train`` gives, though a split ``x_val`` exists."""
+def _fit_on_everything(history, n_all, n_validation, batch_size):
+    """Return True when the epochs had as many steps as all ``n_all`` training reviews give, though
+    ``n_validation`` of them validated (``history.params``, the steps Keras ran, against the batch size)."""
     steps = getattr(history, "params", {}).get("steps") if hasattr(history, "params") else None
-    if steps is None or is_missing(x_val) or is_missing(x_train) or is_missing(batch_size):
+    if steps is None or is_missing(batch_size) or not batch_size:
         return False
-    n_all, n_fit = len(x_train), len(x_train) - len(x_val)
-    return steps == math.ceil(n_all / batch_size) != math.ceil(n_fit / batch_size)
+    return steps == math.ceil(n_all / batch_size) != math.ceil((n_all - n_validation) / batch_size)
 
 
 def check_history(history, model=None, num_words=None, x_train=None, y_train=None, x_test=None, y_test=None,
@@ -163,9 +163,21 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
         return incorrect("the validation scores are the test reviews' scores: the test set leaked into training "
                           "decisions", "validate on part of the TRAINING reviews (validation_split=0.2); the test "
                           "set is for one final evaluation")
-    if _fit_on_everything(history, x_train, x_val, batch_size):
+    if not is_missing(x_train) and not is_missing(x_val) and _fit_on_everything(history, len(x_train), len(x_val),
+                                                                                  batch_size):
         return incorrect("the model was fit on all of x_train, its validation reviews x_val included",
                           "fit on the training part of the split only, so that validation measures unseen reviews")
+    if where and where.startswith("validation_split=") and not is_missing(x_train):
+        # the last rows of x_train validated: by validation_split (trained on the rest), or by validation_data
+        # while fit read every row (then each epoch had the steps of all the rows)
+        n_all = len(x_train)
+        n_validation = n_all - int(n_all * (1 - float(where.split("=")[1])))
+        if _fit_on_everything(history, n_all, n_validation, batch_size):
+            return incorrect(f"the validation reviews are the last {n_validation:,} training reviews, and the model "
+                             "was fit on all of x_train, those included: it validated on reviews it trained on",
+                             "validation_split=0.2 holds the last 20 % of the training reviews out of the fit; or fit "
+                             "on x_train_hot[:-5000] and validate on validation_data=(x_train_hot[-5000:], "
+                             "y_train[-5000:])")
     best = int(np.argmin(val_loss))
     recomputed = epoch is not None  # else which weights the model holds is not known: say nothing of them
     if epoch is None:

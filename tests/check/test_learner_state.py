@@ -343,3 +343,24 @@ def test_a_result_unpacked_into_too_few_names_is_told_so_not_blamed_on_evaluate(
     monkeypatch.setattr("sys.last_value", None, raising=False)
     monkeypatch.setattr("sys.last_exc", None, raising=False)
     assert verdict_of("check.accuracy()", namespace, capsys).startswith(CORRECT)
+
+
+@pytest.mark.parametrize("fit_rows, verdict", [(slice(None), INCORRECT), (slice(None, -80), CORRECT)])
+def test_validation_rows_the_model_also_trained_on_are_told_so(lab_data, fit_rows, verdict):
+    """validation_data=(the last rows of x_train) while fit reads all of x_train: validated on trained reviews;
+    its twin, fit on the rows before them, is right. The steps Keras ran (history.params) tell the two apart."""
+    import keras
+
+    from imdb_lab.features.multi_hot import multi_hot_encode
+
+    keras.utils.set_random_seed(0)
+    model = metric_model("accuracy")
+    x_hot, y = multi_hot_encode(lab_data["x_train"], TRAIN_WORDS), lab_data["y_train"]
+    history = model.fit(x_hot[fit_rows], y[fit_rows], validation_data=(x_hot[-80:], y[-80:]), epochs=8,
+                        batch_size=32, verbose=0)
+    namespace = dict(lab_data, model=model, batch_size=32, history=history)
+    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
+    result = check.check_history(history, **{name: namespace[name] for name in names}, target=0.6)
+    assert result.status == verdict, result
+    if verdict == INCORRECT:
+        assert "it validated on reviews it trained on" in result.message and "validation_split=0.2" in result.hint
