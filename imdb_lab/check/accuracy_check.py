@@ -4,7 +4,6 @@ import traceback
 
 import numpy as np
 
-from imdb_lab.backend import tensorflow_left_alone
 
 from imdb_lab.check.core import (
     MISSING, TARGET_ACCURACY, as_number, caller_namespace, correct, incorrect, is_missing, last_error, lookup,
@@ -13,7 +12,7 @@ from imdb_lab.check.core import (
 from imdb_lab.check.history_check import find_validation
 from imdb_lab.check.model_check import EXACT_ACCURACY, accuracy_metrics
 from imdb_lab.errors import describe
-from imdb_lab.models.evaluation import multi_hot_accuracy
+from imdb_lab.models.evaluation import compiled_metrics, multi_hot_accuracy
 from imdb_lab.models.outputs import LOGIT, output_kind
 
 
@@ -64,16 +63,9 @@ def _unpacking_failed(error):
 
 
 def _compiled_metric_names(model):
-    """Return the names of the metrics ``model`` was compiled with, in order (what ``evaluate`` returns after the
-    loss), or [] where they cannot be read."""
-    try:
-        with tensorflow_left_alone():
-            metrics = model.get_compile_config().get("metrics") or []
-    except Exception:  # noqa: BLE001 - not compiled, or compiled with objects that do not serialize
-        return []
-    metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
+    """Return the names of the metrics ``model`` was compiled with, in the order ``evaluate`` returns them."""
     return [metric if isinstance(metric, str) else str((metric.get("config") or {}).get("name", "a metric"))
-            if isinstance(metric, dict) else "a metric" for metric in metrics]
+            if isinstance(metric, dict) else "a metric" for metric in compiled_metrics(model)]
 
 
 def _leak(model, num_words, namespace):
@@ -105,7 +97,7 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
         return problem
     if is_missing(test_accuracy):
         error = last_error()
-        if error is not None and raised_in(error, ".evaluate(") and _unpacking_failed(error):
+        if error is not None and _unpacking_failed(error):
             names = ", ".join(["loss", *_compiled_metric_names(model)])
             return incorrect(f"there is no test_accuracy: model.evaluate ran, but it returns the loss and then one "
                              f"value per compiled metric ({names}), and the names before `=` do not match them "

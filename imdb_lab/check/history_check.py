@@ -140,7 +140,7 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
     if "val_loss" not in logs:
         return incorrect("the training has no validation scores",
                           "hold out part of the TRAINING reviews: model.fit(..., validation_split=0.2)")
-    key = accuracy_key(logs, accuracy_log_names(model) if not is_missing(model) and model is not None else ())
+    key = accuracy_key(logs, () if is_missing(model) else accuracy_log_names(model))
     if key is None or f"val_{key}" not in logs:
         return incorrect("the history has no validation accuracy", "compile the model with metrics=['accuracy']")
     val_loss, val_accuracy = np.asarray(logs["val_loss"], dtype=float), np.asarray(logs[f"val_{key}"], dtype=float)

@@ -14,7 +14,7 @@ from imdb_lab.errors import LabValueError
 from imdb_lab.models.outputs import positive_probability
 
 __all__ = ["TARGET", "THRESHOLD", "ACCURACY_NAMES", "accuracy_of", "model_accuracy", "multi_hot_accuracy",
-           "compiled_accuracies", "accuracy_log_names", "accuracy_key"]
+           "compiled_metrics", "compiled_accuracies", "accuracy_log_names", "accuracy_key"]
 
 TARGET = 0.85
 THRESHOLD = 0.5
@@ -50,6 +50,18 @@ def multi_hot_accuracy(model, sequences, labels, num_words, *, batch_size=512):
     return model_accuracy(model, feed, np.asarray(labels).reshape(-1))
 
 
+def compiled_metrics(model):
+    """Return the metrics ``model`` was compiled with, serialized (strings, or dicts of a class and its config), in
+    the order ``evaluate`` returns their values after the loss; [] when it was not compiled or they do not
+    serialize."""
+    try:
+        with tensorflow_left_alone():
+            metrics = model.get_compile_config().get("metrics") or []
+    except Exception:  # noqa: BLE001 - not compiled, or compiled with objects that do not serialize
+        return []
+    return list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+
+
 def compiled_accuracies(model):
     """Return ``[(kind, threshold, logged as), ...]``: each accuracy-style metric ``model`` was compiled with, by
     what it measures (its class), whatever its name, and the name its values are logged under.
@@ -57,13 +69,8 @@ def compiled_accuracies(model):
     ``kind``: "accuracy" (a string: Keras's choice from the loss), "binary" (with its threshold), "categorical",
     "sparse", or "exact" (``keras.metrics.Accuracy()``, which counts outputs equal to their labels).
     """
-    try:
-        with tensorflow_left_alone():
-            metrics = model.get_compile_config().get("metrics") or []
-    except Exception:  # noqa: BLE001 - not compiled, or compiled with objects that do not serialize
-        metrics = []
     found = []
-    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+    for metric in compiled_metrics(model):
         # a metric object is serialized with its class and its (maybe renamed) name: the class tells its kind;
         # a string is Keras's choice from the loss
         config = (metric.get("config") or {}) if isinstance(metric, dict) else {}
@@ -92,10 +99,9 @@ def accuracy_log_names(model):
 def accuracy_key(logs, names=()):
     """Return the name under which ``logs`` (a History's ``.history``) holds training accuracy, or None.
 
-    ``names``: the names the model's accuracy metrics are logged under, whatever
-    the learner called them (``accuracy_log_names``), looked
-    for first; then Keras's own names; then any logged metric whose name holds
-    "acc" (``BinaryAccuracy(name="bin_acc")``).
+    ``names`` (``accuracy_log_names``: what the model's accuracy metrics are
+    logged under, whatever the learner called them) are looked for first; then
+    Keras's own names; then any logged metric whose name holds "acc".
     """
     for name in (*names, *ACCURACY_NAMES):
         if name in logs:
