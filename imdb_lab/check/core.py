@@ -122,6 +122,24 @@ def last_error():
     return error if isinstance(error, BaseException) else None
 
 
+def failed_since(error, call):
+    """Return True when the cell whose line raised ``error`` (calling ``call``) is the last cell that ran ``call``:
+    no cell with ``call`` ran after it, so what an earlier run left (a ``history``) is older than the failure.
+
+    Read from IPython (8 and later: the execution count of each cell's code,
+    and ``In``, the cells as they ran); False where either is unknown, so that
+    nothing is claimed of an order that cannot be told.
+    """
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    numbers = getattr(getattr(shell, "compile", None), "_filename_map", None)
+    inputs = getattr(shell, "user_ns", {}).get("In")
+    if error is None or not isinstance(numbers, dict) or not isinstance(inputs, list):
+        return False
+    failed = [numbers[frame.filename] for frame in traceback.extract_tb(error.__traceback__)
+              if frame.filename in numbers and call in (frame.line or "")]
+    return bool(failed) and not any(call in str(source) for source in inputs[failed[-1] + 1:])
+
+
 def raised_in(error, call):
     """Return True when ``error`` was raised by a line of the learner's that calls ``call`` (e.g. ``.fit(``)."""
     frames = traceback.extract_tb(error.__traceback__) if error is not None else []

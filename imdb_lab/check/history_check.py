@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 from imdb_lab.check.core import (
-    CORRECT, MISSING, TARGET_ACCURACY, caller_namespace, correct, fit_hint, incorrect, is_missing, last_error, lookup,
-    not_attempted, raised_in, report,
+    CORRECT, MISSING, TARGET_ACCURACY, caller_namespace, correct, failed_since, fit_hint, incorrect, is_missing,
+    last_error, lookup, not_attempted, raised_in, report,
 )
 from imdb_lab.check.model_check import check_model, expects_one_hot_labels
 from imdb_lab.errors import describe, error_name
@@ -133,6 +133,10 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
         if error is not None and raised_in(error, ".fit("):
             return incorrect(f"there is no history: model.fit raised {describe(error)}", fit_hint(error))
         return not_attempted("there is no history yet: keep what model.fit returns as `history`")
+    error = last_error()
+    if error is not None and failed_since(error, ".fit("):  # the newest event wins: the training that raised
+        return incorrect(f"the last training run raised {describe(error)}: `history` still holds an earlier run",
+                         fit_hint(error))
     logs = _logs(history)
     if logs is None or "loss" not in logs:
         return incorrect(f"history should be what model.fit returns, got {type(history).__name__}",

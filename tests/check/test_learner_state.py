@@ -364,3 +364,38 @@ def test_validation_rows_the_model_also_trained_on_are_told_so(lab_data, fit_row
     assert result.status == verdict, result
     if verdict == INCORRECT:
         assert "it validated on reviews it trained on" in result.message and "validation_split=0.2" in result.hint
+
+
+def test_a_training_run_that_raised_after_an_earlier_one_is_what_check_history_judges(lab_data, capsys):
+    """In a real IPython shell: a fit that worked, then one that raised; check.history names the failure, not the
+    earlier history. Once the training cell runs again and works, the history is judged again."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+
+    def run(cell):  # as a kernel runs a cell: numbered, in In
+        return shell.run_cell(cell, store_history=True).success
+
+    try:
+        shell.user_ns.update(fitted(lab_data, "validation_split", epochs=2), check=check)
+        run("from imdb_lab.features.multi_hot import multi_hot_encode\nx_hot = multi_hot_encode(x_train, num_words)")
+        good = "history = model.fit(x_hot, y_train, validation_split=0.2, epochs=2, batch_size=32, verbose=0)"
+        assert run(good)
+        # the learner changes the cell, and it raises: the history of the run before stays
+        assert not run(good.replace("x_hot,", "x_hot[:, :5],"))
+        judge = ("print(check.check_history(history, model=model, num_words=num_words, x_train=x_train, "
+                 "y_train=y_train, x_test=x_test, y_test=y_test, batch_size=32, target=0.6))")
+        capsys.readouterr()
+        assert run(judge)
+        out = capsys.readouterr().out
+        assert out.startswith(f"{INCORRECT} the last training run raised"), out
+        assert "`history` still holds an earlier run" in out
+        # fixed: the model cell and the training cell ran again (on JAX a fit that raised leaves the model's
+        # variables unusable, so the model is built again), and worked
+        shell.user_ns["model"] = metric_model("accuracy")
+        assert run(good)
+        assert run(judge)
+        out = capsys.readouterr().out
+        assert out.startswith(CORRECT), out
+    finally:
+        InteractiveShell.clear_instance()
