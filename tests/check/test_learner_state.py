@@ -366,11 +366,14 @@ def test_validation_rows_the_model_also_trained_on_are_told_so(lab_data, fit_row
         assert "it validated on reviews it trained on" in result.message and "validation_split=0.2" in result.hint
 
 
-def test_a_training_run_that_raised_after_an_earlier_one_is_what_check_history_judges(lab_data, capsys):
+def test_a_training_run_that_raised_after_an_earlier_one_is_what_check_history_judges(lab_data, capsys, monkeypatch):
     """In a real IPython shell: a fit that worked, then one that raised; check.history names the failure, not the
     earlier history. Once the training cell runs again and works, the history is judged again."""
     from IPython.core.interactiveshell import InteractiveShell
 
+    for name in ("last_type", "last_value", "last_traceback", "last_exc", "excepthook", "displayhook"):
+        # the shell sets these as a kernel's does: put back afterwards, for the tests that follow
+        monkeypatch.setattr(sys, name, getattr(sys, name, None), raising=False)
     shell = InteractiveShell.instance()
 
     def run(cell):  # as a kernel runs a cell: numbered, in In
