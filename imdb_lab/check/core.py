@@ -131,12 +131,12 @@ def failed_since(error, call):
     nothing is claimed of an order that cannot be told.
     """
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    numbers = getattr(getattr(shell, "compile", None), "_filename_map", None)
+    cell_numbers = getattr(getattr(shell, "compile", None), "_filename_map", None)  # {code's file name: In[n]}
     inputs = getattr(shell, "user_ns", {}).get("In")
-    if error is None or not isinstance(numbers, dict) or not isinstance(inputs, list):
+    if error is None or not isinstance(cell_numbers, dict) or not isinstance(inputs, list):
         return False
-    failed = [numbers[frame.filename] for frame in traceback.extract_tb(error.__traceback__)
-              if frame.filename in numbers and call in (frame.line or "")]
+    failed = [cell_numbers[frame.filename] for frame in traceback.extract_tb(error.__traceback__)
+              if frame.filename in cell_numbers and call in (frame.line or "")]
     return bool(failed) and not any(call in str(source) for source in inputs[failed[-1] + 1:])
 
 

@@ -25,6 +25,12 @@ def lab_data():
     return tiny_lab()
 
 
+def history_verdict(namespace, target=0.6):
+    """Return check.history's verdict of a notebook ``namespace``: its ``history``, model and data."""
+    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
+    return check.check_history(namespace["history"], **{name: namespace[name] for name in names}, target=target)
+
+
 def raise_in_cell(code, namespace, monkeypatch):
     """Run ``code`` as a notebook cell would, and keep its exception as IPython does (``sys.last_value``)."""
     filename = f"<cell {abs(hash(code))}>"
@@ -86,8 +92,7 @@ def test_a_logit_with_keras_accuracy_is_named_by_the_model_and_the_accuracy_chec
 def test_a_model_built_again_after_training_is_untrained_and_the_history_is_not_its(lab_data):
     namespace = fitted(lab_data, "validation_split")
     namespace["model"] = dense_model(TRAIN_WORDS)  # the model cell ran again: a new, untrained model
-    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
-    verdict = check.check_history(namespace["history"], **{name: namespace[name] for name in names}, target=0.6)
+    verdict = history_verdict(namespace)
     assert verdict.status == INCORRECT and "the model has not been trained" in verdict.message
     assert "built a new, untrained model" in verdict.message and "run the training cell again" in verdict.hint
     accuracy = check.check_accuracy(namespace["model"], 0.48, lab_data["x_test"], lab_data["y_test"], TRAIN_WORDS)
@@ -106,8 +111,7 @@ def test_a_model_compiled_again_after_training_is_still_trained(lab_data):
     model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="binary_crossentropy",
                   metrics=[keras.metrics.BinaryAccuracy()])
     assert trained_steps(model) == 0  # the counter the checks read before
-    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
-    verdict = check.check_history(namespace["history"], **{name: namespace[name] for name in names}, target=0.6)
+    verdict = history_verdict(namespace)
     assert verdict.status == CORRECT, verdict
     measured = measure_accuracy(model, lab_data["x_test"], lab_data["y_test"], TRAIN_WORDS)
     accuracy = check.check_accuracy(model, measured, lab_data["x_test"], lab_data["y_test"], TRAIN_WORDS, target=0.6)
@@ -221,8 +225,7 @@ def test_early_stopping_without_restoring_the_best_weights_gets_a_note(lab_data)
     # the run stopped early (20 epochs asked) with the last epoch's weights, though an earlier one was best
     history.history["val_loss"][0] = min(history.history["val_loss"]) - 0.05
     history.params["epochs"] = 20
-    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
-    verdict = check.check_history(history, **{name: namespace[name] for name in names}, target=0.6)
+    verdict = history_verdict(namespace)
     assert verdict.status == CORRECT, str(verdict)
     assert "the model holds the weights of the last epoch" in verdict.message
     assert "Note: val_loss was lowest at epoch 1" in verdict.message and "restore_best_weights=True" in verdict.message
@@ -283,12 +286,11 @@ def test_keras_accuracy_object_is_named_as_the_cause_by_every_check_it_affects(l
     name it; "accuracy", its correct twin, stays Correct."""
     import keras
 
-    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
     wrong = fitted(lab_data, "validation_split", model=metric_model(keras.metrics.Accuracy()))
     model_verdict = check.check_model(wrong["model"], TRAIN_WORDS)
     assert model_verdict.status == INCORRECT and "keras.metrics.Accuracy()" in model_verdict.message
     assert "metrics=['accuracy']" in model_verdict.hint
-    history = check.check_history(wrong["history"], **{name: wrong[name] for name in names}, target=0.6)
+    history = history_verdict(wrong)
     assert history.status == INCORRECT and "keras.metrics.Accuracy()" in history.message, history
     _, reported = wrong["model"].evaluate(np.asarray(__import__("imdb_lab").multi_hot_encode(
         lab_data["x_test"], TRAIN_WORDS)), lab_data["y_test"], verbose=0)
@@ -298,8 +300,7 @@ def test_keras_accuracy_object_is_named_as_the_cause_by_every_check_it_affects(l
     assert "metrics=['accuracy']" in accuracy.hint
     right = fitted(lab_data, "validation_split", model=metric_model("accuracy"))
     assert check.check_model(right["model"], TRAIN_WORDS).status == CORRECT
-    assert check.check_history(right["history"], **{name: right[name] for name in names},
-                               target=0.6).status == CORRECT
+    assert history_verdict(right).status == CORRECT
 
 
 @pytest.mark.parametrize("name", ["bin_acc", "how_often_right"])
@@ -311,8 +312,7 @@ def test_an_accuracy_metric_is_found_whatever_its_name(lab_data, name):
 
     namespace = fitted(lab_data, "validation_split", model=metric_model(keras.metrics.BinaryAccuracy(name=name)))
     assert f"val_{name}" in namespace["history"].history
-    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
-    verdict = check.check_history(namespace["history"], **{n: namespace[n] for n in names}, target=0.6)
+    verdict = history_verdict(namespace)
     assert verdict.status == CORRECT, verdict
     figure = plot_history(namespace["history"])  # the History knows its model, and so its metrics' names
     assert [ax.get_ylabel() for ax in figure.axes] == ["Loss", "Accuracy"]
@@ -359,8 +359,7 @@ def test_validation_rows_the_model_also_trained_on_are_told_so(lab_data, fit_row
     history = model.fit(x_hot[fit_rows], y[fit_rows], validation_data=(x_hot[-80:], y[-80:]), epochs=8,
                         batch_size=32, verbose=0)
     namespace = dict(lab_data, model=model, batch_size=32, history=history)
-    names = ("model", "num_words", "x_train", "y_train", "x_test", "y_test", "batch_size")
-    result = check.check_history(history, **{name: namespace[name] for name in names}, target=0.6)
+    result = history_verdict(namespace)
     assert result.status == verdict, result
     if verdict == INCORRECT:
         assert "it validated on reviews it trained on" in result.message and "validation_split=0.2" in result.hint
