@@ -6,15 +6,24 @@ import numbers
 from imdb_lab.errors import LabTypeError, LabValueError
 
 
+def is_whole(value):
+    """Return whether ``value`` is a whole number: an int or a NumPy integer, and not a bool (``True == 1``)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value):
+    """Return whether ``value`` is a real number (an int, a float or a NumPy one), and not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def valid_int(name, value, minimum=None, hint=""):
     """Return ``value`` as an int; raise TypeError unless it is an int (not a bool), ValueError below ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_whole(value):
         extra = f" {hint}" if hint else ""
         raise LabTypeError(f"{name} must be an int{extra}, not {value!r} ({type(value).__name__})")
     if minimum is not None and value < minimum:
         raise LabValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
-
 
 
 def valid_number(name, value, *, low=None, high=None, include_low=True, include_high=True, hint=""):
@@ -24,7 +33,7 @@ def valid_number(name, value, *, low=None, high=None, include_low=True, include_
     unless ``include_low`` / ``include_high`` is False; NaN and infinities are
     never in it.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         extra = f" {hint}" if hint else ""
         raise LabTypeError(f"{name} must be a number{extra}, not {value!r} ({type(value).__name__})")
     value = float(value)

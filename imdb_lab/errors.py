@@ -64,6 +64,11 @@ class SandboxError(LabError, RuntimeError):
     """A sandbox was required (``--require-sandbox``) and this machine cannot give one; the message says why."""
 
 
+class RecordError(LabValueError):
+    """A record that crossed a process boundary of the grader (a file or line a child process wrote) is not one the
+    writer could have written: damaged, forged by a notebook, or from another version of the lab."""
+
+
 class CommandError(LabError):
     """A problem with the user's input to the ``imdb-lab`` command, reported in one line (exit code 2)."""
 

@@ -26,7 +26,9 @@ from pathlib import Path
 
 from imdb_lab.check.core import CORRECT, INCORRECT, NOT_ATTEMPTED, correct, incorrect, not_attempted
 from imdb_lab.check.encoding_check import judge_encoding, raised_verdict
-from imdb_lab.errors import LabTypeError, LabValueError
+from imdb_lab.errors import LabTypeError, LabValueError, first_line
+from imdb_lab.grader.records import EncodingCase
+from imdb_lab.grader.statuses import GRADER_FAILED, NOT_JUDGED
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,9 +45,8 @@ TITLES = {
 }
 # the accuracy is worth the most; the rest one point each (10 in all)
 DEFAULT_POINTS = {"encoding": 1, "model": 1, "training": 1, "accuracy": 6, "prediction": 1}
-# verdict words, as the checks print them, without their colon; NOT_JUDGED when the notebook exported nothing
+# verdict words, as the checks print them, without their colon
 VERDICTS = {CORRECT: "correct", INCORRECT: "incorrect", NOT_ATTEMPTED: "not attempted"}
-NOT_JUDGED = "not judged"
 # how many reviews, and how many words at most, the runner draws for each hidden encoding case
 HIDDEN_CASES = 3
 
@@ -64,8 +65,18 @@ def not_judged(exercise, why):
             "source": "grader"}
 
 
+def grader_failed(exercise, error):
+    """Return the verdict of an exercise the grader failed to judge (``error``, a message): its points are left out
+    of the score, and the student is told that grading it again is the instructor's to do."""
+    return {"exercise": exercise, "verdict": GRADER_FAILED,
+            "message": f"the grader failed while judging this exercise ({first_line(error)}); this is not a "
+                       "mistake of your notebook, and the exercise is left out of your score",
+            "hint": "tell your instructor: they can grade your notebook again once the grader is mended",
+            "fraction": 0.0, "source": "grader"}
+
+
 def draw_encoding_cases(rng):
-    """Return hidden encoding cases ``[{"description", "sequences", "num_words"}]`` drawn with ``rng``.
+    """Return hidden encoding cases (``records.EncodingCase``) drawn with ``rng``.
 
     Each case has a repeated word, an empty review, and the first and last
     column, among random reviews: the mistakes of ``check.encoding``'s cases,
@@ -79,44 +90,41 @@ def draw_encoding_cases(rng):
         reviews.append([])
         reviews.append([0, num_words - 1])
         rng.shuffle(reviews)
-        cases.append({"description": f"hidden case {number}: {len(reviews)} reviews over {num_words} words",
-                      "sequences": reviews, "num_words": num_words})
-    return cases
+        cases.append(EncodingCase(f"hidden case {number}: {len(reviews)} reviews over {num_words} words",
+                                  tuple(map(tuple, reviews)), num_words))
+    return tuple(cases)
 
 
-def judge_encoding_outputs(cases, outputs):
-    """Return the encoding verdict from the hidden ``cases`` and what ``multi_hot`` gave for each (the kernel's
-    record: ``{"result": rows}``, ``{"raised": "Name: message"}``, ``{"type": name}``, ``{"not_attempted": True}``,
-    or ``{"missing": type name or None}`` for the whole exercise)."""
-    if not isinstance(cases, list) or not all(isinstance(case, dict) and {"description", "sequences", "num_words"}
-                                              <= set(case) for case in cases):
-        return not_judged("encoding", "the runner's record of the reviews it drew is damaged")
-    if not isinstance(outputs, list):
-        missing = outputs.get("missing") if isinstance(outputs, dict) else None
-        if missing is None:
+def judge_encoding_outputs(cases, record):
+    """Return the encoding verdict from the hidden ``cases`` (``records.EncodingCase``) and the kernel's
+    ``records.FunctionRecord`` of ``multi_hot`` on them (None: the kernel recorded nothing)."""
+    if record is None:
+        return not_judged("encoding", "the notebook's kernel recorded nothing of multi_hot (it stopped, or ran out "
+                                      "of time, before the grader could call it)")
+    if record.missing is not None:
+        if not record.missing:
             return verdict("encoding", not_attempted("there is no function multi_hot"))
-        return verdict("encoding", incorrect(f"multi_hot should be a function, got {str(missing)[:60]}",
+        return verdict("encoding", incorrect(f"multi_hot should be a function, got {record.missing[:60]}",
                                              "define it with def multi_hot(sequences, num_words): ..."))
-    if len(outputs) != len(cases):
+    if len(record.calls) != len(cases):
         return verdict("encoding", incorrect("multi_hot gave no answer for some of the hidden reviews"))
     first_wrong, right = None, 0
-    for case, output in zip(cases, outputs):
-        if not isinstance(output, dict):
-            output = {}
-        if output.get("not_attempted"):
+    for case, call in zip(cases, record.calls, strict=True):
+        if call.kind == "not_attempted":
             return verdict("encoding", not_attempted("multi_hot still raises NotImplementedError"))
-        expected_shape = (len(case["sequences"]), case["num_words"])
-        if "raised" in output:
-            wrong = raised_verdict(case["description"], str(output["raised"])[:300])
-        elif "shape" in output:  # too large to record: its shape says what went wrong
-            wrong = incorrect(f"on {case['description']}, the result has shape {tuple(output['shape'])}, expected "
+        sequences = [list(sequence) for sequence in case.sequences]
+        expected_shape = (len(sequences), case.num_words)
+        if call.kind == "raised":
+            wrong = raised_verdict(case.description, call.value)
+        elif call.kind == "shape":  # too large to record: its shape says what went wrong
+            wrong = incorrect(f"on {case.description}, the result has shape {call.value}, expected "
                               f"{expected_shape}", "one row per review and one column per word index: shape "
                               "(len(sequences), num_words)")
-        elif "result" in output:
-            wrong = judge_encoding(output["result"], case["description"], case["sequences"], case["num_words"])
+        elif call.kind == "result":
+            wrong = judge_encoding(call.value, case.description, sequences, case.num_words)
         else:
-            wrong = incorrect(f"on {case['description']}, multi_hot returned a {str(output.get('type'))[:60]}, "
-                              "not an array", "return a NumPy array of 0s and 1s")
+            wrong = incorrect(f"on {case.description}, multi_hot returned a {call.value[:60]}, not an array",
+                              "return a NumPy array of 0s and 1s")
         right += wrong is None
         first_wrong = first_wrong or wrong
     if first_wrong is not None:
@@ -153,7 +161,7 @@ class Rubric:
     def award(self, exercise_verdict):
         """Return ``exercise_verdict`` with its ``points`` and ``max_points`` under this rubric."""
         name = exercise_verdict["exercise"]
-        most = self.points[name]
+        most = 0 if exercise_verdict["verdict"] == GRADER_FAILED else self.points[name]
         fraction = exercise_verdict["fraction"] if name in self.partial else float(exercise_verdict["fraction"] == 1)
         return {**exercise_verdict, "points": round(most * fraction, 2), "max_points": most}
 

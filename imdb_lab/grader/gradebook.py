@@ -12,11 +12,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+from imdb_lab.arguments import is_real
 from imdb_lab.errors import LabTypeError, LabValueError
 from imdb_lab.files import atomic_write, sha256_file
-from imdb_lab.grader.exercises import EXERCISES, NOT_JUDGED, TITLES
+from imdb_lab.grader.exercises import EXERCISES, TITLES
 from imdb_lab.grader.grading import GradeResult, refusal
-from imdb_lab.grader.statuses import BELOW_TARGET, PASSED, kind
+from imdb_lab.grader.statuses import BELOW_TARGET, GRADER_FAILED, GRADING_FAILED, PASSED, VERDICT_WORDS, kind
 from imdb_lab.models.evaluation import TARGET
 from imdb_lab.progress import ProgressBar
 
@@ -122,8 +123,9 @@ def gradescope_results(result, *, target):
             "output": feedback_text(e),
             "visibility": "visible",
         } for number, e in enumerate(result.exercises, start=1)]
-    content = {"score": float(result.points), "execution_time": int(round(result.seconds)), "output": summary(result, target=target),
-               "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+    content = {"score": float(result.points), "execution_time": int(round(result.seconds)),
+               "output": summary(result, target=target), "visibility": "visible", "stdout_visibility": "hidden",
+               "tests": tests}
     if result.accuracy is not None:
         content["leaderboard"] = [{"name": "Test accuracy", "value": round(result.accuracy, 4), "order": "desc"}]
     return content
@@ -213,10 +215,9 @@ def row_problem(row, target):
     if kind(row["status"]) is None:
         return f"{row['status'][:60]!r} is no status the grader gives"
     accuracy, seconds = row.get("accuracy"), row.get("seconds")
-    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float))
-                                 or not 0 <= accuracy <= 1):
+    if accuracy is not None and not (is_real(accuracy) and 0 <= accuracy <= 1):
         return "its accuracy must be empty or a number from 0 to 1"
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+    if not is_real(seconds) or seconds < 0:
         return "its seconds must be a number, 0 or more"
     if row.get("sandboxed") not in (True, False, None):
         return "its sandboxed must be true, false or null"
@@ -242,10 +243,10 @@ def _exercises_problem(exercises):
                                            for e in exercises] != list(EXERCISES):
         return f"its exercises must be the verdicts of {', '.join(EXERCISES)}, in that order"
     for e in exercises:
-        numbers = [e.get("points"), e.get("max_points")]
-        if any(isinstance(n, bool) or not isinstance(n, (int, float)) for n in numbers) or not 0 <= numbers[0] <= numbers[1]:
+        points, most = e.get("points"), e.get("max_points")
+        if not (is_real(points) and is_real(most) and 0 <= points <= most):
             return f"the points of {e['exercise']} must be numbers from 0 to its most"
-        if e.get("verdict") not in ("correct", "incorrect", "not attempted", NOT_JUDGED):
+        if e.get("verdict") not in VERDICT_WORDS:
             return f"{str(e.get('verdict'))[:40]!r} is no verdict the grader gives"
     return None
 
@@ -296,6 +297,12 @@ def _read_rows_file(path, key, target):
     return content
 
 
+def grader_failed(row):
+    """Return whether the grader failed on ``row`` (a checked row): its status, or the judging of an exercise. Such a
+    row is graded again on ``--resume``, once the grader is mended."""
+    return kind(row["status"]) == GRADING_FAILED or any(e["verdict"] == GRADER_FAILED for e in row["exercises"] or ())
+
+
 def _result(row, notebook):
     """Return the GradeResult of a checked row of a rows file."""
     return GradeResult(notebook, row["status"], row["accuracy"], row["seconds"], row["sandboxed"], row["exercises"])
@@ -325,7 +332,8 @@ class ResultsLog:
         self.header["signature"] = sign_row(self.header, self.key)
 
     def load(self, target=TARGET):
-        """Return {notebook: GradeResult} of the rows already in the file whose notebook has not changed since.
+        """Return {notebook: GradeResult} of the rows already in the file whose notebook has not changed since, and
+        on which the grader did not fail (``grader_failed``).
 
         Raises LabValueError, saying what to do, for a file the grader did not
         write: not a rows file, a row or header that is not signed with its key,
@@ -347,7 +355,7 @@ class ResultsLog:
         for notebook in self.notebooks:
             row = by_path.get(Path(notebook).resolve())
             sha = notebook_sha256(notebook)
-            if row is not None and sha is not None and row["notebook_sha256"] == sha:
+            if row is not None and sha is not None and row["notebook_sha256"] == sha and not grader_failed(row):
                 finished[notebook] = _result(row, notebook)
                 self.rows[notebook] = {**row, "notebook": notebook}
                 self.rows[notebook]["signature"] = sign_row(self.rows[notebook], self.key)

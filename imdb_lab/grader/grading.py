@@ -22,7 +22,6 @@ Nothing a notebook computes, prints or changes is believed. For each notebook:
 """
 
 import dataclasses
-import json
 import os
 import shutil
 import sys
@@ -37,12 +36,18 @@ import nbformat
 from imdb_lab.arguments import valid_int, valid_number
 from imdb_lab.backend import keras_home
 from imdb_lab.data import cache
-from imdb_lab.errors import GradingDataError, SandboxError
+from imdb_lab.errors import GradingDataError, RecordError, SandboxError
 from imdb_lab.grader import processes as processes_module
 from imdb_lab.grader import sandbox as sandbox_module
 from imdb_lab.grader.launch import run_scorer, runner_command
 from imdb_lab.check.core import not_attempted
-from imdb_lab.grader.exercises import EXERCISES, Rubric, judge_accuracy, judge_encoding_outputs, not_judged, verdict
+from imdb_lab.grader import records
+from imdb_lab.grader.exercises import (
+    EXERCISES, Rubric, grader_failed, judge_accuracy, judge_encoding_outputs, not_judged, verdict,
+)
+from imdb_lab.grader.records import (
+    SCORER_EXERCISES, FunctionRecord, ReportedHistory, RunnerConfig, RunnerReport, ScorerRequest,
+)
 from imdb_lab.grader.statuses import (
     BELOW_TARGET, EXPORTED, GRADING_FAILED, NO_MODEL, NOT_A_KERAS_MODEL, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED,
     SCORED, detailed, from_runner,
@@ -215,12 +220,12 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
     refused = refusal(path)
     if refused is not None:
         status = detailed(NOT_A_NOTEBOOK, refused)
-        return GradeResult(str(path), status, None, 0.0, exercises=_points({}, status, None, target, rubric))
+        return GradeResult(str(path), status, None, 0.0, exercises=_priced_verdicts({}, status, rubric))
     try:
         nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - a broken file is a row, not a crash
         status = detailed(NOT_A_NOTEBOOK, _unreadable(error))
-        return GradeResult(str(path), status, None, 0.0, exercises=_points({}, status, None, target, rubric))
+        return GradeResult(str(path), status, None, 0.0, exercises=_priced_verdicts({}, status, rubric))
     processes_module.become_subreaper()
     with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-", ignore_cleanup_errors=True) as folder:
         if data is None:
@@ -231,18 +236,16 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
         box = sandbox_module.Box(Path(folder) / "box", hidden=[*_hidden(data, [path, *others]), *hidden]) \
             if sandboxed else None
         status, accuracy, found = _grade_contained(path, Path(folder), data, limits, others, box, target)
-    verdicts = _points(found, status, accuracy, target, rubric)
     if status == SCORED:
         status = PASSED if accuracy >= target else BELOW_TARGET
-    return GradeResult(str(path), status, accuracy, round(time.monotonic() - started, 1), sandboxed, verdicts)
+        found = {**found, "accuracy": judge_accuracy(accuracy, target)}
+    return GradeResult(str(path), status, accuracy, round(time.monotonic() - started, 1), sandboxed,
+                       _priced_verdicts(found, status, rubric))
 
 
-def _points(found, status, accuracy, target, rubric):
-    """Return every exercise's verdict with its points: those ``found``, the accuracy if the model was scored, and
-    "not judged" (with the row's status) for the rest."""
-    found = dict(found)
-    if status == SCORED:
-        found["accuracy"] = judge_accuracy(accuracy, target)
+def _priced_verdicts(found, status, rubric):
+    """Return every exercise's verdict with its points under ``rubric``: those ``found``, and "not judged" for the
+    rest, with the row's ``status`` (a status a row shows: never SCORED or EXPORTED) as the reason."""
     why = f"the grader had nothing to judge it on ({status})"
     return [rubric.award(found.get(name) or not_judged(name, why)) for name in EXERCISES]
 
@@ -255,10 +258,9 @@ def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGE
     inside = scratch / "box"  # all the notebook's processes may write: its folder, its data, /tmp, its export
     export = inside / "export"
     export.mkdir(parents=True)
-    config = {"notebook": str(_private_folder(path, inside, others)), "workdir": str(inside / "work"),
-              "export_dir": str(export), "status_path": str(inside / "status.json"),
-              "cells_seconds": budget - reserve, "export_seconds": reserve / 3}
-    (inside / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    config = RunnerConfig(str(_private_folder(path, inside, others)), str(inside / "work"), str(export),
+                          str(inside / "status.json"), budget - reserve, reserve / 3)
+    records.write_record(inside / "config.json", config)
     env = _environment(inside, data)
     command = runner_command(inside / "config.json")
     if box is not None:
@@ -274,43 +276,43 @@ def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGE
     if code and (code < 0 or (box is not None and code > 128)):
         return RUNNER_KILLED, None, {}
     try:
-        report = json.loads((inside / "status.json").read_text(encoding="utf-8"))
-        status = from_runner(report["status"])
-    except (OSError, ValueError, KeyError, TypeError):
+        report = records.read_record(inside / "status.json", RunnerReport, missing_ok=True)
+    except RecordError:  # a notebook can write the runner's report: it is then its own
+        return detailed(GRADING_FAILED, "the notebook runner's report is not one it writes"), None, {}
+    if report is None:
         return detailed(GRADING_FAILED, f"the notebook runner exited with {code}"), None, {}
-    drawn = report.get("drawn") if isinstance(report.get("drawn"), dict) else {}
+    status = from_runner(report.status)
     found = {}
-    if drawn.get("encoding"):
-        found["encoding"] = judge_encoding_outputs(drawn["encoding"], _kernel_record(export / "encoding.json",
-                                                                                     "multi_hot"))
+    if report.encoding_cases:
+        found["encoding"] = judge_encoding_outputs(report.encoding_cases,
+                                                   _kernel_record(export / "encoding.json", FunctionRecord))
     if status != EXPORTED:
         if status in (NO_MODEL, NOT_A_KERAS_MODEL):
             for name in ("model", "training"):
                 found[name] = verdict(name, not_attempted(f"there is no Keras model to judge ({status})"))
-        return str(status), None, found
+        return status, None, found
     scorer_folder = scratch / "scorer"
     scorer_folder.mkdir()
-    inputs = {"history": _kernel_record(export / "encoding.json", "history"),
-              "prediction": _kernel_record(export / "prediction.json", "predict_sentiment"),
-              "texts": drawn.get("texts") if isinstance(drawn.get("texts"), list) else None}
-    (scorer_folder / "exercises.json").write_text(json.dumps(inputs), encoding="utf-8")
-    result = run_scorer([export / "model.keras", export / "settings.json", data.test_path, data.test_sha256,
-                         scorer_folder / "exercises.json", data.kernel_file, target],
-                        scorer_folder, limits.deadline, limits.memory)
-    judged = result.get("exercises")
-    if isinstance(judged, dict):
-        found.update({name: judged[name] for name in ("model", "training", "prediction")
-                      if isinstance(judged.get(name), dict)})
-    return result["status"], result.get("accuracy"), found
+    request = ScorerRequest(str(export / "model.keras"), str(export / "settings.json"), str(data.test_path),
+                            data.test_sha256, target, str(data.kernel_file),
+                            _kernel_record(export / "history.json", ReportedHistory),
+                            _kernel_record(export / "prediction.json", FunctionRecord), report.texts)
+    records.write_record(scorer_folder / "request.json", request)
+    result = run_scorer([scorer_folder / "request.json"], scorer_folder, limits.deadline, limits.memory)
+    found.update(result.verdicts)
+    if result.status == SCORED and not result.verdicts:
+        # the scorer measured the accuracy but failed to judge the rest: the grader's fault, so it costs nothing
+        found.update({name: grader_failed(name, result.error or "it gave no verdict") for name in SCORER_EXERCISES})
+    return result.status, result.accuracy, found
 
 
-def _kernel_record(path, name):
-    """Return what the kernel recorded under ``name`` in the JSON file at ``path`` (None if it is not there)."""
+def _kernel_record(path, record_type):
+    """Return the ``record_type`` the kernel wrote at ``path``, or None when it wrote none or one it could not
+    have written honestly (that exercise is then judged as not done)."""
     try:
-        content = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return records.read_record(path, record_type, missing_ok=True)
+    except RecordError:
         return None
-    return content.get(name) if isinstance(content, dict) else None
 
 
 def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), sandbox=None, rubric=None, **limits):
@@ -365,5 +367,5 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), san
                 except GradingDataError as error:
                     raise GradingDataError(str(error), results=results) from error
         finally:
-            shared_cache.restore()
+            shared_cache.remove_if_changed()
     return results

@@ -11,7 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+from imdb_lab.errors import RecordError, describe
 from imdb_lab.grader import processes
+from imdb_lab.grader.records import ScorerResult
 from imdb_lab.grader.scorer import RESULT_PREFIX
 from imdb_lab.grader.statuses import GRADING_FAILED, detailed
 
@@ -41,7 +43,8 @@ def scorer_command(arguments):
 
 
 def run_scorer(arguments, folder, deadline, memory):
-    """Run the scorer on ``arguments`` in ``folder`` (also its home) under the limits; return its result dict."""
+    """Run the scorer on ``arguments`` (a request file, or ``--self-check ...``) in ``folder`` (also its home) under
+    the limits; return its ``records.ScorerResult`` (a GRADING_FAILED one when it gave none)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     env = {name: value for name, value in os.environ.items()
@@ -51,8 +54,11 @@ def run_scorer(arguments, folder, deadline, memory):
     outcome, code, stdout = processes.run_watched(scorer_command(arguments), processes.Limits(deadline, memory),
                                                   env=env, cwd=folder)
     if outcome is not None:
-        return {"status": outcome, "accuracy": None}
+        return ScorerResult(outcome)
     lines = [line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if code != 0 or not lines:
-        return {"status": detailed(GRADING_FAILED, f"the scorer exited with code {code}"), "accuracy": None}
-    return json.loads(lines[-1][len(RESULT_PREFIX):])
+        return ScorerResult(detailed(GRADING_FAILED, f"the scorer exited with code {code}"))
+    try:
+        return ScorerResult.from_json(json.loads(lines[-1][len(RESULT_PREFIX):]))
+    except (ValueError, RecordError) as error:
+        return ScorerResult(detailed(GRADING_FAILED, f"the scorer's result is damaged ({describe(error)})"))

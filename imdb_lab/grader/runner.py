@@ -1,12 +1,14 @@
 """The runner: runs one notebook for the grader, then exports its ``model`` (``python -m imdb_lab.grader.runner``).
 
 This process runs the notebook's cells in a fresh kernel (nbclient), in the
-private working folder the grader made, against a deadline. Then one more cell
-saves the notebook's ``model`` with ``model.save`` and its ``num_words`` and
-``skip_top`` as plain numbers, to files the grader chose. It measures nothing:
+private working folder the grader made, against a deadline (its
+``records.RunnerConfig``). Then it runs ``kernel_probe``'s steps in the kernel:
+the export of ``model`` and the notebook's ``num_words`` / ``skip_top`` to
+files the grader chose, and the student's functions on inputs drawn now. It
+measures nothing:
 the grader scores the exported model in another, clean process. At the end it
 kills every process the notebook left behind (it adopts them: see
-``imdb_lab.grader.processes``) and writes its status as JSON. The grader
+``imdb_lab.grader.processes``) and writes its ``records.RunnerReport``. The grader
 starts it with ``launch.runner_command``.
 
 What it reports is only as trustworthy as the notebook (which could forge it);
@@ -30,78 +32,15 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from imdb_lab.check.prediction_check import probe_texts
 from imdb_lab.data.sources import get_word_index
-from imdb_lab.errors import first_line
+from imdb_lab.errors import RecordError, first_line
 from imdb_lab.files import atomic_write
-from imdb_lab.grader import exercises, processes
+from imdb_lab.grader import exercises, kernel_probe, processes, records
 from imdb_lab.grader.statuses import (
     EXPORTED, KERNEL_DIED, KERNEL_ERROR, NO_MODEL, NOT_A_KERAS_MODEL, NOT_EXPORTABLE, TIMED_OUT, detailed,
     error_in_cell, kernel_died_in_cell, kind,
 )
 
 KERNEL_STARTUP_TIMEOUT = 60
-
-# Runs in the student's kernel after its cells; private names, and nothing it computes is believed.
-EXPORT_CODE = """\
-def _imdb_lab_export(namespace, model_path, settings_path, result_path):
-    import json, numbers, sys
-    def whole(name):
-        value = namespace.get(name)
-        return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else None
-    keras = sys.modules.get("keras")
-    if "model" not in namespace:
-        status = {status_no_model!r}
-    elif keras is None or not isinstance(namespace["model"], keras.Model):
-        status = {status_not_keras!r}
-    else:
-        namespace["model"].save(model_path)
-        with open(settings_path, "w", encoding="utf-8") as file:
-            json.dump({{"num_words": whole("num_words"), "skip_top": whole("skip_top")}}, file)
-        status = {status_exported!r}
-    with open(result_path, "w", encoding="utf-8") as file:
-        json.dump({{"status": status}}, file)
-_imdb_lab_export(globals(), {model_path!r}, {settings_path!r}, {result_path!r})
-del _imdb_lab_export
-"""
-
-# Runs in the student's kernel after the export: the student's functions on inputs the runner drew just now, and
-# the training history; what they give is recorded as data, which the grader judges (imdb_lab.grader.exercises).
-EXERCISES_CODE = """\
-def _imdb_lab_exercises(namespace, name, arguments, path):
-    import json
-    def record(function, *args):
-        try:
-            value = function(*args)
-        except NotImplementedError:
-            return {{"not_attempted": True}}
-        except Exception as error:
-            return {{"raised": (type(error).__name__ + ": " + str(error))[:300]}}
-        try:
-            import numpy
-            array = numpy.asarray(value, dtype=float)
-        except Exception:
-            return {{"type": type(value).__name__}}
-        return {{"shape": list(array.shape)}} if array.size > 100000 else {{"result": array.tolist()}}
-    function = namespace.get(name)
-    if not callable(function):
-        found = {{"missing": None if function is None else type(function).__name__}}
-    elif name == "multi_hot":
-        found = [record(function, case["sequences"], case["num_words"]) for case in arguments]
-    else:
-        found = record(function, list(arguments))
-    out = {{name: found}}
-    logs = getattr(namespace.get("history"), "history", None)
-    if name == "multi_hot" and isinstance(logs, dict):
-        try:
-            params = getattr(namespace["history"], "params", None) or {{}}
-            out["history"] = {{"history": {{str(k): [float(v) for v in values] for k, values in logs.items()}},
-                              "params": {{k: int(params[k]) for k in ("epochs", "steps") if params.get(k) is not None}}}}
-        except Exception:
-            pass
-    with open(path, "w", encoding="utf-8") as file:
-        json.dump(out, file)
-_imdb_lab_exercises(globals(), {name!r}, {arguments}, {path!r})
-del _imdb_lab_exercises
-"""
 
 
 def _kernel_manager_class():
@@ -139,71 +78,82 @@ def _run_cells(client, nb, deadline):
     return None
 
 
+def _run_probe(client, nb, step, request):
+    """Run ``kernel_probe``'s ``step`` with ``request`` in the kernel, as a cell kept out of its history."""
+    nb.cells.append(nbformat.v4.new_code_cell(kernel_probe.probe_line(step, request)))
+    client.execute_cell(nb.cells[-1], len(nb.cells) - 1, store_history=False)
+
+
 def _export(client, nb, export_dir, deadline):
-    """Run the export cell in the kernel; return its status."""
+    """Run the export in the kernel; return its status."""
     export_dir = Path(export_dir)
-    result_path = export_dir / "export.json"
-    code = EXPORT_CODE.format(
-        status_no_model=NO_MODEL, status_not_keras=NOT_A_KERAS_MODEL, status_exported=EXPORTED,
-        model_path=str(export_dir / "model.keras"), settings_path=str(export_dir / "settings.json"),
-        result_path=str(result_path))
-    nb.cells.append(nbformat.v4.new_code_cell(code))
     if time.monotonic() >= deadline:
         return TIMED_OUT
     try:
-        client.execute_cell(nb.cells[-1], len(nb.cells) - 1, store_history=False)
-        status = json.loads(result_path.read_text(encoding="utf-8"))["status"]
+        _run_probe(client, nb, "export", {"model_path": str(export_dir / "model.keras"),
+                                          "settings_path": str(export_dir / "settings.json"),
+                                          "result_path": str(export_dir / "export.json")})
+        outcome = records.read_record(export_dir / "export.json", records.ExportRecord).outcome
     except CellTimeoutError:
         return TIMED_OUT
     except CellExecutionError as error:
         return detailed(NOT_EXPORTABLE, f"{error.ename}: {first_line(error.evalue)}")
     except DeadKernelError:
         return f"{KERNEL_DIED} while exporting the model"
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except RecordError as error:
         return detailed(NOT_EXPORTABLE, error)
-    return status if status in (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL) else detailed(NOT_EXPORTABLE, first_line(status))
+    return {kernel_probe.EXPORTED: EXPORTED, kernel_probe.NO_MODEL: NO_MODEL,
+            kernel_probe.NOT_KERAS: NOT_A_KERAS_MODEL}[outcome]
 
 
-def _exercises(client, nb, export_dir, deadline, drawn):
-    """Run the student's ``multi_hot`` and ``predict_sentiment`` on inputs drawn now, recording what they give
-    (``drawn`` gets the inputs); a failure here costs those exercises only."""
+def _exercises(client, nb, export_dir, deadline):
+    """Run the student's ``multi_hot`` and ``predict_sentiment`` on inputs drawn now and record the training
+    history, each into its file of ``export_dir``; return the inputs drawn, ``(encoding cases, texts)``.
+
+    A step that fails costs its own exercise only; the deadline, or a dead kernel, ends them all.
+    """
     export_dir = Path(export_dir)
-    drawn["encoding"] = exercises.draw_encoding_cases(random.SystemRandom())
-    stages = [("multi_hot", drawn["encoding"], export_dir / "encoding.json")]
+    cases = exercises.draw_encoding_cases(random.SystemRandom())
+    steps = [("call_function", {"function": "multi_hot", "path": str(export_dir / "encoding.json"),
+                                "calls": [[list(map(list, case.sequences)), case.num_words] for case in cases]}),
+             ("history", {"path": str(export_dir / "history.json")})]
+    texts = ()
     num_words = _num_words(export_dir / "settings.json")
     if num_words is not None:
-        word_index = get_word_index()
-        drawn["texts"] = probe_texts(word_index, num_words, seed=random.SystemRandom().randrange(2**32))
-        stages.append(("predict_sentiment", drawn["texts"], export_dir / "prediction.json"))
-    for name, arguments, path in stages:
+        texts = tuple(probe_texts(get_word_index(), num_words, seed=random.SystemRandom().randrange(2**32)))
+        steps.append(("call_function", {"function": "predict_sentiment", "path": str(export_dir / "prediction.json"),
+                                        "calls": [[list(texts)]]}))
+    for step, request in steps:
         if time.monotonic() >= deadline:
-            return
-        code = EXERCISES_CODE.format(name=name, arguments=json.dumps(arguments), path=str(path))
-        nb.cells.append(nbformat.v4.new_code_cell(code))
+            break
         try:
-            client.execute_cell(nb.cells[-1], len(nb.cells) - 1, store_history=False)
-        except (CellTimeoutError, CellExecutionError, DeadKernelError):
-            return
+            _run_probe(client, nb, step, request)
+        except CellExecutionError:
+            continue
+        except (CellTimeoutError, DeadKernelError):
+            break
+    return cases, texts
 
 
 def _num_words(settings_path):
     """Return the notebook's ``num_words`` from the settings the export wrote, if it is a usable one, else None."""
     try:
-        value = json.loads(Path(settings_path).read_text(encoding="utf-8")).get("num_words")
-    except (OSError, ValueError, AttributeError):
+        num_words = records.read_record(settings_path, records.Settings).num_words
+    except RecordError:
         return None
-    return value if isinstance(value, int) and not isinstance(value, bool) and 4 < value <= 10**6 else None
+    return num_words if num_words is not None and 4 < num_words <= 10**6 else None
 
 
-def run_notebook(notebook, workdir, export_dir, cells_seconds, export_seconds, drawn=None):
-    """Run ``notebook`` in ``workdir`` with its cells' time limit, export its model; return the status.
+def run_notebook(config):
+    """Run the notebook of ``config`` (a ``records.RunnerConfig``) with its cells' time limit, export its model;
+    return the ``records.RunnerReport``.
 
-    When the cells ran, the student's functions then run on inputs drawn now;
-    ``drawn`` (a dict) gets those inputs.
+    When the model is exported (or there is none), the student's functions
+    then run on inputs drawn now, which the report holds.
     """
-    nb = nbformat.read(notebook, as_version=4)
+    nb = nbformat.read(config.notebook, as_version=4)
     deadline = {"at": None}
-    drawn = {} if drawn is None else drawn
+    drawn = ((), ())
 
     def cell_timeout(cell):
         # nbclient treats 0 as "no limit": give at least one second
@@ -212,38 +162,36 @@ def run_notebook(notebook, workdir, export_dir, cells_seconds, export_seconds, d
     client = NotebookClient(
         nb, timeout_func=cell_timeout, startup_timeout=KERNEL_STARTUP_TIMEOUT,
         kernel_manager_class=_kernel_manager_class(), shutdown_kernel="immediate", allow_errors=False,
-        resources={"metadata": {"path": str(workdir)}},
+        resources={"metadata": {"path": config.workdir}},
     )
     try:
         # the kernel's own log lines (TensorFlow's start-up chatter) would drown the grader's table
         with client.setup_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-            deadline["at"] = time.monotonic() + cells_seconds
+            deadline["at"] = time.monotonic() + config.cells_seconds
             status = _run_cells(client, nb, deadline["at"])
             if status is None:
-                deadline["at"] = time.monotonic() + export_seconds
-                status = _export(client, nb, export_dir, deadline["at"])
+                deadline["at"] = time.monotonic() + config.export_seconds
+                status = _export(client, nb, config.export_dir, deadline["at"])
                 if status in (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL) or kind(status) == NOT_EXPORTABLE:
-                    _exercises(client, nb, export_dir, deadline["at"], drawn)
+                    drawn = _exercises(client, nb, config.export_dir, deadline["at"])
     except (RuntimeError, TimeoutError) as error:
         status = detailed(KERNEL_ERROR, error)
-    return status
+    return records.RunnerReport(status, *drawn)
 
 
 def main(argv=None):
     """Read the grader's JSON config (argv[0]), run and export the notebook, write the status file."""
     argv = sys.argv[1:] if argv is None else argv
-    config = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    config = records.read_record(argv[0], records.RunnerConfig)
     processes.become_subreaper()
-    drawn = {}
     try:
-        status = run_notebook(config["notebook"], config["workdir"], config["export_dir"],
-                              config["cells_seconds"], config["export_seconds"], drawn)
+        report = run_notebook(config)
     finally:
         # whatever the notebook started, double-forked or setsid() included, ends with it
         processes.kill_descendants()
     # written once no process of the notebook is left: the inputs drawn are the runner's own
-    with atomic_write(config["status_path"], "w", encoding="utf-8") as file:
-        json.dump({"status": status, "drawn": drawn}, file)
+    with atomic_write(config.status_path, "w", encoding="utf-8") as file:
+        json.dump(report.to_json(), file)
     return 0
 
 

@@ -1,18 +1,20 @@
 """The scorer: scores an exported model in a clean process, where no notebook code runs (Keras, NumPy, this package).
 
 The grader starts it with ``launch.run_scorer``, in isolated mode (``python -I -S``,
-the grader's import path) with the arguments of ``main``: the exported model file, the notebook's
-``num_words`` / ``skip_top`` (plain numbers in a JSON file), and the test
-reviews the grader wrote before any notebook ran, with their SHA-256. The model
+the grader's import path), on a request file (``records.ScorerRequest``): the
+exported model file, the notebook's ``num_words`` / ``skip_top`` (plain
+numbers in a JSON file), the test reviews the grader wrote before any notebook
+ran, with their SHA-256, and what the kernel reported for the exercises. The model
 is loaded with ``safe_mode=True`` and ``compile=False``: a model that needs
 code to be rebuilt (a custom layer, a ``Lambda``, a subclass that overrides
-``predict``) is refused, not run. One JSON line on stdout gives the result.
+``predict``) is refused, not run. One JSON line on stdout gives the result
+(``records.ScorerResult``).
 """
 
+import dataclasses
 import hashlib
 import io
 import json
-import numbers
 import os
 import sys
 
@@ -25,9 +27,11 @@ from imdb_lab.check.model_check import check_model
 from imdb_lab.check.prediction_check import expected_answers, judge_prediction, raised_verdict
 from imdb_lab.data.cache import load_prepared
 from imdb_lab.data.reviews import OOV_CHAR, FlatReviews, limit_vocabulary, valid_vocabulary
-from imdb_lab.errors import LabValueError, describe
+from imdb_lab.errors import LabValueError, RecordError, describe
 from imdb_lab.files import atomic_write
+from imdb_lab.grader import records
 from imdb_lab.grader.exercises import not_judged, verdict
+from imdb_lab.grader.records import ScorerResult
 from imdb_lab.grader.statuses import NOT_LOADABLE, NOT_SCORABLE, SCORED, TAMPERED, detailed
 from imdb_lab.models.dense import input_width
 from imdb_lab.models.evaluation import multi_hot_accuracy
@@ -56,15 +60,10 @@ def read_test_data(path, sha256):
 
 
 def read_settings(path):
-    """Return the notebook's ``(num_words, skip_top)`` from its settings file: ints, or None when unusable."""
-    with open(path, encoding="utf-8") as file:
-        settings = json.load(file)
-
-    def whole(name):
-        value = settings.get(name) if isinstance(settings, dict) else None
-        return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else None
-
-    return whole("num_words"), whole("skip_top") or 0
+    """Return the notebook's ``(num_words, skip_top)`` from the export's settings file (``records.Settings``):
+    whole numbers, or None for ``num_words`` and 0 for ``skip_top`` where the notebook had none."""
+    settings = records.read_record(path, records.Settings)
+    return settings.num_words, settings.skip_top or 0
 
 
 def exported_accuracy(model, test, num_words=None, skip_top=0, *, batch_size=512):
@@ -80,94 +79,107 @@ def exported_accuracy(model, test, num_words=None, skip_top=0, *, batch_size=512
 
 
 def evaluate_export(model_path, settings_path, test_path, test_sha256):
-    """Return ``{"status", "accuracy"}`` for an exported model: SCORED with its accuracy, or why it was not."""
+    """Return the ``records.ScorerResult`` of an exported model: SCORED with its accuracy, or why it was not."""
     try:
         test = read_test_data(test_path, test_sha256)
     except (OSError, ValueError) as error:
-        return {"status": detailed(TAMPERED, error), "accuracy": None}
+        return ScorerResult(detailed(TAMPERED, error))
     try:
         num_words, skip_top = read_settings(settings_path)
-    except (OSError, ValueError) as error:
-        return {"status": detailed(NOT_SCORABLE, f"its settings file is unreadable: {describe(error)}"),
-                "accuracy": None}
+    except RecordError as error:
+        return ScorerResult(detailed(NOT_SCORABLE, f"its settings file is unreadable: {describe(error)}"))
     import keras  # here, not above: the grader imports this module (write_test_data) and must not load Keras
 
     try:
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - whatever the file holds, it is a status, not a crash
-        return {"status": detailed(NOT_LOADABLE, error), "accuracy": None}
+        return ScorerResult(detailed(NOT_LOADABLE, error))
     try:
-        return {"status": SCORED, "accuracy": exported_accuracy(model, test, num_words, skip_top)}
+        return ScorerResult(SCORED, exported_accuracy(model, test, num_words, skip_top))
     except Exception as error:  # noqa: BLE001
-        return {"status": detailed(NOT_SCORABLE, error), "accuracy": None}
+        return ScorerResult(detailed(NOT_SCORABLE, error))
 
 
-class _ReportedHistory:
-    """The training history the kernel reported (``history.history`` and ``history.params``), as check_history
-    reads a ``keras.callbacks.History``."""
+def score(request):
+    """Return the ``records.ScorerResult`` of a ``records.ScorerRequest``: the accuracy, and the verdicts of the
+    exercises judged here when the request asks for them (``words_path``) and the model was scored.
 
-    def __init__(self, reported):
-        self.history = reported.get("history") if isinstance(reported.get("history"), dict) else {}
-        self.params = reported.get("params") if isinstance(reported.get("params"), dict) else {}
+    Should judging the exercises fail (a fault of the grader, never of the
+    notebook), the accuracy stands and ``error`` says why they were not judged.
+    """
+    result = evaluate_export(request.model_path, request.settings_path, request.test_path, request.test_sha256)
+    if request.words_path is None or result.status != SCORED:
+        return result
+    try:
+        num_words, _ = read_settings(request.settings_path)
+        return dataclasses.replace(result, verdicts=judge_exercises(request, num_words or _model_width(
+            request.model_path)))
+    except Exception as error:  # noqa: BLE001 - the accuracy stands; the exercises say why they were not judged
+        return dataclasses.replace(result, error=describe(error))
 
 
-def judge_exercises(model_path, num_words, inputs, words_path, target):
-    """Return the verdicts of the model, training and prediction exercises of an exported model (``exercises``).
+def judge_exercises(request, num_words):
+    """Return the verdicts of the model, training and prediction exercises of an exported model.
 
-    ``inputs``: what the kernel reported (``history``, ``prediction``) and the
-    texts the runner chose (``texts``); ``words_path``: the grader's prepared
-    data file, for the word index. The model is loaded again, compiled, with
-    ``safe_mode=True``: its loss, metrics and optimizer steps are read from the
-    file, never from the kernel.
+    ``request``: the ``records.ScorerRequest``, with what the kernel reported
+    (``history``, ``prediction``), the texts the runner chose (``texts``) and
+    the grader's prepared data file (``words_path``, for the word index). The
+    model is loaded again, compiled, with ``safe_mode=True``: its loss, metrics
+    and optimizer steps are read from the file, never from the kernel.
     """
     import keras  # as in evaluate_export
 
-    verdicts = {}
     try:
-        model = keras.saving.load_model(model_path, compile=True, safe_mode=True)
+        model = keras.saving.load_model(request.model_path, compile=True, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - a status of the exercise, not a crash
         problem = incorrect(f"the model's compile settings cannot be loaded safely ({describe(error)})",
                             "compile with Keras's own optimizers, losses and metrics, given by name or class")
         return {"model": verdict("model", problem), "training": verdict("training", problem),
                 "prediction": not_judged("prediction", "the model could not be loaded with its compile settings")}
-    verdicts["model"] = verdict("model", check_model(model, num_words))
+    return {"model": verdict("model", check_model(model, num_words)),
+            "training": _judge_training(model, request.history, request.target),
+            "prediction": _judge_prediction(model, request, num_words)}
+
+
+def _judge_training(model, history, target):
+    """Return the training verdict: the exported model's optimizer steps, then the ``history`` the kernel reported."""
     if trained_steps(model) == 0:
-        verdicts["training"] = verdict("training", incorrect(
+        return verdict("training", incorrect(
             "the exported model has not been trained (its optimizer has taken no step)",
             "run the training cell (model.fit) after building the model, and do not build it again after training"))
-    elif not isinstance(inputs.get("history"), dict):
-        verdicts["training"] = verdict("training", not_attempted("there is no `history`: keep what model.fit "
-                                                                 "returns as `history`"), source="kernel")
-    else:
-        verdicts["training"] = verdict("training", check_history(_ReportedHistory(inputs["history"]), target=target),
-                                       source="kernel")
-    texts, reported = inputs.get("texts"), inputs.get("prediction")
-    if not texts or not isinstance(reported, dict):
-        verdicts["prediction"] = not_judged("prediction", "no texts were given to predict_sentiment")
-        return verdicts
-    if "missing" in reported:
-        verdicts["prediction"] = verdict("prediction", not_attempted("there is no function predict_sentiment"))
-    elif reported.get("not_attempted"):
-        verdicts["prediction"] = verdict("prediction", not_attempted("predict_sentiment still raises "
-                                                                     "NotImplementedError"))
-    elif "raised" in reported:
-        verdicts["prediction"] = verdict("prediction", raised_verdict(str(reported["raised"])[:300]))
-    else:
-        word_index = {word: rank for rank, word in enumerate(load_prepared(words_path).words, start=1)}
-        expected, wrong_rules = expected_answers(model, texts, word_index, num_words)
-        # a result too large to record came as its shape (from the kernel): a view of that shape, nothing allocated
-        result = reported["result"] if "result" in reported else (
-            _shaped(reported["shape"]) if "shape" in reported else str(reported.get("type")))
-        verdicts["prediction"] = verdict("prediction", judge_prediction(result, expected, texts, wrong_rules))
-    return verdicts
+    if history is None:
+        return verdict("training", not_attempted("there is no `history`: keep what model.fit returns as `history`"),
+                       source="kernel")
+    return verdict("training", check_history(history, target=target), source="kernel")
+
+
+def _judge_prediction(model, request, num_words):
+    """Return the prediction verdict: what ``predict_sentiment`` gave on the runner's texts against the model's own
+    probabilities."""
+    record = request.prediction
+    if not request.texts or record is None:
+        return not_judged("prediction", "predict_sentiment was not called (the notebook stopped, or ran out of time, "
+                                        "before the grader could call it)")
+    if record.missing is not None:
+        return verdict("prediction", not_attempted("there is no function predict_sentiment"))
+    if len(record.calls) != 1:
+        return not_judged("prediction", "the kernel's record of predict_sentiment is damaged")
+    call = record.calls[0]
+    if call.kind == "not_attempted":
+        return verdict("prediction", not_attempted("predict_sentiment still raises NotImplementedError"))
+    if call.kind == "raised":
+        return verdict("prediction", raised_verdict(call.value))
+    word_index = {word: rank for rank, word in enumerate(load_prepared(request.words_path).words, start=1)}
+    texts = list(request.texts)
+    expected, wrong_rules = expected_answers(model, texts, word_index, num_words)
+    # a result too large to record came as its shape: a view of that shape, nothing allocated (a type: its name)
+    result = _shaped(call.value) if call.kind == "shape" else call.value
+    return verdict("prediction", judge_prediction(result, expected, texts, wrong_rules))
 
 
 def _shaped(shape):
-    """Return a read-only array of ``shape`` (from the kernel's record) that takes no memory, or the shape as text."""
-    if (isinstance(shape, list) and len(shape) <= 32
-            and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**31 for n in shape)):
-        return np.broadcast_to(np.float64(0), tuple(shape))
-    return f"array of shape {str(shape)[:60]}"
+    """Return a read-only array of ``shape`` (a checked record's) that takes no memory."""
+    return np.broadcast_to(np.float64(0), shape)
 
 
 def self_check(folder, test_path, test_sha256):
@@ -183,10 +195,9 @@ def self_check(folder, test_path, test_sha256):
     num_words = int(test.tokens.max(initial=2)) + 1
     model = keras.Sequential([keras.Input((num_words,)), keras.layers.Dense(1, activation="sigmoid")])
     model.save(f"{folder}/model.keras")
-    with open(f"{folder}/settings.json", "w", encoding="utf-8") as file:
-        json.dump({"num_words": num_words}, file)
+    records.write_record(f"{folder}/settings.json", records.Settings(num_words))
     result = evaluate_export(f"{folder}/model.keras", f"{folder}/settings.json", test_path, test_sha256)
-    return {**result, "files": loaded_files()}
+    return dataclasses.replace(result, files=tuple(loaded_files()))
 
 
 def loaded_files():
@@ -205,28 +216,17 @@ def loaded_files():
 
 
 def main(argv=None):
-    """Command line: MODEL SETTINGS TEST_DATA TEST_SHA256 [EXERCISES WORDS TARGET], or --self-check FOLDER TEST_DATA
-    TEST_SHA256; print JSON."""
+    """Command line: REQUEST (a ``records.ScorerRequest`` file), or --self-check FOLDER TEST_DATA TEST_SHA256; print
+    the ``records.ScorerResult`` as one JSON line after ``RESULT_PREFIX``."""
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) not in (4, 7):
-        print("usage: python -m imdb_lab.grader.scorer MODEL SETTINGS TEST_DATA TEST_SHA256 [EXERCISES WORDS TARGET]\n"
+    if len(argv) not in (1, 4) or (len(argv) == 4) != (argv[0] == "--self-check"):
+        print("usage: python -m imdb_lab.grader.scorer REQUEST.json\n"
               "       python -m imdb_lab.grader.scorer --self-check FOLDER TEST_DATA TEST_SHA256", file=sys.stderr)
         return 2
     choose_backend()
-    if argv[0] == "--self-check":
-        result = self_check(*argv[1:])
-    else:
-        result = evaluate_export(*argv[:4])
-        if len(argv) == 7 and result["status"] == SCORED:
-            with open(argv[4], encoding="utf-8") as file:
-                inputs = json.load(file)
-            num_words, _ = read_settings(argv[1])
-            try:
-                result["exercises"] = judge_exercises(argv[0], num_words or _model_width(argv[0]), inputs, argv[5],
-                                                      float(argv[6]))
-            except Exception as error:  # noqa: BLE001 - the accuracy stands; the exercises say why they were not
-                result["exercises"] = {"error": describe(error)}
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    result = self_check(*argv[1:]) if argv[0] == "--self-check" else score(
+        records.read_record(argv[0], records.ScorerRequest))
+    print(RESULT_PREFIX + json.dumps(result.to_json()), flush=True)
     return 0
 
 

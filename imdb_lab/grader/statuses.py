@@ -27,6 +27,13 @@ RUNNER_KILLED = "the notebook killed the process running it"
 NOT_A_NOTEBOOK = "not a notebook"
 GRADING_FAILED = "grading failed"
 
+# an exercise's verdict, besides the checks' own words (correct, incorrect, not attempted): NOT_JUDGED when the
+# notebook gave the grader nothing to judge it on; GRADER_FAILED when the grader itself failed while judging it,
+# which is not the notebook's fault and costs nothing (its points are left out of the score)
+NOT_JUDGED = "not judged"
+GRADER_FAILED = "grader failed"
+VERDICT_WORDS = ("correct", "incorrect", "not attempted", NOT_JUDGED, GRADER_FAILED)
+
 # reported by the child processes, never a row's status
 EXPORTED = "exported"
 SCORED = "scored"
@@ -59,6 +66,10 @@ ROW_STATUSES = (
 # "passed", a score) is not believed; a forged failure only fails the forger
 RUNNER_STATUSES = (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL, TIMED_OUT, ERROR_IN_CELL, KERNEL_DIED, KERNEL_ERROR,
                    NOT_EXPORTABLE)
+
+
+# what the scorer may report besides SCORED (its own checks' outcomes)
+SCORER_STATUSES = (NOT_LOADABLE, NOT_SCORABLE, TAMPERED)
 
 
 def from_runner(reported):

@@ -134,13 +134,13 @@ def _check_scorer(data):
     folder = data.folder / "self-check"
     result = run_scorer(["--self-check", folder, data.test_path, data.test_sha256], folder,
                         time.monotonic() + 600, _SELF_CHECK_MEMORY)
-    if result.get("status") != SCORED:
-        raise GradingDataError(f"the scorer does not work on this machine ({result.get('status')}): run "
+    if result.status != SCORED:
+        raise GradingDataError(f"the scorer does not work on this machine ({result.status}): run "
                                "`python -m pytest tests/grader/test_scorer.py` to see why")
     # what it runs from: Python's own files and those on its import path (not the system's C library, nor a
     # temporary file of the check itself)
     roots = tuple(str(Path(root).resolve()) + os.sep for root in {sys.prefix, sys.base_prefix, *scorer_path()})
-    files = [path for path in result["files"] if str(Path(path).resolve()).startswith(roots)]
+    files = [path for path in result.files if str(Path(path).resolve()).startswith(roots)]
     folders = {str(Path(path).parent) for path in files} | set(scorer_path())
     return CodeSnapshot(files + interpreter_files(), folders, links=[sys.executable])
 
@@ -187,7 +187,8 @@ class CodeSnapshot:
 
 
 class SharedCache:
-    """The user's own data cache: if a notebook rewrote it during grading (unsandboxed), it is removed, to be rebuilt."""
+    """The user's own data cache: if a notebook rewrote it during grading (unsandboxed), it is removed, to be
+    rebuilt."""
 
     def __init__(self, data):
         self.path = None if data.source is None else cache.cache_path(data.source)
@@ -199,7 +200,7 @@ class SharedCache:
         except OSError:
             return None
 
-    def restore(self):
+    def remove_if_changed(self):
         """Remove the cache if it changed since grading began (the next load rebuilds it); return True if it did."""
         if self.path is None or self._digest() == self.before:
             return False

@@ -161,7 +161,7 @@ def test_grade_prints_one_row_per_notebook_in_order_and_a_summary(graded):
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["notebook", "status", "accuracy", "encoding", "model", "training", "accuracy",
                                 "prediction", "points", "seconds", "sandboxed"]
-    assert [Path(line.split()[0]).name for line in lines[1:-1]] == graded["names"]
+    assert [Path(line.split()[0]).name for line in lines[1:-1]] == graded["names"], result.stderr[-3000:]
     assert lines[-1] == f"7 of {len(EXPECTED)} passed"
     assert result.returncode == 1
 

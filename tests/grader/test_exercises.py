@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import naive_multi_hot
-from imdb_lab.grader import exercises
+from imdb_lab.grader import exercises, kernel_probe, records
 from imdb_lab.grader.exercises import DEFAULT_POINTS, EXERCISES, Rubric
+from imdb_lab.grader.statuses import GRADER_FAILED, VERDICT_WORDS
 
 
 def cases(seed=1):
@@ -18,24 +19,19 @@ def test_hidden_cases_hold_the_classic_mistakes_and_differ_from_run_to_run():
     drawn = cases()
     assert len(drawn) == exercises.HIDDEN_CASES
     for case in drawn:
-        reviews, num_words = case["sequences"], case["num_words"]
-        assert [] in reviews and [0, num_words - 1] in reviews  # an empty review, the first and last column
+        reviews, num_words = case.sequences, case.num_words
+        assert () in reviews and (0, num_words - 1) in reviews  # an empty review, the first and last column
         assert any(len(set(review)) < len(review) for review in reviews)  # a repeated word
         assert all(0 <= index < num_words for review in reviews for index in review)
     assert cases(1) == cases(1) and cases(1) != cases(2)
 
 
-def kernel_record(function, drawn):
-    """What the runner's cell records for ``function`` on the hidden cases (as JSON would carry it)."""
-    records = []
-    for case in drawn:
-        try:
-            records.append({"result": np.asarray(function(case["sequences"], case["num_words"]), float).tolist()})
-        except NotImplementedError:
-            records.append({"not_attempted": True})
-        except Exception as error:  # noqa: BLE001
-            records.append({"raised": f"{type(error).__name__}: {error}"})
-    return records
+def kernel_record(namespace, drawn, tmp_path):
+    """What kernel_probe records of the notebook's ``multi_hot`` on the hidden cases, read as the grader reads it."""
+    path = tmp_path / "encoding.json"
+    calls = [[[list(review) for review in case.sequences], case.num_words] for case in drawn]
+    kernel_probe.call_function(namespace, {"function": "multi_hot", "path": str(path), "calls": calls})
+    return records.read_record(path, records.FunctionRecord)
 
 
 def counts(sequences, num_words):
@@ -59,31 +55,51 @@ def stub(sequences, num_words):
     (lambda s, n: 1 / 0, "incorrect", "multi_hot raised ZeroDivisionError: division by zero", "sequences is a list"),
     (stub, "not attempted", "multi_hot still raises NotImplementedError", ""),
 ])
-def test_the_encoding_verdict_names_the_mistake_as_check_encoding_does(function, word, message, hint):
+def test_the_encoding_verdict_names_the_mistake_as_check_encoding_does(function, word, message, hint, tmp_path):
     drawn = cases()
-    found = exercises.judge_encoding_outputs(drawn, kernel_record(function, drawn))
+    found = exercises.judge_encoding_outputs(drawn, kernel_record({"multi_hot": function}, drawn, tmp_path))
     assert found["verdict"] == word and found["exercise"] == "encoding" and found["source"] == "grader"
     assert message in found["message"] and hint in found["hint"]
 
 
-def test_the_encoding_verdict_without_a_function_or_with_a_value_instead():
-    assert exercises.judge_encoding_outputs(cases(), {"missing": None})["verdict"] == "not attempted"
-    found = exercises.judge_encoding_outputs(cases(), {"missing": "ndarray"})
-    assert (found["verdict"], found["message"]) == ("incorrect", "multi_hot should be a function, got ndarray")
-    found = exercises.judge_encoding_outputs(cases(), [{"shape": [5, 10**6]}] * exercises.HIDDEN_CASES)
-    assert "the result has shape (5, 1000000)" in found["message"]
-
-
-def test_a_damaged_record_of_the_drawn_reviews_is_not_judged_rather_than_a_crash():
-    for damaged in ([{"sequences": [[1]]}], "cases", [3]):
-        assert exercises.judge_encoding_outputs(damaged, [])["verdict"] == "not judged"
-
-
-def test_a_multi_hot_right_on_some_hidden_cases_earns_that_share_where_partial():
+def test_the_encoding_verdict_without_a_function_or_with_a_value_instead(tmp_path):
     drawn = cases()
-    records = kernel_record(naive_multi_hot, drawn)
-    records[0] = {"result": counts(drawn[0]["sequences"], drawn[0]["num_words"]).tolist()}
-    found = exercises.judge_encoding_outputs(drawn, records)  # every case has a repeated word: counts differ
+    assert exercises.judge_encoding_outputs(drawn, kernel_record({}, drawn, tmp_path))["verdict"] == "not attempted"
+    found = exercises.judge_encoding_outputs(drawn, kernel_record({"multi_hot": np.zeros(3)}, drawn, tmp_path))
+    assert (found["verdict"], found["message"]) == ("incorrect", "multi_hot should be a function, got ndarray")
+    found = exercises.judge_encoding_outputs(drawn, kernel_record({"multi_hot": lambda s, n: np.zeros((5, 10**6))},
+                                                                  drawn, tmp_path))
+    assert "the result has shape (5, 1000000)" in found["message"]
+    found = exercises.judge_encoding_outputs(drawn, kernel_record({"multi_hot": lambda s, n: "rows"}, drawn, tmp_path))
+    assert "multi_hot returned a str, not an array" in found["message"]
+
+
+def test_without_a_record_of_multi_hot_the_encoding_is_not_judged():
+    found = exercises.judge_encoding_outputs(cases(), None)
+    assert found["verdict"] == "not judged" and "recorded nothing of multi_hot" in found["message"]
+
+
+def test_an_exercise_the_grader_failed_to_judge_costs_nothing_and_says_so():
+    found = exercises.grader_failed("model", "RuntimeError: the scorer broke")
+    assert found["verdict"] == GRADER_FAILED in VERDICT_WORDS
+    assert "RuntimeError: the scorer broke" in found["message"] and "not a mistake of your notebook" in found["message"]
+    assert Rubric().award(found)["points"] == Rubric().award(found)["max_points"] == 0
+
+
+def test_every_verdict_word_of_the_checks_is_one_the_grader_knows():
+    assert set(exercises.VERDICTS.values()) < set(VERDICT_WORDS)
+
+
+def test_a_multi_hot_right_on_some_hidden_cases_earns_that_share_where_partial(tmp_path):
+    drawn = cases()
+    first = drawn[0].sequences
+
+    def right_but_on_the_first(sequences, num_words):
+        return (counts if sequences == [list(review) for review in first] else naive_multi_hot)(sequences, num_words)
+
+    # every case has a repeated word: counts differ
+    found = exercises.judge_encoding_outputs(drawn, kernel_record({"multi_hot": right_but_on_the_first}, drawn,
+                                                                  tmp_path))
     assert found["verdict"] == "incorrect" and found["fraction"] == pytest.approx(2 / 3)
     assert Rubric(partial=frozenset({"encoding"})).award(found)["points"] == pytest.approx(0.67)
     assert Rubric().award(found)["points"] == 0

@@ -160,6 +160,18 @@ def test_resume_skips_finished_notebooks_unless_they_changed(tmp_path, notebooks
     assert [row["notebook"] for row in rows] == [notebooks[0], notebooks[2]]  # the old row is kept
 
 
+def test_resume_grades_again_the_rows_the_grader_failed_on(tmp_path, notebooks):
+    from imdb_lab.grader.exercises import grader_failed
+
+    first = gradebook.ResultsLog(tmp_path / "rows.json", notebooks)
+    failed_judging = [*ALICE[:1], *(RUBRIC.award(grader_failed(name, "RuntimeError: bug")) for name in EXERCISES[1:3]),
+                      *ALICE[3:]]
+    first.record(GradeResult(notebooks[0], "passed", 0.88123, 1.0, True, failed_judging))
+    first.record(GradeResult(notebooks[1], "grading failed: the scorer exited with code 1", None, 1.0, True, BOB))
+    first.record(GradeResult(notebooks[2], "passed", 0.88123, 1.0, True, ALICE))
+    assert list(gradebook.ResultsLog(tmp_path / "rows.json", notebooks).load()) == [notebooks[2]]
+
+
 def test_resume_from_a_file_that_is_not_a_rows_file_is_refused(tmp_path, notebooks):
     path = tmp_path / "rows.json"
     for content, why in (("{ not json", "Expecting"), (json.dumps({"a": 1}), "not a rows file"),

@@ -1,13 +1,15 @@
 """Tests of imdb_lab.grader.grading without kernels: private folders, the kernel's environment, limits, the table."""
 
 import json
+import random
 import time
 from pathlib import Path
 
 import pytest
 
 from imdb_lab.errors import GradingDataError
-from imdb_lab.grader import gradebook, grading
+from imdb_lab.grader import gradebook, grading, records
+from imdb_lab.grader.records import ScorerResult
 
 
 def test_each_kernel_gets_a_verified_private_copy_of_the_data_and_no_secret(prepared_data, tmp_path, monkeypatch):
@@ -153,12 +155,12 @@ def test_the_runners_report_is_believed_only_where_it_can_give_it(reported, beli
     scratch.mkdir()
 
     def forge(command, limits, **kwargs):
-        (scratch / "box" / "status.json").write_text(json.dumps({"status": reported}))
+        report = {"status": reported, "encoding_cases": [], "texts": []}
+        (scratch / "box" / "status.json").write_text(json.dumps(report))
         return None, 0, ""
 
     monkeypatch.setattr(grading.processes_module, "run_watched", forge)
-    monkeypatch.setattr(grading, "run_scorer", lambda *args: {"status": "model not loadable safely: x",
-                                                             "accuracy": None})
+    monkeypatch.setattr(grading, "run_scorer", lambda *args: ScorerResult("model not loadable safely: x"))
     limits = grading.processes_module.Limits(time.monotonic() + 60, 2**30)
     status, accuracy, _ = grading._grade_contained(notebook, scratch, prepared_data, limits, [])
     assert accuracy is None and status != "passed" and "\n" not in status
@@ -166,5 +168,47 @@ def test_the_runners_report_is_believed_only_where_it_can_give_it(reported, beli
         assert status == reported.splitlines()[0]
     elif reported == "exported":
         assert status == "model not loadable safely: x"  # an export is only a claim: the scorer decides
+    elif not isinstance(reported, str):
+        assert status == "grading failed: the notebook runner's report is not one it writes"
     else:
         assert status == "grading failed: the notebook runner reported a status it cannot give"
+
+
+def test_exercises_the_scorer_failed_to_judge_cost_nothing_and_say_why(prepared_data, tmp_path, monkeypatch):
+    # the lost points of before: the scorer measured the accuracy, then its judging of the model, training and
+    # prediction raised; the row kept the accuracy and gave those exercises 0 with "(scored)", a word never shown
+    import nbformat
+
+    from conftest import naive_multi_hot
+    from imdb_lab.grader import exercises, kernel_probe
+
+    notebook = tmp_path / "class" / "alice.ipynb"
+    notebook.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), notebook)
+    cases = exercises.draw_encoding_cases(random.Random(0))
+
+    def run_honestly(command, limits, **kwargs):
+        box = Path(kwargs["cwd"])
+        calls = [[[list(review) for review in case.sequences], case.num_words] for case in cases]
+        kernel_probe.call_function({"multi_hot": naive_multi_hot}, {"function": "multi_hot", "calls": calls,
+                                                                    "path": str(box / "export" / "encoding.json")})
+        records.write_record(box / "status.json", records.RunnerReport("exported", cases, ("a fine film",)))
+        return None, 0, ""
+
+    monkeypatch.setattr(grading.processes_module, "run_watched", run_honestly)
+    monkeypatch.setattr(grading, "run_scorer", lambda *args: ScorerResult(
+        "scored", 0.9, error="RuntimeError: a bug in the grader"))
+    result = grading.grade_notebook(notebook, data=prepared_data, sandbox=False, target=0.85)
+    verdicts = {e["exercise"]: e for e in result.exercises}
+    assert result.status == "passed" and result.accuracy == 0.9
+    assert {name: e["verdict"] for name, e in verdicts.items()} == {
+        "encoding": "correct", "model": "grader failed", "training": "grader failed", "accuracy": "correct",
+        "prediction": "grader failed"}
+    assert (result.points, result.max_points) == (7, 7)  # what it did not measure costs nothing
+    page = gradebook.feedback_page(result, target=0.85)
+    assert "## The model: a compiled binary classifier" in page and ": 0 of 0" in page
+    assert "Grader failed: the grader failed while judging this exercise (RuntimeError: a bug in the grader)" in page
+    assert "tell your instructor" in page
+    table = gradebook.format_table([result])
+    for text in (page, table, json.dumps(gradebook.gradescope_results(result, target=0.85))):
+        assert "scored" not in text and "exported" not in text  # no internal status word reaches a row

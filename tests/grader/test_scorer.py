@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from imdb_lab.data.reviews import FlatReviews
-from imdb_lab.grader import scorer, statuses
+from imdb_lab.errors import RecordError
+from imdb_lab.grader import records, scorer, statuses
+from imdb_lab.grader.records import Call, FunctionRecord, ReportedHistory, ScorerRequest, ScorerResult, Settings
 
 ALL_WORDS = 2**31 - 1
 
@@ -31,7 +33,7 @@ def reference_accuracy(weights, num_words, skip_top=0):
 
     _, (x_test, y_test) = load_data(num_words=num_words, skip_top=skip_top)
     right = 0
-    for sequence, label in zip(x_test, y_test):
+    for sequence, label in zip(x_test, y_test, strict=True):
         score = sum(weights[i] for i in set(sequence))
         right += int(score > 0) == label
     return right / len(y_test)
@@ -62,7 +64,7 @@ def exported(tmp_path, test_reviews):
 
     def export_and_score(model, settings):
         model.save(tmp_path / "model.keras")
-        (tmp_path / "settings.json").write_text(json.dumps(settings))
+        records.write_record(tmp_path / "settings.json", settings)
         return scorer.evaluate_export(tmp_path / "model.keras", tmp_path / "settings.json", test_path, sha256)
 
     return export_and_score
@@ -104,19 +106,25 @@ def test_test_data_round_trips_and_any_change_is_refused(tmp_path):
 @pytest.mark.parametrize("settings, expected", [
     ({"num_words": 100, "skip_top": 3}, (100, 3)),
     ({"num_words": None, "skip_top": None}, (None, 0)),
-    ({"num_words": "100", "skip_top": True}, (None, 0)),  # only real ints count
-    ([1, 2], (None, 0)),
+    # what the export never writes: a notebook wrote it
+    ({"num_words": "100", "skip_top": True}, None),
+    ({"num_words": 100}, None),
+    ([1, 2], None),
 ])
-def test_read_settings_keeps_only_whole_numbers(tmp_path, settings, expected):
+def test_read_settings_takes_only_what_the_export_writes(tmp_path, settings, expected):
     path = tmp_path / "settings.json"
     path.write_text(json.dumps(settings))
-    assert scorer.read_settings(path) == expected
+    if expected is None:
+        with pytest.raises(RecordError):
+            scorer.read_settings(path)
+    else:
+        assert scorer.read_settings(path) == expected
 
 
 def test_evaluate_export_scores_a_plain_model(tiny_data, exported):
     model, weights = signal_model(60, tiny_data, ["great", "loved"], ["awful", "dull"])
-    result = exported(model, {"num_words": 60, "skip_top": 0})
-    assert result == {"status": statuses.SCORED, "accuracy": pytest.approx(reference_accuracy(weights, 60))}
+    result = exported(model, Settings(60, 0))
+    assert result == ScorerResult(statuses.SCORED, pytest.approx(reference_accuracy(weights, 60)))
 
 
 def test_evaluate_export_refuses_a_subclass_that_overrides_predict(tiny_data, exported):
@@ -127,9 +135,9 @@ def test_evaluate_export_refuses_a_subclass_that_overrides_predict(tiny_data, ex
             return np.ones((len(x), 1))
 
     model = Oracle([keras.Input((60,)), keras.layers.Dense(1, activation="sigmoid")])
-    result = exported(model, {"num_words": 60})
-    assert result["status"].startswith(f"{statuses.NOT_LOADABLE}: TypeError: Could not locate class 'Oracle'")
-    assert result["accuracy"] is None
+    result = exported(model, Settings(60))
+    assert result.status.startswith(f"{statuses.NOT_LOADABLE}: TypeError: Could not locate class 'Oracle'")
+    assert result.accuracy is None
 
 
 def test_evaluate_export_refuses_a_lambda_layer(tiny_data, exported):
@@ -137,8 +145,8 @@ def test_evaluate_export_refuses_a_lambda_layer(tiny_data, exported):
 
     model = keras.Sequential([keras.Input((60,)), keras.layers.Lambda(lambda x: x * 0 + 1.0),
                               keras.layers.Dense(1, activation="sigmoid")])
-    result = exported(model, {"num_words": 60})
-    assert result["status"].startswith(f"{statuses.NOT_LOADABLE}: ValueError: Requested the deserialization of a "
+    result = exported(model, Settings(60))
+    assert result.status.startswith(f"{statuses.NOT_LOADABLE}: ValueError: Requested the deserialization of a "
                                        "`Lambda` layer")
 
 
@@ -146,34 +154,37 @@ def test_evaluate_export_names_a_model_it_cannot_feed(tiny_data, exported):
     import keras
 
     sequence_model = keras.Sequential([keras.Input((20, 8)), keras.layers.Flatten(), keras.layers.Dense(1)])
-    result = exported(sequence_model, {})
-    assert result["status"].startswith(f"{statuses.NOT_SCORABLE}: ValueError: the model's input shape is")
+    result = exported(sequence_model, Settings())
+    assert result.status.startswith(f"{statuses.NOT_SCORABLE}: ValueError: the model's input shape is")
 
 
 def test_evaluate_export_reports_altered_test_data(tiny_data, exported, tmp_path):
     model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
     model.save(tmp_path / "model.keras")
-    (tmp_path / "settings.json").write_text("{}")
+    records.write_record(tmp_path / "settings.json", Settings())
     result = scorer.evaluate_export(tmp_path / "model.keras", tmp_path / "settings.json", tmp_path / "test.npz",
                                      "0" * 64)
-    assert result["status"].startswith(f"{statuses.TAMPERED}: ")
+    assert result.status.startswith(f"{statuses.TAMPERED}: ")
 
 
 def test_main_prints_one_json_line(tiny_data, exported, test_reviews, tmp_path, capsys):
     model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
-    expected = exported(model, {"num_words": 60})
+    expected = exported(model, Settings(60))
     sha256 = scorer.write_test_data(test_reviews, tmp_path / "again.npz")
-    code = scorer.main([str(tmp_path / "model.keras"), str(tmp_path / "settings.json"), str(tmp_path / "again.npz"),
-                         sha256])
+    request = ScorerRequest(str(tmp_path / "model.keras"), str(tmp_path / "settings.json"),
+                            str(tmp_path / "again.npz"), sha256, 0.85)
+    records.write_record(tmp_path / "request.json", request)
+    code = scorer.main([str(tmp_path / "request.json")])
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert code == 0
     assert line.startswith("IMDB_LAB_SCORE ")
-    assert json.loads(line[len("IMDB_LAB_SCORE "):]) == expected
+    assert ScorerResult.from_json(json.loads(line[len("IMDB_LAB_SCORE "):])) == expected
 
 
-def test_main_with_wrong_arguments_says_how_to_call_it(capsys):
-    assert scorer.main(["only-one"]) == 2
-    assert "usage: python -m imdb_lab.grader.scorer MODEL SETTINGS TEST_DATA TEST_SHA256" in capsys.readouterr().err
+@pytest.mark.parametrize("argv", [[], ["a", "b"], ["a", "b", "c", "d"], ["--self-check", "a"]])
+def test_main_with_wrong_arguments_says_how_to_call_it(capsys, argv):
+    assert scorer.main(argv) == 2
+    assert "usage: python -m imdb_lab.grader.scorer REQUEST.json" in capsys.readouterr().err
 
 
 @pytest.fixture
@@ -208,8 +219,8 @@ HISTORY = {"history": {"loss": [0.6, 0.5, 0.45], "accuracy": [0.7, 0.8, 0.85], "
 
 
 def judged(model, tmp_path, words_file, tiny_data, history=HISTORY, predicted=None, num_words=50):
-    """Export ``model`` and judge it as the scorer does; ``predicted``: what predict_sentiment gave (a function of
-    the model's own probabilities), or the kernel's record."""
+    """Export ``model`` and judge it as the scorer does; ``predicted``: the kernel's record of what
+    predict_sentiment gave (a function of the model's own probabilities)."""
     from imdb_lab.check.prediction_check import probe_texts
     from imdb_lab.data.text import encode_review
     from imdb_lab.features.multi_hot import multi_hot_encode
@@ -219,9 +230,11 @@ def judged(model, tmp_path, words_file, tiny_data, history=HISTORY, predicted=No
     texts = probe_texts(tiny_data, num_words, seed=3)
     own = positive_probability(model, model.predict(multi_hot_encode(
         [encode_review(text, tiny_data, num_words=num_words) for text in texts], num_words), verbose=0))
-    record = predicted(own) if callable(predicted) else predicted or {"result": own.tolist()}
-    inputs = {"history": history, "prediction": record, "texts": texts}
-    return scorer.judge_exercises(tmp_path / "model.keras", num_words, inputs, words_file, 0.85)
+    call = Call.from_json(predicted(own) if predicted else {"result": own.tolist()})
+    request = ScorerRequest(str(tmp_path / "model.keras"), "", "", "", 0.85, str(words_file),
+                            history and ReportedHistory.from_json(history),
+                            FunctionRecord("predict_sentiment", None, (call,)), tuple(texts))
+    return scorer.judge_exercises(request, num_words)
 
 
 def test_the_scorer_judges_a_right_model_training_and_prediction(tmp_path, words_file, tiny_data):
@@ -257,3 +270,21 @@ def test_each_mistake_costs_its_own_exercise_with_the_checks_hint(tmp_path, word
         wrong.discard("prediction")  # a linear output is read as a logit: the prediction may still match
     assert wrong == {exercise}, verdicts
     assert hint in verdicts[exercise]["hint"]
+
+
+def test_when_judging_the_exercises_fails_the_accuracy_stands_and_the_result_says_why(tiny_data, exported,
+                                                                                    tmp_path, monkeypatch):
+    model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
+    measured = exported(model, Settings(60))
+
+    def broken(request, num_words):
+        raise RuntimeError("a bug in the grader")
+
+    monkeypatch.setattr(scorer, "judge_exercises", broken)
+    request = ScorerRequest(str(tmp_path / "model.keras"), str(tmp_path / "settings.json"),
+                            str(tmp_path / "test.npz"), scorer.hashlib.sha256((tmp_path / "test.npz").read_bytes())
+                            .hexdigest(), 0.85, words_path="words.npz")
+    result = scorer.score(request)
+    assert (result.status, result.accuracy) == (measured.status, measured.accuracy)
+    assert result.verdicts == {} and result.error == "RuntimeError: a bug in the grader"
+    assert ScorerResult.from_json(json.loads(json.dumps(result.to_json()))) == result  # as the grader reads it

@@ -42,11 +42,11 @@ def test_a_rewritten_shared_cache_is_removed_after_grading(prepared_data, tiny_a
 
     shared = trusted_data.SharedCache(prepared_data)
     assert shared.path == cache.cache_path(prepared_data.source)
-    assert not shared.restore()  # unchanged: left alone
+    assert not shared.remove_if_changed()  # unchanged: left alone
     shared.path.parent.mkdir(parents=True, exist_ok=True)
     shared.path.write_bytes(b"poisoned")
     with pytest.warns(UserWarning, match="rewrote the data cache .* removed"):
-        assert shared.restore()
+        assert shared.remove_if_changed()
     assert not shared.path.exists()
     assert 0 < data.load_flat()[1].labels.mean() < 1  # rebuilt from the archive, test reviews and all
 

@@ -1,0 +1,400 @@
+"""Every record that crosses a process boundary of the grader: written with ``to_json``, read once with ``from_json``.
+
+The hops of one notebook::
+
+    grader ──RunnerConfig──▶ runner ──probe_line──▶ kernel
+    kernel ──ExportRecord, FunctionRecord, ReportedHistory (files)──▶ grader
+    runner ──RunnerReport (status file)──▶ grader
+    grader ──ScorerRequest (a file)──▶ scorer ──ScorerResult (a line on stdout)──▶ grader
+
+The notebook shares its sandbox with the runner, so everything but the
+grader's own requests may be forged: ``from_json`` takes whatever JSON it is
+given, checks every field once, and raises ``RecordError`` (one type) for
+anything its writer could not have written. A field it does not know is an
+error too, so that nothing the grader needs is dropped silently. Past this
+module, the grader works with checked values only.
+"""
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+from imdb_lab.arguments import is_real, is_whole
+from imdb_lab.errors import RecordError
+from imdb_lab.grader import kernel_probe
+from imdb_lab.grader.statuses import SCORED, SCORER_STATUSES, VERDICT_WORDS, kind
+
+# more than a kernel honestly writes: a record beyond these is refused before it is looked at
+MAX_RECORD_BYTES = 64 * 2**20
+MAX_TEXT = 300
+MAX_EPOCHS = 10_000
+MAX_DIMENSIONS = 32
+# the exercises the scorer judges (from the exported model, loaded in its clean process)
+SCORER_EXERCISES = ("model", "training", "prediction")
+
+
+def read_record(path, record_type, *, missing_ok=False):
+    """Return the ``record_type`` read from the JSON file at ``path`` (None if it is absent and ``missing_ok``);
+    RecordError if the file is unreadable, too large, or not such a record."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise RecordError(f"{path.name} is {size} bytes, more than a record can be")
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise RecordError(f"{path.name} was not written") from None
+    except (OSError, ValueError) as error:
+        raise RecordError(f"{path.name} is not a JSON record ({type(error).__name__})") from None
+    return record_type.from_json(content)
+
+
+def write_record(path, record):
+    """Write ``record`` (one of this module's) to ``path`` as JSON."""
+    Path(path).write_text(json.dumps(record.to_json()), encoding="utf-8")
+
+
+def _fields(content, record_type, required, optional=()):
+    """Return ``content`` (a JSON object) after checking that it has the ``required`` keys and no key but those and
+    ``optional``; RecordError naming ``record_type`` otherwise."""
+    if not isinstance(content, dict):
+        raise RecordError(f"a {record_type} must be a JSON object, not {type(content).__name__}")
+    missing = [name for name in required if name not in content]
+    unknown = sorted(set(content) - set(required) - set(optional))
+    if missing or unknown:
+        what = f"has no {missing[0]!r}" if missing else f"has an unknown field {str(unknown[0])[:40]!r}"
+        raise RecordError(f"a {record_type} {what}")
+    return content
+
+
+def _text(value, what, *, optional=False, limit=MAX_TEXT):
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{what} must be text")
+    return value[:limit]
+
+
+def _whole(value, what, low=0, high=2**31 - 1):
+    if not is_whole(value) or not low <= value <= high:
+        raise RecordError(f"{what} must be a whole number from {low} to {high}")
+    return int(value)
+
+
+def _real(value, what, low=-math.inf, high=math.inf, *, nan=False):
+    if not is_real(value) or not (low <= value <= high or (nan and math.isnan(value))):
+        raise RecordError(f"{what} must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _list(value, what, limit):
+    if not isinstance(value, list) or len(value) > limit:
+        raise RecordError(f"{what} must be a list of at most {limit}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class RunnerConfig:
+    """What the grader asks of the runner: the notebook (in its private folder), where to export, where to report,
+    and the seconds for the cells and for the export and the exercises."""
+
+    notebook: str
+    workdir: str
+    export_dir: str
+    status_path: str
+    cells_seconds: float
+    export_seconds: float
+
+    def to_json(self):
+        """Return the record as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the record in ``content``; RecordError if it is not one."""
+        names = [field.name for field in dataclasses.fields(cls)]
+        content = _fields(content, "runner config", names)
+        return cls(*(_text(content[name], name, limit=4096) for name in names[:4]),
+                   _real(content["cells_seconds"], "cells_seconds", 0), _real(content["export_seconds"],
+                                                                                "export_seconds", 0))
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodingCase:
+    """One hidden case of the encoding exercise: reviews of word indices below ``num_words``."""
+
+    description: str
+    sequences: tuple
+    num_words: int
+
+    def to_json(self):
+        """Return the case as a JSON-ready dict."""
+        return {"description": self.description, "sequences": [list(s) for s in self.sequences],
+                "num_words": self.num_words}
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the case in ``content``; RecordError if it is not one."""
+        content = _fields(content, "hidden encoding case", ("description", "sequences", "num_words"))
+        num_words = _whole(content["num_words"], "num_words", 1, 10**6)
+        sequences = tuple(tuple(_whole(index, "a word index", 0, num_words - 1)
+                                for index in _list(review, "a review", 10**4))
+                          for review in _list(content["sequences"], "sequences", 10**4))
+        return cls(_text(content["description"], "description"), sequences, num_words)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunnerReport:
+    """What the runner reports: the notebook's status (a runner status of ``statuses``), and the inputs it drew
+    for the exercises after the cells ran (the hidden encoding cases, the texts for ``predict_sentiment``)."""
+
+    status: str
+    encoding_cases: tuple = ()
+    texts: tuple = ()
+
+    def to_json(self):
+        """Return the report as a JSON-ready dict."""
+        return {"status": self.status, "encoding_cases": [case.to_json() for case in self.encoding_cases],
+                "texts": list(self.texts)}
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the report in ``content``; RecordError if the runner could not have written it (a notebook can:
+        the status is then checked against those a runner gives, ``statuses.from_runner``)."""
+        content = _fields(content, "runner report", ("status", "encoding_cases", "texts"))
+        cases = tuple(EncodingCase.from_json(case) for case in _list(content["encoding_cases"], "encoding_cases", 100))
+        texts = tuple(_text(text, "a text", limit=10**5) for text in _list(content["texts"], "texts", 1000))
+        return cls(_text(content["status"], "status", limit=10**4), cases, texts)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportRecord:
+    """What the kernel's export step wrote: ``outcome``, one of ``kernel_probe``'s EXPORTED, NO_MODEL, NOT_KERAS."""
+
+    outcome: str
+
+    def to_json(self):
+        """Return the record as a JSON-ready dict."""
+        return {"outcome": self.outcome}
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the record in ``content``; RecordError if it is not one."""
+        outcome = _fields(content, "export record", ("outcome",))["outcome"]
+        if outcome not in (kernel_probe.EXPORTED, kernel_probe.NO_MODEL, kernel_probe.NOT_KERAS):
+            raise RecordError(f"{str(outcome)[:40]!r} is no outcome of the export")
+        return cls(outcome)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The notebook's ``num_words`` and ``skip_top``, as the export wrote them (None: not a whole number there)."""
+
+    num_words: int | None = None
+    skip_top: int | None = None
+
+    def to_json(self):
+        """Return the settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the settings in ``content``; RecordError if they are not the export's."""
+        content = _fields(content, "settings record", ("num_words", "skip_top"))
+        return cls(*(None if content[name] is None else _whole(content[name], name, 0, 2**62)
+                     for name in ("num_words", "skip_top")))
+
+
+# what one call of a student's function gave, as kernel_probe._call records it
+CALL_KINDS = ("result", "shape", "type", "raised", "not_attempted")
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """What one call of a student's function gave: ``kind`` (one of ``CALL_KINDS``) and its ``value``: the
+    result (nested lists of numbers), its shape (too large to record), its type's name (not numbers), the
+    ``Name: message`` it raised, or True (it still raises NotImplementedError)."""
+
+    kind: str
+    value: object
+
+    def to_json(self):
+        """Return the call as kernel_probe writes it."""
+        return {self.kind: self.value}
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the call in ``content``; RecordError if it is not one."""
+        if not isinstance(content, dict) or len(content) != 1 or next(iter(content)) not in CALL_KINDS:
+            raise RecordError(f"a call's record must have one of {', '.join(CALL_KINDS)}")
+        kind, value = next(iter(content.items()))
+        if kind == "result":
+            _check_numbers(value)
+        elif kind == "shape":
+            value = tuple(_whole(n, "a dimension") for n in _list(value, "a shape", MAX_DIMENSIONS))
+        elif kind in ("type", "raised"):
+            value = _text(value, kind)
+        elif value is not True:
+            raise RecordError("not_attempted must be true")
+        return cls(kind, value)
+
+
+def _check_numbers(value):
+    """Raise RecordError unless ``value`` is a number or nested lists of them, ``kernel_probe.MAX_NUMBERS`` at most
+    (JSON's nesting is bounded by its parser)."""
+    count, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(item)
+            count += len(item) == 0
+        elif is_real(item):
+            count += 1
+        else:
+            raise RecordError("a result must be numbers in nested lists")
+        if count > kernel_probe.MAX_NUMBERS:
+            raise RecordError(f"a result holds more than {kernel_probe.MAX_NUMBERS} numbers")
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionRecord:
+    """What the kernel recorded of a student's function: its ``calls``, or ``missing`` (no function by that name:
+    "" when the name is not defined, else the type of what it names)."""
+
+    function: str
+    missing: str | None = None
+    calls: tuple = ()
+
+    def to_json(self):
+        """Return the record as kernel_probe writes it."""
+        return {"function": self.function, "missing": self.missing, "calls": [call.to_json() for call in self.calls]}
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the record in ``content``; RecordError if it is not one."""
+        content = _fields(content, "function record", ("function", "missing", "calls"))
+        calls = tuple(Call.from_json(call) for call in _list(content["calls"], "calls", 100))
+        return cls(_text(content["function"], "function"), _text(content["missing"], "missing", optional=True), calls)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportedHistory:
+    """The training history the kernel reported: ``history`` ({log name: a number per epoch}) and ``params``
+    (``epochs``, ``steps``), read as ``check.history`` reads a ``keras.callbacks.History``."""
+
+    history: dict
+    params: dict
+
+    def to_json(self):
+        """Return the history as kernel_probe writes it."""
+        return {"history": {name: list(values) for name, values in self.history.items()}, "params": dict(self.params)}
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the history in ``content``; RecordError if it is not one."""
+        content = _fields(content, "history record", ("history", "params"))
+        logs, params = content["history"], content["params"]
+        if not isinstance(logs, dict) or len(logs) > 100 or not isinstance(params, dict):
+            raise RecordError("a history must map at most 100 log names to numbers per epoch, and params to numbers")
+        history = {_text(name, "a log name", limit=100): [_real(v, "a logged value", nan=True)
+                                                           for v in _list(values, "a log", MAX_EPOCHS)]
+                   for name, values in logs.items()}
+        unknown = set(params) - {"epochs", "steps"}
+        if unknown:
+            raise RecordError("a history's params hold only epochs and steps")
+        return cls(history, {name: _whole(value, name, 0, 10**9) for name, value in params.items()})
+
+
+@dataclasses.dataclass(frozen=True)
+class ScorerRequest:
+    """What the grader asks of the scorer: score the exported model on the test reviews (their SHA-256 checked),
+    and, when ``words_path`` is given, judge the model, training and prediction exercises with what the kernel
+    reported (``history``, ``prediction``) and the texts the runner drew."""
+
+    model_path: str
+    settings_path: str
+    test_path: str
+    test_sha256: str
+    target: float
+    words_path: str | None = None
+    history: ReportedHistory | None = None
+    prediction: FunctionRecord | None = None
+    texts: tuple = ()
+
+    def to_json(self):
+        """Return the request as a JSON-ready dict."""
+        content = dataclasses.asdict(self)
+        content.update(history=self.history and self.history.to_json(),
+                       prediction=self.prediction and self.prediction.to_json(), texts=list(self.texts))
+        return content
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the request in ``content``; RecordError if it is not one."""
+        names = [field.name for field in dataclasses.fields(cls)]
+        content = _fields(content, "scorer request", names)
+        paths = [_text(content[name], name, limit=4096) for name in names[:4]]
+        return cls(*paths, _real(content["target"], "target", 0, 1),
+                   _text(content["words_path"], "words_path", optional=True, limit=4096),
+                   None if content["history"] is None else ReportedHistory.from_json(content["history"]),
+                   None if content["prediction"] is None else FunctionRecord.from_json(content["prediction"]),
+                   tuple(_text(t, "a text", limit=10**5) for t in _list(content["texts"], "texts", 1000)))
+
+
+# the fields of an exercise's verdict (exercises.verdict)
+VERDICT_FIELDS = ("exercise", "verdict", "message", "hint", "fraction", "source")
+
+
+def check_verdict(content, exercise):
+    """Return ``content`` as the verdict dict of ``exercise`` (``exercises.verdict``'s fields); RecordError if it is
+    not one the grader's judging gives."""
+    content = _fields(content, "verdict", VERDICT_FIELDS)
+    if content["exercise"] != exercise or content["verdict"] not in VERDICT_WORDS:
+        raise RecordError(f"a verdict of {exercise} must name it and say one of {', '.join(VERDICT_WORDS)}")
+    if content["source"] not in ("grader", "kernel"):
+        raise RecordError("a verdict's source is the grader or the kernel")
+    return {"exercise": exercise, "verdict": content["verdict"],
+            "message": _text(content["message"], "message", limit=2000),
+            "hint": _text(content["hint"], "hint", limit=2000),
+            "fraction": _real(content["fraction"], "fraction", 0, 1), "source": content["source"]}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScorerResult:
+    """What the scorer measured: ``status`` (``statuses.SCORED`` or why not), ``accuracy`` on the test reviews
+    (None unless scored), the ``verdicts`` of the exercises it judged ({name: verdict dict}), and ``error``: why
+    it could not judge them, when it failed to (a fault of the grader, never of the notebook); ``files``: the files
+    the scorer ran from (its self-check's result only)."""
+
+    status: str
+    accuracy: float | None = None
+    verdicts: dict = dataclasses.field(default_factory=dict)
+    error: str | None = None
+    files: tuple = ()
+
+    def to_json(self):
+        """Return the result as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, content):
+        """Return the result in ``content``; RecordError if the scorer could not have written it."""
+        content = _fields(content, "scorer result", ("status", "accuracy", "verdicts", "error", "files"))
+        status = _text(content["status"], "status", limit=10**4)
+        if status != SCORED and kind(status) not in SCORER_STATUSES:
+            raise RecordError(f"{status[:40]!r} is no status the scorer gives")
+        scored = status == SCORED
+        if scored != (content["accuracy"] is not None):
+            raise RecordError("a scored model has an accuracy, and only a scored one")
+        accuracy = _real(content["accuracy"], "accuracy", 0, 1) if scored else None
+        verdicts = content["verdicts"]
+        if not isinstance(verdicts, dict) or (verdicts and set(verdicts) != set(SCORER_EXERCISES)):
+            raise RecordError(f"the scorer's verdicts are those of {', '.join(SCORER_EXERCISES)}, or none")
+        return cls(status, accuracy, {name: check_verdict(verdicts[name], name) for name in SCORER_EXERCISES
+                                      if name in verdicts},
+                   _text(content["error"], "error", optional=True),
+                   tuple(_text(path, "a file", limit=4096) for path in _list(content["files"], "files", 10**5)))
+
