@@ -60,7 +60,7 @@ def deletions(model, review, width, ranked, rng):
             keys.append((k, kind))
     p = probabilities_of_rows(model, np.stack(rows))
     sign = 1.0 if p[0] > 0.5 else -1.0  # the fall of the predicted class's probability
-    falls = {key: sign * (p[0] - value) for key, value in zip(keys, p[1:])}
+    falls = {key: sign * (p[0] - value) for key, value in zip(keys, p[1:], strict=True)}
     return {k: (falls[(k, "top")], falls[(k, "random")]) for k in KS if (k, "top") in falls}
 
 

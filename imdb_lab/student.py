@@ -224,7 +224,7 @@ def paste_over_todo_cells(student, sources):
     if len(cells) != len(sources):
         raise LabValueError(f"the learner's notebook has {len(cells)} TODO cells, not {len(sources)}: regenerate it "
                             "with `imdb-lab make-student`")
-    for cell, source in zip(cells, sources):
+    for cell, source in zip(cells, sources, strict=True):
         cell.source = source
     return pasted
 

@@ -78,8 +78,12 @@ def test_the_install_cell_installs_only_on_colab_or_kaggle_and_only_once(monkeyp
     if "module" in hosted:
         monkeypatch.setitem(sys.modules, hosted["module"], object())
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: (object() if installed else None) if name == "imdb_lab" else real_find_spec(name, *a))
+    def find_spec(name, *args):
+        if name == "imdb_lab":
+            return object() if installed else None
+        return real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: calls.append((command, kwargs)))
     exec(compile(install_cell(), "install cell", "exec"), {})
     if not runs_pip:

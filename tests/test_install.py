@@ -47,8 +47,8 @@ def test_freeze_pins_and_host_changes(check_wheels, tmp_path):
     assert pins == {"keras": "3.13.2", "jupyter-client": "7.4.9", "torch": "2.11.0+cpu"}
     assert check_wheels.host_python(freeze) == "3.13"
     # what a wrong dependency floor would do there: jupyter_client upgraded, and a backend added
-    changed, added = check_wheels.host_changes({"keras": "3.13.2", "jupyter-client": "8.6.3", "tensorflow-cpu": "2.21.0",
-                                                "jedi": "0.19.2"}, pins)
+    wanted = {"keras": "3.13.2", "jupyter-client": "8.6.3", "tensorflow-cpu": "2.21.0", "jedi": "0.19.2"}
+    changed, added = check_wheels.host_changes(wanted, pins)
     assert changed == [("jupyter-client", "7.4.9", "8.6.3")]
     assert added == [("jedi", "0.19.2"), ("tensorflow-cpu", "2.21.0")]
     assert check_wheels.host_changes({"keras": "3.13.2"}, pins) == ([], [])

@@ -78,7 +78,8 @@ def test_student_notebook_stops_at_its_first_todo(notebook_env):
     code = [cell for cell in student.cells if cell.cell_type == "code"]
     failed = next(i for i, cell in enumerate(code) if any(o.output_type == "error" for o in cell.outputs))
     stub = next(i for i, cell in enumerate(code) if "raise NotImplementedError" in cell.source)
-    assert failed >= stub, f"code cell {failed} failed before the first TODO (code cell {stub}):\n{text_of(code[failed])}"
+    assert failed >= stub, (f"code cell {failed} failed before the first TODO (code cell {stub}):\n"
+                            f"{text_of(code[failed])}")
     assert all(cell.execution_count for cell in code[:failed + 1])
     assert all(cell.execution_count is None for cell in code[failed + 1:])
     # the check after the untouched TODO says "not attempted" rather than failing
@@ -125,7 +126,8 @@ def test_student_notebook_with_the_solutions_passes_every_check(notebook_env):
     if measure_rss:
         peak = bench.printed_number(filled.cells.pop())
         ceiling = bench.STUDENT_CEILING[backend]
-        assert peak <= ceiling, f"the student's path peaked at {peak / 1e9:.2f} GB on {backend}, over {ceiling / 1e9} GB"
+        assert peak <= ceiling, (f"the student's path peaked at {peak / 1e9:.2f} GB on {backend}, "
+                                 f"over {ceiling / 1e9} GB")
 
     checks = check_cells(filled)
     assert len(checks) == len(solution_regions(solutions)), "one check line after each TODO"

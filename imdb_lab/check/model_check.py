@@ -205,8 +205,8 @@ def check_model(model, num_words):
     try:
         input_shape, output_shape = tuple(model.input_shape), tuple(model.output_shape)
     except (AttributeError, ValueError, TypeError):
-        return incorrect("the model has no input shape yet",
-                          "start the layer list with keras.Input(shape=(num_words,)) so that Keras knows the input size")
+        return incorrect("the model has no input shape yet", "start the layer list with "
+                         "keras.Input(shape=(num_words,)) so that Keras knows the input size")
     if input_shape != (None, num_words):
         return incorrect(f"its input shape is {input_shape}, expected (None, {num_words})",
                           "each review is one row of num_words multi-hot values: keras.Input(shape=(num_words,))")

@@ -67,7 +67,7 @@ def expected_answers(model, texts, word_index, num_words):
     encoded = [encode_review(text, word_index, num_words=num_words) for text in texts]
     # the wrong rules: a word of no word index made the out-of-vocabulary mark 2, a rare word dropped
     unknown_as_oov = [sequence + ([OOV_CHAR] if any(word not in word_index for word in tokenize(text)) else [])
-                      for text, sequence in zip(texts, encoded)]
+                      for text, sequence in zip(texts, encoded, strict=True)]
     rare_dropped = [encode_review(text, word_index, num_words=num_words, oov_char=None) for text in texts]
     expected, unknown, rare = (model_probabilities(model, sequences, num_words)
                                for sequences in (encoded, unknown_as_oov, rare_dropped))

@@ -14,6 +14,8 @@ from imdb_lab.errors import LabTypeError, LabValueError
 
 __all__ = ["load_data", "load_flat", "flat_splits"]
 
+# Keras's own start, out-of-vocabulary and first-word indices (an immutable tuple: one shared default)
+KERAS_CONVENTIONS = IndexConventions()
 _LOAD_ARGUMENTS = ("num_words", "skip_top", "maxlen", "seed", "start_char", "oov_char", "index_from", "source")
 
 
@@ -56,7 +58,7 @@ def load_flat(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=STAR
     return flat_splits(load_encoded(path)[0], num_words, skip_top, maxlen, seed, conventions)
 
 
-def flat_splits(encoded, num_words=None, skip_top=0, maxlen=None, seed=113, conventions=IndexConventions()):
+def flat_splits(encoded, num_words=None, skip_top=0, maxlen=None, seed=113, conventions=KERAS_CONVENTIONS):
     """Return ``(train, test)`` ``FlatReviews`` of an encoded archive (``archive.Encoded``), as ``load_flat`` does."""
     splits = [FlatReviews(encoded.tokens[s], encoded.offsets[s], encoded.labels[s].astype(np.int64))
               for s in archive.SPLITS]

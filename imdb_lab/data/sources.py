@@ -142,7 +142,7 @@ def keras_encoded(npz, word_index):
     words = [f"<rank {rank}>" for rank in range(1, highest + 1)]
     for word, rank in word_index.items():
         words[rank - 1] = word
-    splits = dict(zip(archive.SPLITS, (train, test)))
+    splits = dict(zip(archive.SPLITS, (train, test), strict=True))
     return archive.Encoded({s: flat.tokens.astype(np.int32) for s, flat in splits.items()},
                            {s: flat.offsets.astype(np.int64) for s, flat in splits.items()},
                            {s: np.asarray(flat.labels, dtype=np.uint8) for s, flat in splits.items()}, words)

@@ -128,7 +128,7 @@ def _contributions(model, review, width):
     rows[:, review] = 1.0
     rows[np.arange(1, len(columns) + 1), columns] = 0.0  # row k + 1: the review without word columns[k]
     probability, *without = probabilities_of_rows(model, rows).tolist()
-    return probability, {column: probability - p for column, p in zip(columns, without)}
+    return probability, {column: probability - p for column, p in zip(columns, without, strict=True)}
 
 
 def explain(model, text, word_index, num_words=None, skip_top=0):

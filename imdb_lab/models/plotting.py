@@ -25,11 +25,12 @@ def plot_history(history, title="Training and validation"):
 
     figure = Figure(figsize=(10, 4), layout="constrained")
     axes = figure.subplots(1, 2)
-    for ax, (name, label) in zip(axes, (("loss", "Loss"), (accuracy, "Accuracy"))):
+    for ax, (name, label) in zip(axes, (("loss", "Loss"), (accuracy, "Accuracy")), strict=True):
         epochs = range(1, len(logs[name]) + 1)
         ax.plot(epochs, logs[name], "o-", label=f"training {label.lower()}")
         if f"val_{name}" in logs:
-            ax.plot(range(1, len(logs[f"val_{name}"]) + 1), logs[f"val_{name}"], "s--", label=f"validation {label.lower()}")
+            ax.plot(range(1, len(logs[f"val_{name}"]) + 1), logs[f"val_{name}"], "s--",
+                    label=f"validation {label.lower()}")
         ax.set_xlabel("Epoch")
         ax.set_ylabel(label)
         ax.set_title(label)

@@ -161,7 +161,8 @@ def valid_models():
             output=(2, "softmax"), loss="categorical_crossentropy", metrics=("categorical_accuracy",)),
         "L2 + Dropout, binary_accuracy": dense_model(metrics=("binary_accuracy",)),
         "metrics=['acc']": dense_model(metrics=("acc",)),
-        "a metric object": dense_model(loss=keras.losses.BinaryCrossentropy(), metrics=(keras.metrics.BinaryAccuracy(),)),
+        "a metric object": dense_model(loss=keras.losses.BinaryCrossentropy(),
+                                       metrics=(keras.metrics.BinaryAccuracy(),)),
         "build_model() with its defaults": build_model(NUM_WORDS),
         "build_model(l2=None)": build_model(NUM_WORDS, l2=None),
     }
@@ -365,7 +366,8 @@ def test_history_accepts_an_encoded_x_val_split_off_the_training_reviews(lab_dat
 
 def test_history_catches_test_reviews_passed_inline_as_validation_data(lab_data):
     verdict = judge(fitted(lab_data, "test"))
-    assert verdict.status == INCORRECT and "the test set leaked" in verdict.message and "validation_split" in verdict.hint
+    assert verdict.status == INCORRECT and "the test set leaked" in verdict.message
+    assert "validation_split" in verdict.hint
 
 
 def test_history_catches_a_fit_on_all_of_x_train_while_x_val_exists(lab_data):
@@ -375,7 +377,8 @@ def test_history_catches_a_fit_on_all_of_x_train_while_x_val_exists(lab_data):
 
 
 def test_history_names_a_wrong_model_instead_of_blaming_the_training(lab_data):
-    verdict = judge(fitted(lab_data, "validation_split", model=dense_model(TRAIN_WORDS, loss="categorical_crossentropy")))
+    wrong_loss = dense_model(TRAIN_WORDS, loss="categorical_crossentropy")
+    verdict = judge(fitted(lab_data, "validation_split", model=wrong_loss))
     assert verdict.status == INCORRECT and "not right: one sigmoid output unit with categorical cross-entropy" in \
         verdict.message and "binary_crossentropy" in verdict.hint
 

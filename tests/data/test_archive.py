@@ -32,7 +32,8 @@ def reference_encoding(reviews):
 
 def as_lists(encoded, split):
     tokens, offsets = encoded.tokens[split], encoded.offsets[split]
-    return [(int(label), tokens[a:b].tolist()) for label, a, b in zip(encoded.labels[split], offsets[:-1], offsets[1:])]
+    return [(int(label), tokens[a:b].tolist())
+            for label, a, b in zip(encoded.labels[split], offsets[:-1], offsets[1:], strict=True)]
 
 
 def test_encoding_matches_a_plain_python_reference(tiny_reviews, tiny_archive):
@@ -44,7 +45,7 @@ def test_encoding_matches_a_plain_python_reference(tiny_reviews, tiny_archive):
 
 
 def test_test_words_never_seen_in_train_are_dropped(tmp_path):
-    reviews = {(s, l): ["common words here"] for s in SPLITS for l in LABELS}
+    reviews = {(s, label): ["common words here"] for s in SPLITS for label in LABELS}
     reviews[("test", "pos")] = ["common zebra words"]
     encoded = archive.encode_dataset(*archive.find_dataset(write_archive(tmp_path / "a.tar.gz", reviews)))
     assert "zebra" not in encoded.words
@@ -52,7 +53,7 @@ def test_test_words_never_seen_in_train_are_dropped(tmp_path):
 
 
 def test_ties_are_broken_by_the_word_whatever_the_file_order(tmp_path):
-    reviews = {(s, l): ["b a c", "c b a"] for s in SPLITS for l in LABELS}
+    reviews = {(s, label): ["b a c", "c b a"] for s in SPLITS for label in LABELS}
     encoded = archive.encode_dataset(*archive.find_dataset(write_archive(tmp_path / "a.tar.gz", reviews)))
     assert encoded.words == ["a", "b", "c"]
 
@@ -69,7 +70,7 @@ def test_folder_and_archive_give_the_same_encoding(tmp_path, tiny_reviews, tiny_
 
 
 def test_reviews_are_ordered_by_label_then_id(tmp_path):
-    reviews = {(s, l): [f"{l} review {i}" for i in range(12)] for s in SPLITS for l in LABELS}
+    reviews = {(s, label): [f"{label} review {i}" for i in range(12)] for s in SPLITS for label in LABELS}
     encoded = archive.encode_dataset(*archive.find_dataset(write_archive(tmp_path / "a.tar.gz", reviews)))
     assert encoded.labels["train"].tolist() == [0] * 12 + [1] * 12
     # id 10 sorts after id 9 (numeric, not text, order)
@@ -89,7 +90,7 @@ def test_folder_without_the_layout_is_rejected(tmp_path):
 
 
 def test_archive_missing_a_folder_is_rejected(tmp_path):
-    reviews = {(s, l): ["a review"] for s in SPLITS for l in LABELS}
+    reviews = {(s, label): ["a review"] for s in SPLITS for label in LABELS}
     del reviews[("test", "neg")]
     path = write_archive(tmp_path / "a.tar.gz", reviews)
     with pytest.raises(ValueError, match="no reviews in aclImdb/test/neg/"):
@@ -113,14 +114,14 @@ def test_file_that_is_not_an_archive_is_reported(tmp_path):
 
 
 def test_review_that_is_not_utf8_is_named(tmp_path):
-    reviews = {(s, l): ["fine"] for s in SPLITS for l in LABELS}
+    reviews = {(s, label): ["fine"] for s in SPLITS for label in LABELS}
     path = write_archive(tmp_path / "a.tar.gz", reviews, extra={"aclImdb/train/pos/7_9.txt": b"caf\xe9"})
     with pytest.raises(ValueError, match=r"aclImdb/train/pos/7_9\.txt.*not UTF-8"):
         archive.encode_dataset(*archive.find_dataset(path))
 
 
 def test_other_files_of_the_original_archive_are_ignored(tmp_path):
-    reviews = {(s, l): ["a review"] for s in SPLITS for l in LABELS}
+    reviews = {(s, label): ["a review"] for s in SPLITS for label in LABELS}
     extra = {"aclImdb/train/unsup/0_0.txt": b"unlabelled", "aclImdb/train/labeledBow.feat": b"1 0:1",
              "aclImdb/imdb.vocab": b"the\n"}
     encoded = archive.encode_dataset(*archive.find_dataset(write_archive(tmp_path / "a.tar.gz", reviews, extra)))

@@ -18,7 +18,7 @@ def keras_load(monkeypatch, npz, **kwargs):
 
 
 def assert_identical(ours, theirs):
-    for (x, y), (kx, ky) in zip(ours, theirs):
+    for (x, y), (kx, ky) in zip(ours, theirs, strict=True):
         assert x.dtype == object and x.ndim == 1
         assert [list(review) for review in x] == [list(review) for review in kx]
         assert all(type(w) is int for review in x for w in review)

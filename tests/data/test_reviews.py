@@ -60,7 +60,8 @@ def test_the_default_conventions_are_keras_load_data_defaults():
 RANKS = [[1, 5, 2], [7], [], [3, 3, 9]]
 
 
-@pytest.mark.parametrize("conventions", [IndexConventions(), IndexConventions(None, 2, 3), IndexConventions(1, None, 0)])
+@pytest.mark.parametrize("conventions", [IndexConventions(), IndexConventions(None, 2, 3),
+                                         IndexConventions(1, None, 0)])
 @pytest.mark.parametrize("num_words, skip_top", [(10, 0), (8, 5), (100, 0)])
 def test_shift_and_limit_match_a_plain_loop(conventions, num_words, skip_top):
     start_char, oov_char, index_from = conventions
@@ -103,7 +104,7 @@ def test_validation_split_is_a_disjoint_part_of_the_training_data(as_flat, seed)
         assert y_val.tolist() == y_train[15:].tolist()
     # every review travels with its own label
     fit_rows = x_fit.sequences() if as_flat else x_fit
-    for review, label in zip(fit_rows, y_fit):
+    for review, label in zip(fit_rows, y_fit, strict=True):
         assert list(review) == list(sequences[label // 10])
     if as_flat:
         assert isinstance(x_val, FlatReviews) and x_val.labels.tolist() == y_val.tolist()

@@ -157,7 +157,7 @@ def test_same_seed_same_batches():
     reviews, labels = varied_reviews(300, 5)
     first, second = (word_id_feed(reviews, labels, num_words=1000, batch_size=32, shuffle=True, seed=1)
                      for _ in range(2))
-    assert all(np.array_equal(a[2], b[2]) for a, b in zip(epoch(first), epoch(second)))
+    assert all(np.array_equal(a[2], b[2]) for a, b in zip(epoch(first), epoch(second), strict=True))
 
 
 def test_evaluation_and_prediction_batches_keep_the_reviews_order():

@@ -33,7 +33,8 @@ def test_output_kind_reads_the_last_activation(units, activation, separate, kind
     (1, "softmax", "1 unit(s) with activation softmax"),
 ])
 def test_output_kind_rejects_what_is_not_a_binary_classifier(units, activation, words):
-    with pytest.raises(ValueError, match=rf"the model ends in {re.escape(words)}: a binary classifier ends in Dense\(1"):
+    expected = rf"the model ends in {re.escape(words)}: a binary classifier ends in Dense\(1"
+    with pytest.raises(ValueError, match=expected):
         output_kind(model_ending_in(units, activation))
 
 

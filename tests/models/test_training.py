@@ -48,7 +48,7 @@ def fit_once(seed):
 def test_same_seed_gives_the_same_model(deterministic, path):
     weights_a, history_a = fit_once(5)
     weights_b, history_b = fit_once(5)
-    for a, b in zip(weights_a, weights_b):
+    for a, b in zip(weights_a, weights_b, strict=True):
         np.testing.assert_array_equal(a, b)
     assert history_a == history_b
     # and the seed matters (so the check above can fail): another seed, other initial weights
@@ -152,7 +152,8 @@ def test_callbacks_are_called_and_evaluate_accuracy_is_evaluate_in_one_pass(dete
     from imdb_lab.features.multi_hot import multi_hot_encode
 
     probabilities = np.asarray(keras.ops.convert_to_numpy(model(multi_hot_encode(x_test, 30)))).reshape(-1)
-    assert accuracy == pytest.approx(np.mean([(p > 0.5) == (label == 1) for p, label in zip(probabilities, y_test)]))
+    right = [(p > 0.5) == (label == 1) for p, label in zip(probabilities, y_test, strict=True)]
+    assert accuracy == pytest.approx(np.mean(right))
 
 
 def test_bad_arguments_are_rejected():

@@ -43,7 +43,7 @@ def test_training_the_twin_trains_the_model_itself():
     before = [w.copy() for w in model.get_weights()]
     reviews, labels = random_word_reviews(64, 2)
     word_id_twin(model).fit(word_id_feed(reviews, labels, num_words=NUM_WORDS, batch_size=16), epochs=1, verbose=0)
-    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
 
 
 def test_only_a_sequential_starting_with_dense_has_a_twin():
@@ -64,7 +64,7 @@ def test_sum_by_review_adds_each_reviews_rows_and_drops_the_padding():
     review_of = np.array([0, 0, 2, 2, 2, 3, 5, 5, 5], dtype=np.int32)  # reviews 1 and 4 empty; 5: padding
     sums = ops.convert_to_numpy(sum_by_review(ops.convert_to_tensor(rows), ops.convert_to_tensor(review_of), 5))
     expected = np.zeros((5, 3), dtype=np.float32)
-    for row, review in zip(rows, review_of):  # reference: a plain loop
+    for row, review in zip(rows, review_of, strict=True):  # reference: a plain loop
         if review < 5:
             expected[review] += row
     np.testing.assert_allclose(sums, expected, rtol=1e-6, atol=1e-7)
@@ -85,7 +85,7 @@ def test_a_step_on_word_ids_is_a_step_on_multi_hot_rows():
     for x, y, rows in epoch(word_id_feed(reviews, labels, num_words=1000, batch_size=64, shuffle=True, seed=2)):
         twin.train_on_batch(x, y)
         reference.train_on_batch(multi_hot_encode([reviews[r] for r in rows], 1000), y)
-    for ours, theirs in zip(dense.get_weights(), reference.get_weights()):
+    for ours, theirs in zip(dense.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
 
 
