@@ -16,76 +16,23 @@ import stat
 import zipfile
 from pathlib import Path
 
+from imdb_lab.backend import BACKENDS
+from imdb_lab.commands.on_gradescope import AutograderSettings
 from imdb_lab.commands.options import accuracy_target, memory_size, positive_seconds
 from imdb_lab.errors import CommandError
 from imdb_lab.grader.exercises import Rubric
 from imdb_lab.models.evaluation import TARGET
 
 HELP = "write the autograder zip to upload to Gradescope (setup.sh, run_autograder, the lab, its options)"
-BACKENDS = ("tensorflow", "jax", "torch")
 PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE")
-# the lab's own file name, graded first when a submission holds several notebooks
-LAB_NOTEBOOK = "IMDB_in_Keras.ipynb"
-
-SETUP = """\
-#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder's image (imdb-lab autograder wrote it)
-set -euo pipefail
-AUTOGRADER="${{AUTOGRADER:-/autograder}}"
-if [ -z "${{IMDB_LAB_SKIP_APT:-}}" ]; then
-    apt-get install -y -qq python3-venv python3-pip bubblewrap
-fi
-python3 -m venv ${{IMDB_LAB_VENV_OPTIONS:-}} "$AUTOGRADER/venv"
-"$AUTOGRADER/venv/bin/python" -m pip install --quiet ${{IMDB_LAB_PIP_OPTIONS:-}} "$AUTOGRADER/source/imdb-lab{extra}"
-{data}
-"""
-DATA_SHIPPED = """\
-# the data archive shipped in the zip: encoded once, here
-IMDB_LAB_DATA="$AUTOGRADER/source/data/{name}" "$AUTOGRADER/venv/bin/imdb-lab" prepare"""
-DATA_DOWNLOADED = """\
-# Keras's download of the reviews and of its word index, once, here (each submission then runs offline)
-"$AUTOGRADER/venv/bin/imdb-lab" prepare
-"$AUTOGRADER/venv/bin/python" -c "import imdb_lab; imdb_lab.get_word_index()\""""
-
-RUN = '''\
-#!/usr/bin/env python3
-"""Gradescope runs this for each submission: grade its notebook, write results.json (imdb-lab autograder wrote it)."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-root = Path(os.environ.get("AUTOGRADER", "/autograder"))
-settings = json.loads((root / "source" / "settings.json").read_text())
-results = root / "results"
-results.mkdir(parents=True, exist_ok=True)
-notebooks = sorted((root / "submission").rglob("*.ipynb"))
-notebooks = [path for path in notebooks if ".ipynb_checkpoints" not in path.parts]
-if not notebooks:
-    (results / "results.json").write_text(json.dumps({
-        "score": 0.0, "output": "No notebook (.ipynb) was found in your submission: upload your notebook file.",
-        "tests": []}))
-    sys.exit(0)
-# the lab's notebook if the submission holds several, else the first
-chosen = next((path for path in notebooks if path.name == settings["lab_notebook"]), notebooks[0])
-env = dict(os.environ, IMDB_LAB_STATE=str(root / "state"))
-if settings.get("data"):
-    env["IMDB_LAB_DATA"] = str(root / "source" / "data" / settings["data"])
-command = [str(root / "venv" / "bin" / "imdb-lab"), "grade", str(chosen), "--gradescope", str(results),
-           "--jobs", "1", *settings["options"]]
-if settings.get("rubric"):
-    command += ["--rubric", str(root / "source" / "rubric.toml")]
-completed = subprocess.run(command, env=env, check=False)
-# exit codes: 0 passed, 1 graded but not passed; both wrote results.json
-sys.exit(0 if completed.returncode in (0, 1) else completed.returncode)
-'''
+# the two scripts Gradescope runs, shipped as they are: they call imdb_lab.commands.on_gradescope
+SCRIPTS = Path(__file__).with_name("gradescope")
 
 
 def add_arguments(parser):
     """Register autograder's arguments on ``parser``."""
     parser.add_argument("output", metavar="OUT.zip", help="the zip to write (e.g. autograder.zip)")
-    parser.add_argument("--backend", choices=BACKENDS, default="tensorflow",
+    parser.add_argument("--backend", choices=list(BACKENDS), default="tensorflow",
                         help="the Keras backend the autograder installs (default: tensorflow)")
     parser.add_argument("--data", metavar="PATH",
                         help="ship this data archive (aclImdb_v1.tar.gz) in the zip; default: setup.sh fetches "
@@ -110,18 +57,19 @@ def package_root():
 
 
 def write_autograder(output, *, backend="tensorflow", data=None, rubric=None, options=()):
-    """Write the autograder zip to ``output``: setup.sh, run_autograder, the lab's source, its settings, and the
-    data archive and rubric if given. Returns the names in the zip."""
+    """Write the autograder zip to ``output``: setup.sh, run_autograder, the lab's source, its settings and
+    requirements, and the data archive and rubric if given. Returns the names in the zip."""
     root = package_root()
     if data is not None and not Path(data).is_file():
         raise CommandError(f"no such data archive: {data} (give aclImdb_v1.tar.gz, or leave --data out)")
     if rubric is not None:
         Rubric.from_file(rubric)  # a bad rubric stops here, not on Gradescope
-    settings = {"options": list(options), "data": Path(data).name if data else None, "rubric": rubric is not None,
-                "lab_notebook": LAB_NOTEBOOK}
-    data_step = DATA_SHIPPED.format(name=Path(data).name) if data else DATA_DOWNLOADED
-    files = {"setup.sh": SETUP.format(extra=f"[{backend}]", data=data_step), "run_autograder": RUN,
-             "settings.json": json.dumps(settings, indent=2) + "\n"}
+    settings = AutograderSettings(tuple(options), Path(data).name if data else None, rubric is not None)
+    files = {"setup.sh": (SCRIPTS / "setup.sh").read_text(encoding="utf-8"),
+             "run_autograder": (SCRIPTS / "run_autograder").read_text(encoding="utf-8"),
+             "settings.json": json.dumps(settings.to_json(), indent=2) + "\n",
+             # pip reads ${AUTOGRADER} from setup.sh's environment: the lab's source in the zip, with its backend
+             "requirements.txt": f"${{AUTOGRADER}}/source/imdb-lab[{backend}]\n"}
     output = Path(output)
     temporary = output.with_name(f".{output.name}.partial")
     names = []

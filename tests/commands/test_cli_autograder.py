@@ -30,18 +30,25 @@ def test_the_zip_holds_setup_run_autograder_the_lab_and_its_settings(tmp_path, t
                 "rubric.toml", f"data/{tiny_archive.name}", "settings.json"} <= set(names)
         assert not [name for name in names if "__pycache__" in name]
         settings = json.loads(archive.read("settings.json"))
-        setup = archive.read("setup.sh").decode()
+        requirements = archive.read("requirements.txt").decode()
+        scripts = {name: archive.read(name) for name in ("setup.sh", "run_autograder")}
     assert settings["data"] == tiny_archive.name and settings["rubric"] is True
     assert settings["options"][:2] == ["--timeout", "300"]
-    assert '"$AUTOGRADER/source/imdb-lab[jax]"' in setup and "bubblewrap" in setup
+    assert requirements == "${AUTOGRADER}/source/imdb-lab[jax]\n"  # pip reads ${AUTOGRADER} from setup.sh
+    # the scripts are shipped as they are, and call the package's own module
+    for name, content in scripts.items():
+        assert content == (autograder.SCRIPTS / name).read_bytes()
+        assert b"-m imdb_lab.commands.on_gradescope" in content
+    assert b"bubblewrap" in scripts["setup.sh"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # written atomically
 
 
-def test_without_data_setup_fetches_keras_download_once(tmp_path):
+def test_without_data_the_zip_installs_tensorflow_and_fetches_nothing_itself(tmp_path):
     autograder.write_autograder(tmp_path / "a.zip")
     with zipfile.ZipFile(tmp_path / "a.zip") as archive:
-        setup = archive.read("setup.sh").decode()
-    assert "imdb-lab\" prepare" in setup and "get_word_index()" in setup and "[tensorflow]" in setup
+        assert archive.read("requirements.txt").decode().endswith("[tensorflow]\n")
+        assert json.loads(archive.read("settings.json"))["data"] is None
+        assert not [name for name in archive.namelist() if name.startswith("data/")]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -80,14 +87,14 @@ def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_su
     setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True,
                            timeout=600, check=False)
     assert setup.returncode == 0, setup.stdout + setup.stderr
-    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does, mode included
     for notebook, points in (("full_marks.ipynb", 10.0), ("below_target.ipynb", 0.0)):
         shutil.rmtree(root / "submission", ignore_errors=True)
         shutil.rmtree(root / "results", ignore_errors=True)
         (root / "submission").mkdir()
         shutil.copy(GRADER_NOTEBOOKS / notebook, root / "submission" / notebook)
-        run = subprocess.run([sys.executable, str(root / "run_autograder")], env=env, capture_output=True,
-                             text=True, timeout=600, check=False)
+        run = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=600,
+                             check=False)
         assert run.returncode == 0, run.stdout + run.stderr
         results = json.loads((root / "results" / "results.json").read_text())
         assert_gradescope_format(results)
@@ -97,8 +104,8 @@ def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_su
     shutil.rmtree(root / "submission")
     (root / "submission").mkdir()
     (root / "submission" / "notes.txt").write_text("forgot the notebook")
-    run = subprocess.run([sys.executable, str(root / "run_autograder")], env=env, capture_output=True, text=True,
-                         timeout=60, check=False)
+    run = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=60,
+                         check=False)
     assert run.returncode == 0, run.stderr
     results = json.loads((root / "results" / "results.json").read_text())
     assert_gradescope_format(results)

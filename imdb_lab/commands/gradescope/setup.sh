@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder's image (`imdb-lab autograder` put it in the zip)
+set -euo pipefail
+export AUTOGRADER="${AUTOGRADER:-/autograder}"
+if [ -z "${IMDB_LAB_SKIP_APT:-}" ]; then
+    apt-get install -y -qq python3-venv python3-pip bubblewrap
+fi
+python3 -m venv ${IMDB_LAB_VENV_OPTIONS:-} "$AUTOGRADER/venv"
+# requirements.txt names the lab's source in the zip with the backend chosen: ${AUTOGRADER}/source/imdb-lab[BACKEND]
+"$AUTOGRADER/venv/bin/python" -m pip install --quiet ${IMDB_LAB_PIP_OPTIONS:-} -r "$AUTOGRADER/source/requirements.txt"
+# the data, once, here (each submission then runs offline): imdb_lab/commands/on_gradescope.py
+"$AUTOGRADER/venv/bin/python" -m imdb_lab.commands.on_gradescope setup
