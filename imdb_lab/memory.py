@@ -120,9 +120,11 @@ def available_memory():
     return min(known) if known else None
 
 
-def format_bytes(size):
-    """Return a size in bytes as GB (from 1 GB) or MB, e.g. ``"5.0 GB"``, ``"250 MB"``."""
-    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.0f} MB"
+def format_bytes(size, *, binary=False):
+    """Return a size in bytes as GB (from 1 GB) or MB, e.g. ``"5.0 GB"``, ``"250 MB"``; ``binary``: in GiB or MiB,
+    as memory limits are written (``--memory 1.5G`` is ``"1.5 GiB"``)."""
+    giga, mega, unit = (2**30, 2**20, "iB") if binary else (1e9, 1e6, "B")
+    return f"{size / giga:.1f} G{unit}" if size >= giga else f"{size / mega:.0f} M{unit}"
 
 
 def check_fits(size, what, instead):

@@ -138,6 +138,23 @@ TEST_KEYS = {"score": (int, float), "max_score": (int, float), "status": (str,),
 VISIBILITY = {"visible", "hidden", "after_due_date", "after_published"}
 
 
+def make_row(notebook, status="passed", accuracy=0.9, seconds=1.0, sandboxed=True, exercises=None):
+    """Return a grade row (``records.GradeResult``) as the grader gives it: the verdicts of a measured model when it
+    was scored (every other exercise right), else every exercise not judged; ``exercises`` replaces them."""
+    from imdb_lab.check.core import correct
+    from imdb_lab.grader.exercises import EXERCISES, Rubric, judge_accuracy, not_judged, verdict
+    from imdb_lab.grader.records import GradeResult
+
+    rubric = Rubric()
+    if exercises is None and accuracy is None:
+        exercises = [rubric.award(not_judged(name, f"the grader had nothing to judge it on ({status})"))
+                     for name in EXERCISES]
+    elif exercises is None:
+        exercises = [rubric.award(judge_accuracy(accuracy, 0.85) if name == "accuracy" else
+                                  verdict(name, correct(f"{name} is right"))) for name in EXERCISES]
+    return GradeResult(str(notebook), status, accuracy, seconds, sandboxed, exercises)
+
+
 def assert_gradescope_format(results):
     """Fail unless ``results`` follows Gradescope's results.json specification."""
     for keys, content in [(TOP_KEYS, results), *((TEST_KEYS, test) for test in results.get("tests", []))]:

@@ -20,6 +20,7 @@ from imdb_lab.backend import BACKENDS
 from imdb_lab.commands.on_gradescope import AutograderSettings
 from imdb_lab.commands.options import accuracy_target, memory_size, positive_seconds
 from imdb_lab.errors import CommandError
+from imdb_lab.memory import format_bytes
 from imdb_lab.grader.exercises import Rubric
 from imdb_lab.models.evaluation import TARGET
 
@@ -108,6 +109,6 @@ def run(args):
     options = ["--timeout", f"{args.timeout:g}", "--memory", str(args.memory), "--target", f"{args.target:g}"]
     names = write_autograder(args.output, backend=args.backend, data=args.data, rubric=args.rubric, options=options)
     size = Path(args.output).stat().st_size
-    print(f"wrote {args.output} ({len(names)} files, {size / 1e6:.1f} MB): upload it as the autograder of a "
+    print(f"wrote {args.output} ({len(names)} files, {format_bytes(size)}): upload it as the autograder of a "
           "Gradescope programming assignment; the README's \"Grading on Gradescope\" says which machine to choose")
     return 0

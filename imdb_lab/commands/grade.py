@@ -20,8 +20,11 @@ from pathlib import Path
 
 from imdb_lab.commands.options import accuracy_target, memory_size, positive_int, positive_seconds, shard_spec
 from imdb_lab.errors import CommandError, GradingDataError, SandboxError
+from imdb_lab.grader import reports
 from imdb_lab.grader.exercises import Rubric
+from imdb_lab.grader.processes import DEFAULT_DISK, DEFAULT_MEMORY, DEFAULT_PROCESSES, DEFAULT_TIMEOUT
 from imdb_lab.grader.sandbox import unavailable
+from imdb_lab.memory import format_bytes
 from imdb_lab.models.evaluation import TARGET
 
 HELP = "run student notebooks and grade the accuracy of the model each one trains"
@@ -35,16 +38,18 @@ def cores():
 def add_arguments(parser):
     """Register grade's arguments on ``parser``."""
     parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="student notebooks (.ipynb)")
-    parser.add_argument("--timeout", type=positive_seconds, default=1800, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help="seconds one notebook may take in all: kernel start-up, its cells, exporting and "
-                             "scoring its model (default: 1800)")
-    parser.add_argument("--memory", type=memory_size, default="4G", metavar="SIZE",
+                             f"scoring its model (default: {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--memory", type=memory_size, default=DEFAULT_MEMORY, metavar="SIZE",
                         help="memory one notebook may use, all its processes together, e.g. 4G or 1500M "
-                             "(default: 4G)")
-    parser.add_argument("--disk", type=memory_size, default="2G", metavar="SIZE",
-                        help="disk space one notebook's private folder may take, e.g. 2G (default: 2G)")
-    parser.add_argument("--processes", type=positive_int, default=64, metavar="N",
-                        help="processes one notebook may run at once, its kernel included (default: 64)")
+                             f"(default: {format_bytes(DEFAULT_MEMORY, binary=True)})")
+    parser.add_argument("--disk", type=memory_size, default=DEFAULT_DISK, metavar="SIZE",
+                        help="disk space one notebook's private folder may take, e.g. 2G "
+                             f"(default: {format_bytes(DEFAULT_DISK, binary=True)})")
+    parser.add_argument("--processes", type=positive_int, default=DEFAULT_PROCESSES, metavar="N",
+                        help=f"processes one notebook may run at once, its kernel included (default: "
+                             f"{DEFAULT_PROCESSES})")
     sandboxing = parser.add_mutually_exclusive_group()
     sandboxing.add_argument("--require-sandbox", action="store_true",
                             help="refuse to grade where notebooks cannot run in a sandbox (Linux with bubblewrap); "
@@ -113,10 +118,8 @@ def _check_outputs(args):
     if args.feedback is not None and not Path(args.feedback).is_dir():
         raise CommandError(f"no such folder for --feedback: {args.feedback}")
     if args.csv is not None or args.feedback is not None:
-        from imdb_lab.grader.gradebook import student_id  # the grader imports nbformat: not for --help
-
-        for notebook in args.notebooks:
-            student_id(notebook, args.id_pattern)  # a pattern that misses a notebook: say so now, not at the end
+        for notebook in args.notebooks:  # a pattern that misses a notebook: say so now, not at the end
+            reports.student_id(notebook, args.id_pattern)
 
 
 def run(args):
@@ -124,35 +127,58 @@ def run(args):
     _check_modes(args)
     if args.merge is not None:
         return _merge(args)
-    for notebook in args.notebooks:
-        # a folder named *.ipynb or a symbolic link gets a row of its own (the grader refuses it); a typo stops here
-        if not os.path.lexists(notebook):
-            raise CommandError(f"no such notebook: {notebook}")
+    _check_notebooks(args)
     _check_outputs(args)
-    from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
-    from imdb_lab.grader.grading import grade_notebooks, use_sandbox  # (nbformat: a second to import)
+    rubric, sandbox = _rubric(args), _sandbox(args)
+    from imdb_lab.grader import rows_file  # the grader imports nbformat: not for --help
 
-    rubric = _rubric(args)
-    sandbox = True if args.require_sandbox else False if args.no_sandbox else None
-    try:
-        sandbox = use_sandbox(sandbox)
-    except SandboxError as error:
-        raise CommandError(f"{error} (or grade without --require-sandbox)") from error
-    if not sandbox and not args.no_sandbox:
-        print(f"warning: notebooks run without a sandbox ({unavailable()}); every row says so", file=sys.stderr)
     shard = args.shard or (1, 1)
-    notebooks = gradebook.share_of(args.notebooks, shard)
-    log = None if args.json is None else gradebook.ResultsLog(args.json, notebooks, shard=shard,
+    notebooks = rows_file.share_of(args.notebooks, shard)
+    log = None if args.json is None else rows_file.ResultsLog(args.json, notebooks, shard=shard,
                                                               class_notebooks=args.notebooks)
     finished = log.load(target=args.target) if args.resume else {}
-    todo = [notebook for notebook in notebooks if notebook not in finished]
     if args.shard is not None:
         print(f"share {shard[0]}/{shard[1]}: {len(notebooks)} of {len(args.notebooks)} notebooks", file=sys.stderr)
     if finished:
         print(f"resuming: {len(finished)} notebook(s) already graded in {args.json}", file=sys.stderr)
-    progress = gradebook.Progress(len(todo))
+    graded = _grade([notebook for notebook in notebooks if notebook not in finished], args, log, finished,
+                    notebooks, rubric=rubric, sandbox=sandbox)
+    by_notebook = {**finished, **{result.notebook: result for result in graded}}
+    return _report([by_notebook[notebook] for notebook in notebooks], args)
 
-    def report(index, result):
+
+def _check_notebooks(args):
+    """Fail on a notebook path that does not exist (a typo); a folder named *.ipynb or a symbolic link gets a row of
+    its own, since the grader refuses it."""
+    for notebook in args.notebooks:
+        if not os.path.lexists(notebook):
+            raise CommandError(f"no such notebook: {notebook}")
+
+
+def _sandbox(args):
+    """Return whether notebooks run in a sandbox (``--require-sandbox``, ``--no-sandbox``, else where the machine
+    can), warning when they run without one although it was not asked."""
+    from imdb_lab.grader.grading import use_sandbox  # (nbformat: a second to import)
+
+    asked = True if args.require_sandbox else False if args.no_sandbox else None
+    try:
+        sandbox = use_sandbox(asked)
+    except SandboxError as error:
+        raise CommandError(f"{error} (or grade without --require-sandbox)") from error
+    if not sandbox and not args.no_sandbox:
+        print(f"warning: notebooks run without a sandbox ({unavailable()}); every row says so", file=sys.stderr)
+    return sandbox
+
+
+def _grade(todo, args, log, finished, notebooks, *, rubric, sandbox):
+    """Grade the notebooks ``todo``, recording each row in ``log`` (the rows file, or None) as it finishes and
+    showing the progress; return their GradeResults. When the grader's data or code changed under it, print the
+    rows so far (with those ``finished`` before) and stop with a CommandError."""
+    from imdb_lab.grader.grading import grade_notebooks  # nbformat: a second to import, not for --help
+
+    progress = reports.Progress(len(todo))
+
+    def record(index, result):
         if log is not None:
             log.record(result)  # row by row: a crash loses at most the notebooks in flight
         progress.update(result)
@@ -161,20 +187,17 @@ def run(args):
     try:
         graded = grade_notebooks(todo, jobs=jobs, timeout=args.timeout, memory=args.memory, disk=args.disk,
                                  processes=args.processes, target=args.target, sandbox=sandbox, rubric=rubric,
-                                 on_result=report,
-                                 exclude=args.notebooks, hidden=_outputs(args)) if todo else []
+                                 on_result=record, exclude=args.notebooks, hidden=_outputs(args)) if todo else []
     except GradingDataError as error:
         progress.close()
         if error.results is None:  # before any notebook ran: the scorer does not work here
             raise CommandError(str(error)) from error
         done = {**finished, **{r.notebook: r for r in error.results if r is not None}}
-        print(gradebook.format_table([done[n] for n in notebooks if n in done]))
+        print(reports.format_table([done[n] for n in notebooks if n in done]))
         raise CommandError(f"{error}: grading stopped, since later scores could not be trusted; restore it "
                            f"(reinstall the packages, or the data) and grade again with --resume") from error
     progress.close()
-    by_notebook = {**finished, **{result.notebook: result for result in graded}}
-    results = [by_notebook[notebook] for notebook in notebooks]
-    return _report(results, args)
+    return graded
 
 
 def _rubric(args):
@@ -184,28 +207,26 @@ def _rubric(args):
 
 def _outputs(args):
     """Return what a notebook's sandbox must not show of the grader: its outputs and its key's folder."""
-    from imdb_lab.grader.gradebook import state_folder  # the grader imports nbformat: not for --help
+    from imdb_lab.grader.rows_file import state_folder  # the grader imports nbformat: not for --help
 
     return [Path(path) for path in (args.json, args.csv, args.gradescope) if path is not None] + [state_folder()]
 
 
 def _merge(args):
     """Join the shares' rows files into one table (and CSV); return 0 only when every notebook passed."""
-    from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
+    from imdb_lab.grader import rows_file  # the grader imports nbformat: not for --help
 
     _check_outputs(args)
-    return _report(gradebook.merge(args.merge, target=args.target), args)
+    return _report(rows_file.merge(args.merge, target=args.target), args)
 
 
 def _report(results, args):
-    """Print the table, write the CSV and Gradescope outputs asked for; return the exit code."""
-    from imdb_lab.grader import gradebook  # the grader imports nbformat: not for --help
-
-    print(gradebook.format_table(results))
+    """Print the table, write the CSV, feedback pages and Gradescope results asked for; return the exit code."""
+    print(reports.format_table(results))
     if args.csv is not None:
-        gradebook.write_csv(results, args.csv, pattern=args.id_pattern)
+        reports.write_csv(results, args.csv, pattern=args.id_pattern)
     if args.gradescope is not None:
-        gradebook.write_gradescope(results[0], args.gradescope, target=args.target)
+        reports.write_gradescope(results[0], args.gradescope, target=args.target)
     if args.feedback is not None:
-        gradebook.write_feedback(results, args.feedback, target=args.target, pattern=args.id_pattern)
+        reports.write_feedback(results, args.feedback, target=args.target, pattern=args.id_pattern)
     return 0 if all(result.passed for result in results) else 1

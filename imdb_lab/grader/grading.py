@@ -40,13 +40,14 @@ from imdb_lab.errors import GradingDataError, RecordError, SandboxError
 from imdb_lab.grader import processes as processes_module
 from imdb_lab.grader import sandbox as sandbox_module
 from imdb_lab.grader.launch import run_scorer, runner_command
+from imdb_lab.grader.processes import DEFAULT_DISK, DEFAULT_MEMORY, DEFAULT_PROCESSES, DEFAULT_TIMEOUT
 from imdb_lab.check.core import not_attempted
 from imdb_lab.grader import records
 from imdb_lab.grader.exercises import (
     EXERCISES, Rubric, grader_failed, judge_accuracy, judge_encoding_outputs, not_judged, verdict,
 )
 from imdb_lab.grader.records import (
-    SCORER_EXERCISES, FunctionRecord, ReportedHistory, RunnerConfig, RunnerReport, ScorerRequest,
+    SCORER_EXERCISES, FunctionRecord, GradeResult, ReportedHistory, RunnerConfig, RunnerReport, ScorerRequest,
 )
 from imdb_lab.grader.statuses import (
     BELOW_TARGET, EXPORTED, GRADING_FAILED, NO_MODEL, NOT_A_KERAS_MODEL, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED,
@@ -55,48 +56,10 @@ from imdb_lab.grader.statuses import (
 from imdb_lab.grader.trusted_data import KERNEL_FILE, SharedCache, prepare_grading_data
 from imdb_lab.models.evaluation import TARGET
 
-DEFAULT_TIMEOUT = 1800.0
-DEFAULT_MEMORY = 4 * 2**30
-DEFAULT_DISK = 2 * 2**30
-DEFAULT_PROCESSES = 64
 # what of the grader's environment a kernel gets: how to run, never a secret (its errors reach the student)
 _KERNEL_ENV = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "LANG", "LANGUAGE", "TZ", "KERAS_BACKEND")
 _KERNEL_ENV_PREFIXES = ("LC_", "TF_", "XLA_", "JAX_", "OMP_", "MKL_", "OPENBLAS_", "CUDA_", "TORCH_", "MALLOC_")
 __all__ = ["GradeResult", "grade_notebook", "grade_notebooks"]
-
-
-@dataclasses.dataclass
-class GradeResult:
-    """One notebook's row: its name, status, accuracy on the test set (or None), seconds taken, and whether it ran
-    in a sandbox (None: it did not run)."""
-
-    notebook: str
-    status: str
-    accuracy: float | None
-    seconds: float
-    sandboxed: bool | None = None
-    exercises: list | None = None  # a verdict per exercise, with its points (grader.exercises)
-
-    @property
-    def points(self):
-        """Return the points the notebook earned: its exercises' (a row without them: 1 when it passed, else 0)."""
-        if self.exercises is None:
-            return int(self.passed)
-        return round(sum(e["points"] for e in self.exercises), 2)
-
-    @property
-    def max_points(self):
-        """Return the points the notebook could have earned: its exercises' (a row without them: 1)."""
-        return 1 if self.exercises is None else sum(e["max_points"] for e in self.exercises)
-
-    @property
-    def passed(self):
-        """True when the notebook's model reached the target."""
-        return self.status == PASSED
-
-    def as_dict(self):
-        """Return the row as a JSON-ready dict (notebook, status, accuracy, seconds, sandboxed, exercises)."""
-        return dataclasses.asdict(self)
 
 
 def _validate_limits(timeout=DEFAULT_TIMEOUT, memory=DEFAULT_MEMORY, target=TARGET, disk=DEFAULT_DISK,
@@ -220,12 +183,12 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
     refused = refusal(path)
     if refused is not None:
         status = detailed(NOT_A_NOTEBOOK, refused)
-        return GradeResult(str(path), status, None, 0.0, exercises=_priced_verdicts({}, status, rubric))
+        return GradeResult(str(path), status, None, 0.0, None, _priced_verdicts({}, status, rubric))
     try:
         nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - a broken file is a row, not a crash
         status = detailed(NOT_A_NOTEBOOK, _unreadable(error))
-        return GradeResult(str(path), status, None, 0.0, exercises=_priced_verdicts({}, status, rubric))
+        return GradeResult(str(path), status, None, 0.0, None, _priced_verdicts({}, status, rubric))
     processes_module.become_subreaper()
     with tempfile.TemporaryDirectory(prefix="imdb-lab-grade-", ignore_cleanup_errors=True) as folder:
         if data is None:

@@ -185,6 +185,13 @@ def disk_bytes(folder):
     return total
 
 
+# what one notebook may use unless the grader is told otherwise (imdb-lab grade's options): its run, export and scoring
+DEFAULT_TIMEOUT = 1800.0
+DEFAULT_MEMORY = 4 * 2**30
+DEFAULT_DISK = 2 * 2**30
+DEFAULT_PROCESSES = 64
+
+
 @dataclasses.dataclass(frozen=True)
 class Limits:
     """What one notebook may use: ``deadline`` (time.monotonic()), ``memory`` bytes of all its processes together,
@@ -196,7 +203,7 @@ class Limits:
     folder: Path | None = None
     processes: int | None = None
 
-    def broken(self, pid, check_disk):
+    def first_exceeded(self, pid, check_disk):
         """Return the status of the first limit the process tree of ``pid`` broke, or None."""
         if time.monotonic() >= self.deadline:
             return TIMED_OUT
@@ -222,7 +229,7 @@ def watch(process, limits):
         check_disk = time.monotonic() - disk_checked >= _DISK_POLL_SECONDS
         if check_disk:
             disk_checked = time.monotonic()
-        outcome = limits.broken(process.pid, check_disk)
+        outcome = limits.first_exceeded(process.pid, check_disk)
         if outcome is None:
             continue
         if CONTAINED:

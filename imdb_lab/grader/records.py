@@ -6,6 +6,7 @@ The hops of one notebook::
     kernel ──ExportRecord, FunctionRecord, ReportedHistory (files)──▶ grader
     runner ──RunnerReport (status file)──▶ grader
     grader ──ScorerRequest (a file)──▶ scorer ──ScorerResult (a line on stdout)──▶ grader
+    grader ──GradeResult (a row of the rows file, signed)──▶ the grader of --resume and --merge
 
 The notebook shares its sandbox with the runner, so everything but the
 grader's own requests may be forged: ``from_json`` takes whatever JSON it is
@@ -23,7 +24,7 @@ from pathlib import Path
 from imdb_lab.arguments import is_real, is_whole
 from imdb_lab.errors import RecordError
 from imdb_lab.grader import kernel_probe
-from imdb_lab.grader.statuses import SCORED, SCORER_STATUSES, VERDICT_WORDS, kind
+from imdb_lab.grader.statuses import PASSED, SCORED, SCORER_STATUSES, VERDICT_WORDS, kind
 
 # more than a kernel honestly writes: a record beyond these is refused before it is looked at
 MAX_RECORD_BYTES = 64 * 2**20
@@ -352,8 +353,10 @@ def check_verdict(content, exercise):
     """Return ``content`` as the verdict dict of ``exercise`` (``exercises.verdict``'s fields); RecordError if it is
     not one the grader's judging gives."""
     content = _fields(content, "verdict", VERDICT_FIELDS)
-    if content["exercise"] != exercise or content["verdict"] not in VERDICT_WORDS:
-        raise RecordError(f"a verdict of {exercise} must name it and say one of {', '.join(VERDICT_WORDS)}")
+    if content["exercise"] != exercise:
+        raise RecordError(f"a verdict of {exercise} must name it")
+    if content["verdict"] not in VERDICT_WORDS:
+        raise RecordError(f"{str(content['verdict'])[:40]!r} is no verdict the grader gives")
     if content["source"] not in ("grader", "kernel"):
         raise RecordError("a verdict's source is the grader or the kernel")
     return {"exercise": exercise, "verdict": content["verdict"],
@@ -398,3 +401,37 @@ class ScorerResult:
                    _text(content["error"], "error", optional=True),
                    tuple(_text(path, "a file", limit=4096) for path in _list(content["files"], "files", 10**5)))
 
+
+
+@dataclasses.dataclass(frozen=True)
+class GradeResult:
+    """One notebook's row: its name, status (``statuses.ROW_STATUSES``), accuracy on the test set (or None),
+    seconds taken, whether it ran in a sandbox (None: it did not run), and each exercise's verdict with its points
+    (``exercises.Rubric.award``), in the order of ``exercises.EXERCISES``. The rows file holds it
+    (``rows_file``), signed."""
+
+    notebook: str
+    status: str
+    accuracy: float | None
+    seconds: float
+    sandboxed: bool | None
+    exercises: list
+
+    @property
+    def points(self):
+        """Return the points the notebook earned."""
+        return round(sum(e["points"] for e in self.exercises), 2)
+
+    @property
+    def max_points(self):
+        """Return the points the notebook could have earned (an exercise the grader failed to judge is left out)."""
+        return sum(e["max_points"] for e in self.exercises)
+
+    @property
+    def passed(self):
+        """True when the notebook's model reached the target."""
+        return self.status == PASSED
+
+    def as_dict(self):
+        """Return the row as a JSON-ready dict (notebook, status, accuracy, seconds, sandboxed, exercises)."""
+        return dataclasses.asdict(self)

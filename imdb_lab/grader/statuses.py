@@ -7,6 +7,7 @@ never shows them.
 """
 
 from imdb_lab.errors import describe, first_line
+from imdb_lab.memory import format_bytes
 
 PASSED = "passed"
 BELOW_TARGET = "below target"
@@ -96,19 +97,14 @@ def kernel_died_in_cell(number):
     return f"{KERNEL_DIED} in cell {number}"
 
 
-def _size(size):
-    """Return a size in bytes as the limits are written: ``1.5 GiB``, or ``200 MiB`` below a GiB."""
-    return f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.0f} MiB"
-
-
 def over_memory(limit):
     """Return the status of a notebook stopped for using more than ``limit`` bytes."""
-    return f"{OVER_MEMORY} ({_size(limit)})"
+    return f"{OVER_MEMORY} ({format_bytes(limit, binary=True)})"
 
 
 def over_disk(limit):
     """Return the status of a notebook stopped for writing more than ``limit`` bytes."""
-    return f"{OVER_DISK} ({_size(limit)})"
+    return f"{OVER_DISK} ({format_bytes(limit, binary=True)})"
 
 
 def over_processes(limit):

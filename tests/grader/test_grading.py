@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from imdb_lab.errors import GradingDataError
-from imdb_lab.grader import gradebook, grading, records
+from imdb_lab.grader import grading, records, reports
 from imdb_lab.grader.records import ScorerResult
 
 
@@ -122,24 +122,6 @@ def test_the_private_folder_leaves_symbolic_links_out(tmp_path):
     assert not any(p.is_symlink() for p in copy.parent.rglob("*"))
 
 
-def test_format_table_has_one_row_per_notebook_and_a_summary():
-    results = [
-        grading.GradeResult("a.ipynb", "passed", 0.9123456, 12.34, True),
-        grading.GradeResult("b.ipynb", "no model", None, 1.0, False),
-        grading.GradeResult("c.ipynb", "not a notebook: a folder, not a notebook file", None, 0.0),
-    ]
-    lines = gradebook.format_table(results).splitlines()
-    assert lines[0].split() == ["notebook", "status", "accuracy", "encoding", "model", "training", "accuracy",
-                                "prediction", "points", "seconds", "sandboxed"]
-    # rows without exercises (of an older run): 1 point for a pass
-    assert lines[1].split() == ["a.ipynb", "passed", "0.9123", "-", "-", "-", "-", "-", "1/1", "12.3", "yes"]
-    assert lines[2].split() == ["b.ipynb", "no", "model", "-", "-", "-", "-", "-", "-", "0/1", "1.0", "no"]
-    assert lines[3].split()[-2:] == ["0.0", "-"]  # it did not run
-    assert lines[4] == "1 of 3 passed"
-    assert results[0].as_dict() == {"notebook": "a.ipynb", "status": "passed", "accuracy": 0.9123456,
-                                    "seconds": 12.34, "sandboxed": True, "exercises": None}
-
-
 @pytest.mark.parametrize("reported, believed", [
     ("no model", True), ("error in cell 3: ValueError: bad", True), ("exported", False),
     ("passed", False), ("scored", False), ("below target", False), ({"status": "passed"}, False),
@@ -205,10 +187,10 @@ def test_exercises_the_scorer_failed_to_judge_cost_nothing_and_say_why(prepared_
         "encoding": "correct", "model": "grader failed", "training": "grader failed", "accuracy": "correct",
         "prediction": "grader failed"}
     assert (result.points, result.max_points) == (7, 7)  # what it did not measure costs nothing
-    page = gradebook.feedback_page(result, target=0.85)
+    page = reports.feedback_page(result, target=0.85)
     assert "## The model: a compiled binary classifier" in page and ": 0 of 0" in page
     assert "Grader failed: the grader failed while judging this exercise (RuntimeError: a bug in the grader)" in page
     assert "tell your instructor" in page
-    table = gradebook.format_table([result])
-    for text in (page, table, json.dumps(gradebook.gradescope_results(result, target=0.85))):
+    table = reports.format_table([result])
+    for text in (page, table, json.dumps(reports.gradescope_results(result, target=0.85))):
         assert "scored" not in text and "exported" not in text  # no internal status word reaches a row

@@ -1,0 +1,186 @@
+"""What ``imdb-lab grade`` shows and writes for people: the table, the progress on stderr, the CSV gradebook, the
+feedback pages and Gradescope's ``results.json``. Student text in them is the grader's rows' (``GradeResult``)."""
+
+import csv
+import json
+import re
+from pathlib import Path
+
+from imdb_lab.errors import LabTypeError, LabValueError
+from imdb_lab.files import atomic_write
+from imdb_lab.grader.exercises import EXERCISES, TITLES
+from imdb_lab.progress import ProgressBar
+
+CSV_COLUMNS = ("notebook", "student_id", "status", "accuracy", *(f"points_{name}" for name in EXERCISES), "score",
+               "max_score", "seconds", "sandboxed")
+
+
+# the lab's own file name: when every student hands in a file of that name, their folder names them
+LAB_NAME = "IMDB_in_Keras"
+
+
+# a cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def student_id(notebook, pattern=None):
+    """Return the student id of ``notebook``: ``pattern``'s group ``id`` (or 1) in its path, else its file name."""
+    path = Path(notebook)
+    if pattern is None:
+        return path.parent.name if path.stem == LAB_NAME and path.parent.name else path.stem
+    if not isinstance(pattern, str):
+        raise LabTypeError(f"the student id pattern must be a regular expression (str), not {type(pattern).__name__}")
+    try:
+        regex = re.compile(pattern)
+    except re.error as error:
+        raise LabValueError(f"the student id pattern {pattern!r} is not a regular expression: {error}") from None
+    match = regex.search(path.as_posix())
+    if match is None:
+        raise LabValueError(f"the student id pattern {pattern!r} does not match {path.as_posix()}: fix the pattern")
+    if "id" in regex.groupindex:
+        return match.group("id")
+    return match.group(1) if regex.groups else match.group(0)
+
+
+def _number(value):
+    return f"{value:g}"
+
+
+def exercise_points(result):
+    """Return ``{exercise: points}`` of a row."""
+    return {e["exercise"]: e["points"] for e in result.exercises}
+
+
+def _cell(text):
+    return f"'{text}" if str(text).startswith(_FORMULA_START) else str(text)
+
+
+def sandbox_word(result):
+    """Return how a row says whether its notebook ran in a sandbox: yes, no, or - (it did not run)."""
+    return {True: "yes", False: "no"}.get(result.sandboxed, "-")
+
+
+def write_csv(results, path, *, pattern=None):
+    """Write the rows as a CSV gradebook (``CSV_COLUMNS``) to ``path``, atomically."""
+    rows = []
+    for r in results:
+        earned = exercise_points(r)
+        rows.append((_cell(r.notebook), _cell(student_id(r.notebook, pattern)), _cell(r.status),
+                     "" if r.accuracy is None else f"{r.accuracy:.4f}",
+                     *(_number(earned[name]) if name in earned else "" for name in EXERCISES),
+                     _number(r.points), _number(r.max_points), f"{r.seconds:.1f}", sandbox_word(r)))
+    with atomic_write(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+
+
+def summary(result, *, target):
+    """Return what a student reads first of a graded notebook: its measured accuracy against the target, or why it
+    was not scored, and whether it ran without a sandbox."""
+    if result.accuracy is None:
+        text = f"Your notebook was not scored: {result.status}."
+    else:
+        verdict = "reaches" if result.passed else "does not reach"
+        text = (f"The model your notebook trains has a test accuracy of {result.accuracy:.4f}, measured by the "
+                f"grader; it {verdict} the target of {target:.2f}.")
+    return text + (" (The notebook ran without a sandbox.)" if result.sandboxed is False else "")
+
+
+def feedback_text(exercise_verdict):
+    """Return an exercise's verdict as the student reads it: the verdict and message, then the hint."""
+    text = f"{exercise_verdict['verdict'].capitalize()}: {exercise_verdict['message']}"
+    if exercise_verdict.get("source") == "kernel":
+        text += " (This part comes from what your notebook reported, not from the grader's own measurement.)"
+    return f"{text}\nHint: {exercise_verdict['hint']}" if exercise_verdict.get("hint") else text
+
+
+def gradescope_results(result, *, target):
+    """Return Gradescope's autograder ``results.json`` content for one graded notebook: a test per exercise, the
+    total score, and the accuracy on the leaderboard."""
+    tests = [{
+        "name": TITLES[e["exercise"]],
+        "number": str(number),
+        "score": float(e["points"]),
+        "max_score": float(e["max_points"]),
+        "status": "passed" if e["verdict"] == "correct" else "failed",
+        "output": feedback_text(e),
+        "visibility": "visible",
+    } for number, e in enumerate(result.exercises, start=1)]
+    content = {"score": float(result.points), "execution_time": int(round(result.seconds)),
+               "output": summary(result, target=target), "visibility": "visible", "stdout_visibility": "hidden",
+               "tests": tests}
+    if result.accuracy is not None:
+        content["leaderboard"] = [{"name": "Test accuracy", "value": round(result.accuracy, 4), "order": "desc"}]
+    return content
+
+
+def feedback_page(result, *, target):
+    """Return the feedback page of one notebook as Markdown: its points, and each exercise's verdict and hint."""
+    lines = [f"# Feedback: {Path(result.notebook).name}", "",
+             f"**{_number(result.points)} of {_number(result.max_points)} points.** " + summary(result, target=target),
+             ""]
+    for e in result.exercises:
+        lines += [f"## {TITLES[e['exercise']]}: {_number(e['points'])} of {_number(e['max_points'])}", "",
+                  feedback_text(e).replace("\n", "  \n"), ""]
+    return "\n".join(lines)
+
+
+def write_feedback(results, folder, *, target, pattern=None):
+    """Write one feedback page per notebook into ``folder``, named by student id (``ID.md``), atomically."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LabValueError(f"no such folder for the feedback pages: {folder}")
+    for result in results:
+        name = re.sub(r"[^\w.-]", "_", student_id(result.notebook, pattern)) or "notebook"
+        with atomic_write(folder / f"{name}.md", "w", encoding="utf-8") as file:
+            file.write(feedback_page(result, target=target))
+
+
+def write_gradescope(result, folder, *, target):
+    """Write ``results.json`` for Gradescope into ``folder`` (e.g. /autograder/results), atomically."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LabValueError(f"no such folder for the Gradescope results: {folder} (on Gradescope: /autograder/results)")
+    with atomic_write(folder / "results.json", "w", encoding="utf-8") as file:
+        json.dump(gradescope_results(result, target=target), file, indent=2)
+        file.write("\n")
+
+
+class Progress:
+    """The grader's progress on stderr: a line per finished notebook, and on a terminal a bar under them."""
+
+    def __init__(self, total, stream=None):
+        self.passed = 0
+        self.bar = ProgressBar("", total, "graded", stream=stream)
+
+    def update(self, result):
+        """Report one finished notebook."""
+        self.passed += result.passed
+        accuracy = "" if result.accuracy is None else f" {result.accuracy:.4f}"
+        done = self.bar.done + 1
+        line = f"[{done}/{self.bar.total}] {result.notebook}: {result.status}{accuracy} ({result.seconds:.1f} s)"
+        self.bar.update(done, note=f"{self.passed} passed", line=line)
+
+    def close(self):
+        """Draw the final bar (as far as grading went)."""
+        self.bar.close(complete=False)
+
+
+def format_table(results):
+    """Return the grade table (notebook, status, accuracy, the points of each exercise and in all, seconds,
+    sandboxed) and a summary line, as text."""
+    header = ("notebook", "status", "accuracy", *EXERCISES, "points", "seconds", "sandboxed")
+    rows = []
+    for r in results:
+        earned = exercise_points(r)
+        rows.append((r.notebook, r.status, "-" if r.accuracy is None else f"{r.accuracy:.4f}",
+                     *(_number(earned[name]) if name in earned else "-" for name in EXERCISES),
+                     f"{_number(r.points)}/{_number(r.max_points)}", f"{r.seconds:.1f}", sandbox_word(r)))
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    left = {0, 1, len(header) - 1}  # text columns; numbers align right
+    lines = ["  ".join(f"{cell:<{widths[i]}}" if i in left else f"{cell:>{widths[i]}}" for i, cell in enumerate(row))
+             .rstrip() for row in [header, *rows]]
+    passed = sum(r.passed for r in results)
+    lines.append(f"{passed} of {len(results)} passed")
+    return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""Tests of imdb_lab.grader.reports: the table's cells, the CSV gradebook, the feedback pages, Gradescope's
+``results.json`` and the progress."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from conftest import assert_gradescope_format, make_row
+from imdb_lab.check.core import correct, incorrect
+from imdb_lab.grader import reports
+from imdb_lab.grader.exercises import EXERCISES, Rubric, judge_accuracy, verdict
+
+RUBRIC = Rubric()
+ALICE = [RUBRIC.award(verdict(name, correct(f"{name} is right"))) for name in EXERCISES[:3]] + [
+    RUBRIC.award(judge_accuracy(0.88123, 0.85)),
+    RUBRIC.award(verdict("prediction", incorrect("predict_sentiment gives classes", "return probabilities")))]
+PASSED = make_row("class/alice.ipynb", "passed", 0.88123, 41.25, True, ALICE)
+FAILED = make_row("class/bob.ipynb", "error in cell 3: NameError: name 'x' is not defined", None, 3.0, False)
+
+@pytest.mark.parametrize("notebook, pattern, expected", [
+    ("class/alice.ipynb", None, "alice"),
+    ("submissions/bob/IMDB_in_Keras.ipynb", None, "bob"),
+    ("IMDB_in_Keras.ipynb", None, "IMDB_in_Keras"),
+    ("class/lab1_s1234_late.ipynb", r"_(?P<id>s\d+)_", "s1234"),
+    ("class/lab1_s1234.ipynb", r"(s\d+)", "s1234"),
+    ("class/s99.ipynb", r"s\d+", "s99"),
+])
+def test_student_id_from_the_file_name_or_a_pattern(notebook, pattern, expected):
+    assert reports.student_id(notebook, pattern) == expected
+
+
+def test_student_id_pattern_errors_say_what_to_fix():
+    with pytest.raises(ValueError, match=r"pattern 's\\\\d\+' does not match class/alice.ipynb: fix the pattern"):
+        reports.student_id("class/alice.ipynb", r"s\d+")
+    with pytest.raises(ValueError, match=r"pattern '\(' is not a regular expression"):
+        reports.student_id("class/alice.ipynb", "(")
+    with pytest.raises(TypeError, match="must be a regular expression \\(str\\), not int"):
+        reports.student_id("class/alice.ipynb", 5)
+
+
+def test_csv_gradebook_has_the_documented_columns(tmp_path):
+    path = tmp_path / "grades.csv"
+    reports.write_csv([PASSED, FAILED], path)
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == list(reports.CSV_COLUMNS)
+    assert rows[0] == {"notebook": "class/alice.ipynb", "student_id": "alice", "status": "passed",
+                       "accuracy": "0.8812", "points_encoding": "1", "points_model": "1", "points_training": "1",
+                       "points_accuracy": "6", "points_prediction": "0", "score": "9", "max_score": "10",
+                       "seconds": "41.2", "sandboxed": "yes"}
+    assert rows[1]["sandboxed"] == "no" and rows[1]["points_accuracy"] == "0" and rows[1]["max_score"] == "10"
+    assert rows[1]["status"] == FAILED.status  # a comma-free message, kept whole
+    assert (rows[1]["accuracy"], rows[1]["score"]) == ("", "0")
+    assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]
+
+
+def test_csv_gradebook_defuses_spreadsheet_formulas(tmp_path):
+    path = tmp_path / "grades.csv"
+    evil = make_row("class/=HYPERLINK(1).ipynb", "=1+1", None, 1.0)
+    reports.write_csv([evil], path, pattern=r"(=\w+)")
+    with open(path, newline="", encoding="utf-8") as file:
+        row = next(csv.DictReader(file))
+    assert row["status"] == "'=1+1"
+    assert row["notebook"].startswith("class/")  # only a leading sign is a formula
+    assert row["student_id"] == "'=HYPERLINK"
+
+
+def test_gradescope_results_follow_the_autograder_format(tmp_path):
+    reports.write_gradescope(PASSED, tmp_path, target=0.85)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert_gradescope_format(results)
+    assert isinstance(results["score"], float) and results["score"] == 9.0
+    assert isinstance(results["execution_time"], int) and results["execution_time"] == 41
+    assert "0.8812" in results["output"] and "reaches the target of 0.85" in results["output"]
+    # a test per exercise, with its points, verdict and hint
+    assert [test["number"] for test in results["tests"]] == ["1", "2", "3", "4", "5"]
+    assert [(test["score"], test["max_score"]) for test in results["tests"]] == [(1, 1), (1, 1), (1, 1), (6, 6), (0, 1)]
+    assert [test["status"] for test in results["tests"]] == ["passed"] * 4 + ["failed"]
+    assert results["tests"][4]["output"] == "Incorrect: predict_sentiment gives classes\nHint: return probabilities"
+    assert results["leaderboard"] == [{"name": "Test accuracy", "value": 0.8812, "order": "desc"}]
+
+
+def test_gradescope_results_of_a_notebook_that_was_not_scored():
+    results = reports.gradescope_results(FAILED, target=0.85)
+    assert_gradescope_format(results)
+    assert results["score"] == 0.0 and "leaderboard" not in results
+    assert results["output"] == f"Your notebook was not scored: {FAILED.status}. (The notebook ran without a sandbox.)"
+    assert "sandbox" not in reports.gradescope_results(PASSED, target=0.85)["output"]
+    assert {test["status"] for test in results["tests"]} == {"failed"}
+
+
+def test_feedback_pages_give_each_exercise_its_verdict_hint_and_points(tmp_path):
+    reports.write_feedback([PASSED, FAILED], tmp_path, target=0.85)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["alice.md", "bob.md"]
+    page = (tmp_path / "alice.md").read_text()
+    assert page.startswith("# Feedback: alice.ipynb\n\n**9 of 10 points.**")
+    assert "## New reviews: predict_sentiment(texts): 0 of 1\n\nIncorrect: predict_sentiment gives classes  \n" \
+           "Hint: return probabilities\n" in page
+    assert "## Test accuracy, measured by the grader: 6 of 6" in page
+    assert "Not judged: the grader had nothing to judge it on" in (tmp_path / "bob.md").read_text()
+    with pytest.raises(ValueError, match="no such folder for the feedback pages"):
+        reports.write_feedback([PASSED], tmp_path / "missing", target=0.85)
+
+
+def test_gradescope_needs_an_existing_folder(tmp_path):
+    with pytest.raises(ValueError, match="no such folder for the Gradescope results"):
+        reports.write_gradescope(PASSED, tmp_path / "missing", target=0.85)
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_prints_a_line_per_notebook_in_a_log():
+    stream = io.StringIO()
+    progress = reports.Progress(2, stream)
+    progress.update(PASSED)
+    progress.update(FAILED)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[:2] == [
+        "[1/2] class/alice.ipynb: passed 0.8812 (41.2 s)",
+        f"[2/2] class/bob.ipynb: {FAILED.status} (3.0 s)",
+    ]
+    # then the final bar, once: a log holds no control characters
+    assert len(lines) == 3 and lines[2].startswith(f"[{'=' * 30}] 2/2 graded, 1 passed, ")
+    assert "\r" not in stream.getvalue() and "\033" not in stream.getvalue()
+
+
+def test_progress_draws_a_bar_on_a_terminal():
+    stream = FakeTerminal()
+    progress = reports.Progress(4, stream)
+    progress.update(PASSED)
+    assert stream.getvalue().endswith("[=======.......................] 1/4 graded, 1 passed, 0.0 s")
+    assert "\r\033[K[1/4] class/alice.ipynb: passed" in stream.getvalue()
+
+
+def test_format_table_has_one_row_per_notebook_and_a_summary():
+    results = [make_row("a.ipynb", "passed", 0.9123456, 12.34, True),
+               make_row("b.ipynb", "no model", None, 1.0, False),
+               make_row("c.ipynb", "not a notebook: a folder, not a notebook file", None, 0.0, None)]
+    lines = reports.format_table(results).splitlines()
+    assert lines[0].split() == ["notebook", "status", "accuracy", "encoding", "model", "training", "accuracy",
+                                "prediction", "points", "seconds", "sandboxed"]
+    assert lines[1].split() == ["a.ipynb", "passed", "0.9123", "1", "1", "1", "6", "1", "10/10", "12.3", "yes"]
+    assert lines[2].split() == ["b.ipynb", "no", "model", "-", "0", "0", "0", "0", "0", "0/10", "1.0", "no"]
+    assert lines[3].split()[-2:] == ["0.0", "-"]  # it did not run
+    assert lines[4] == "1 of 3 passed"
