@@ -32,6 +32,13 @@ def valid_number(name, value, *, low=None, high=None, include_low=True, include_
     The range is ``low`` to ``high`` (either may be None), each end included
     unless ``include_low`` / ``include_high`` is False; NaN and infinities are
     never in it.
+
+    Args:
+        name: how the message names the value.
+        value: the value to check.
+        low, high: the ends of the range (None: open on that side).
+        include_low, include_high: whether each end is in the range.
+        hint: what the value is, for the TypeError's message.
     """
     if not is_real(value):
         extra = f" {hint}" if hint else ""

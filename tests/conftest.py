@@ -1,5 +1,6 @@
 """Shared fixtures: tiny IMDB-style archives that the tests build themselves."""
 
+import copy
 import io
 import os
 import random
@@ -308,3 +309,60 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(skip)
+
+
+# the learner's notebook read back against the solutions notebook (tests/test_student.py, tests/test_notebooks.py)
+def solution_regions(solutions):
+    """Return ``[(todo_lines, region_lines), ...]`` of every region the learner's notebook stubs, in order."""
+    from imdb_lab import student
+
+    out = []
+    for index, cell in enumerate(solutions.cells):
+        if cell.cell_type != "code" or student.is_solution_only(cell):
+            continue
+        lines = student._source(cell).split("\n")
+        for region in student.find_regions(student._source(cell), index):
+            out.append((region.todo, lines[region.start:region.stop + 1]))
+    return out
+
+
+def fill_in_solutions(learners, solutions):
+    """Return a copy of the ``learners`` notebook with each TODO stub replaced by its solution region.
+
+    The regions come from the ``solutions`` notebook, in order; a stub whose
+    TODO does not match its region's (an out-of-date learner's notebook)
+    raises ValueError.
+    """
+    from imdb_lab import student
+
+    regions = solution_regions(solutions)
+    filled = copy.deepcopy(learners)
+    used = 0
+    for index, cell in enumerate(filled.cells):
+        if cell.cell_type != "code":
+            continue
+        lines = student._source(cell).split("\n")
+        out = []
+        for line in lines:
+            match = student._STUB_RAISE.match(line)
+            if not match or not match["message"].lstrip("'\"").startswith("TODO:"):
+                out.append(line)
+                continue
+            if used == len(regions):
+                raise ValueError(f"cell {index}: more TODO stubs than the solutions notebook has regions: "
+                                    "regenerate the learner's notebook with `imdb-lab make-student`")
+            todo, region_lines = regions[used]
+            stub = student.Region(0, 0, match["indent"], todo).stub_lines()
+            comments = len(stub) - 1
+            if out[max(0, len(out) - comments):] + [line] != stub:
+                raise ValueError(f"cell {index}: the stub {line.strip()!r} does not match solution region "
+                                    f"{used + 1} ({student.todo_message(todo)!r}): regenerate the learner's notebook "
+                                    "with `imdb-lab make-student`")
+            del out[len(out) - comments:]
+            out.extend(region_lines)
+            used += 1
+        cell.source = "\n".join(out)
+    if used != len(regions):
+        raise ValueError(f"the learner's notebook has {used} TODO stubs but the solutions have {len(regions)} "
+                            "regions: regenerate it with `imdb-lab make-student`")
+    return filled

@@ -13,9 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import benchmark_module, cgroup_unavailable
+from conftest import benchmark_module, cgroup_unavailable, solution_regions
 from imdb_lab.check import CORRECT, INCORRECT, NOT_ATTEMPTED
-from imdb_lab.student import SOLUTIONS_NAME, STUDENT_NAME, paste_over_todo_cells, solution_regions, todo_message
+from imdb_lab.student import SOLUTIONS_NAME, STUDENT_NAME, paste_over_todo_cells, todo_message
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL_TIMEOUT = 600

@@ -206,3 +206,25 @@ def test_every_folder_of_the_package_is_a_package_that_the_wheel_finds():
     assert {folder.name for folder in folders} >= {"data", "features", "models", "check", "grader", "commands"}
     assert all((folder / "__init__.py").exists() for folder in folders)
     assert 'include = ["imdb_lab*"]' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_every_public_function_has_a_docstring_and_those_of_many_parameters_an_args_section():
+    missing, without_args = [], []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # the module's functions and its classes' methods (functions nested in them are their own business)
+        functions = [*tree.body, *(item for node in tree.body if isinstance(node, ast.ClassDef) for item in node.body)]
+        for node in functions:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            where = f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"
+            doc = ast.get_docstring(node)
+            arguments = node.args
+            names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+                     if a.arg not in ("self", "cls")]
+            if not doc:
+                missing.append(where)
+            elif len(names) > 4 and "\n    Args:\n" not in f"\n{doc}\n".replace("\nArgs:\n", "\n    Args:\n"):
+                without_args.append(where)
+    assert not missing, f"public functions without a docstring: {missing}"
+    assert not without_args, f"public functions of more than four parameters without an Args: section: {without_args}"

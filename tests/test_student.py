@@ -7,9 +7,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from conftest import fill_in_solutions
 from imdb_lab import cli
 from imdb_lab.student import (
-    SOLUTIONS_NAME, STUDENT_NAME, fill_in_solutions, find_regions, make_student, make_student_notebook,
+    SOLUTIONS_NAME, STUDENT_NAME, find_regions, make_student, make_student_notebook,
     paste_over_todo_cells, solution_cells, stub_source, student_text,
 )
 

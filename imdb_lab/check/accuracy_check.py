@@ -28,8 +28,16 @@ test_loss, test_accuracy = model.evaluate(test_feed, verbose=0)
 print(f"test accuracy: {test_accuracy:.4f} (test loss {test_loss:.4f})")"""
 
 
-def measure_accuracy(model, x_test, y_test, num_words, batch_size=512):
-    """Return the share of reviews whose class the model gets right (the lab's one accuracy), fed batch by batch."""
+def measure_accuracy(model, x_test, y_test, num_words, *, batch_size=512):
+    """Return the share of reviews whose class the model gets right (the lab's one accuracy), fed batch by batch.
+
+    Args:
+        model: a binary classifier of multi-hot rows (one probability, one logit, or two classes).
+        x_test: the reviews (word indices) or their multi-hot rows.
+        y_test: their labels, 0/1 or one-hot.
+        num_words: the width of the multi-hot rows.
+        batch_size: reviews encoded and predicted at a time.
+    """
     y = np.asarray(y_test)
     labels = y.argmax(axis=1) if y.ndim == 2 else y.reshape(-1)  # one-hot labels of a categorical design
     return multi_hot_accuracy(model, x_test, labels, num_words, batch_size=batch_size)
@@ -81,7 +89,7 @@ def _leak(model, num_words, namespace):
     return where == "test"
 
 
-def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGET_ACCURACY, namespace=None):
+def check_accuracy(model, test_accuracy, x_test, y_test, num_words, *, target=TARGET_ACCURACY, namespace=None):
     """Return the Verdict of the reported ``test_accuracy``, measured again on ``x_test``, ``y_test``.
 
     It judges the model that exists now: one that does not read multi-hot
@@ -89,6 +97,14 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
     true accuracy is measured whatever the output kind; a number from a
     metric that cannot measure the model is named as such; a model validated
     on the test reviews (``namespace``'s ``history``) has no clean test accuracy.
+
+    Args:
+        model: the notebook's trained model.
+        test_accuracy: the accuracy the notebook reported (from ``model.evaluate``).
+        x_test, y_test: the test reviews and their labels.
+        num_words: the width of the multi-hot rows.
+        target: the accuracy to reach.
+        namespace: the notebook's variables (its ``history`` and data), to tell a leak; None: not looked at.
     """
     if is_missing(model):
         return not_attempted("there is no model yet: build and train it first")
@@ -143,7 +159,14 @@ def check_accuracy(model, test_accuracy, x_test, y_test, num_words, target=TARGE
 
 
 def accuracy(model=MISSING, test_accuracy=MISSING, x_test=MISSING, y_test=MISSING, num_words=MISSING):
-    """Check ``test_accuracy`` against our own evaluation of ``model`` on the test reviews; print the verdict."""
+    """Check ``test_accuracy`` against our own evaluation of ``model`` on the test reviews; print the verdict.
+
+    Args:
+        model: the trained model (default: the notebook's ``model``).
+        test_accuracy: the accuracy the notebook reported (default: its ``test_accuracy``).
+        x_test, y_test: the test reviews and labels (default: the notebook's).
+        num_words: the width of the multi-hot rows (default: the notebook's).
+    """
     namespace = caller_namespace()
     values = {name: lookup(value, name, namespace) for name, value in
               (("model", model), ("test_accuracy", test_accuracy), ("x_test", x_test), ("y_test", y_test),

@@ -73,7 +73,7 @@ def check_encoding(multi_hot):
         except NotImplementedError:
             return not_attempted("multi_hot still raises NotImplementedError: replace the TODO stub with your code")
         except Exception as error:  # any bug in the learner's code is a verdict, not a crash
-            return raised_verdict(description, f"{error_name(error)}: {error}")
+            return multi_hot_raised(description, f"{error_name(error)}: {error}")
         verdict = judge_encoding(result, description, sequences, num_words)
         if verdict is not None:
             return verdict
@@ -81,7 +81,7 @@ def check_encoding(multi_hot):
                     "and last index, an empty review and 60 random reviews.")
 
 
-def raised_verdict(description, error):
+def multi_hot_raised(description, error):
     """Return the verdict of a ``multi_hot`` that raised ``error`` (``Name: message``) on ``description``."""
     return incorrect(f"on {description}, multi_hot raised {error}",
                       "sequences is a list (or object array) of reviews, each a list of word indices")

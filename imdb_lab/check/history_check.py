@@ -80,15 +80,25 @@ def _matching_epoch(val_loss, loss):
     return close[-1] if close else None
 
 
-def find_validation(history, model, num_words, x_train=None, y_train=None, x_test=None, y_test=None,
+def find_validation(history, model, num_words, *, x_train=None, y_train=None, x_test=None, y_test=None,
                     x_val=None, y_val=None):
     """Return ``(where, epoch)``: which reviews the fit validated on, and which epoch's weights the model holds.
 
     It recomputes the model's loss on each candidate (the notebook's ``x_val``,
     the last 20 % (or 10-30 %) of ``x_train`` as ``validation_split`` takes them,
     the test reviews) and compares it with the logged ``val_loss``: the weights
-    the model holds reproduce their epoch's validation loss exactly. ``where`` is
-    "x_val", "validation_split=F", "test" or None (no candidate matched).
+    the model holds reproduce their epoch's validation loss exactly.
+
+    Args:
+        history: what ``model.fit`` returned (or its ``history`` dict).
+        model: the trained model.
+        num_words: the width of the multi-hot rows.
+        x_train, y_train, x_test, y_test, x_val, y_val: the notebook's data
+            (reviews or encoded rows); None where the notebook has none.
+
+    Returns:
+        ``where`` ("x_val", "validation_split=F", "test", or None when no
+        candidate matched) and the 0-based ``epoch`` (or None).
     """
     val_loss = [float(v) for v in _logs(history)["val_loss"]]
     candidates = []
@@ -119,15 +129,9 @@ def _fit_on_everything(history, n_all, n_validation, batch_size):
     return steps == math.ceil(n_all / batch_size) != math.ceil((n_all - n_validation) / batch_size)
 
 
-def check_history(history, model=None, num_words=None, x_train=None, y_train=None, x_test=None, y_test=None,
-                  x_val=None, y_val=None, batch_size=None, target=TARGET_ACCURACY):
-    """Return the Verdict of a training run, judged by what the fit saw, recomputed from the model.
-
-    Validating on the test reviews (however they were passed) is a leak;
-    ``validation_split=`` and a validation set split off ``x_train`` (reviews or
-    an encoded matrix) are right. The validation accuracy reported is the one
-    of the epoch whose weights the model holds.
-    """
+def _history_problem(history):
+    """Return the verdict when there is no usable history to judge (none, a failed fit since, no validation
+    scores), else None."""
     if is_missing(history):
         error = last_error()
         if error is not None and raised_in(error, ".fit("):
@@ -140,37 +144,25 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
     logs = _logs(history)
     if logs is None or "loss" not in logs:
         return incorrect(f"history should be what model.fit returns, got {type(history).__name__}",
-                          "history = model.fit(...)")
+                         "history = model.fit(...)")
     if "val_loss" not in logs:
         return incorrect("the training has no validation scores",
-                          "hold out part of the TRAINING reviews: model.fit(..., validation_split=0.2)")
-    key = accuracy_key(logs, () if is_missing(model) else accuracy_log_names(model))
-    if key is None or f"val_{key}" not in logs:
-        return incorrect("the history has no validation accuracy", "compile the model with metrics=['accuracy']")
-    val_loss, val_accuracy = np.asarray(logs["val_loss"], dtype=float), np.asarray(logs[f"val_{key}"], dtype=float)
-    epochs = len(val_loss)
-    where = epoch = None
-    if not is_missing(model) and not is_missing(num_words):
-        model_verdict = check_model(model, num_words)
-        if model_verdict.status != CORRECT:
-            return incorrect(f"the model that was trained is not right: {model_verdict.message}", model_verdict.hint)
-        if was_trained(model) is False:
-            return incorrect("the model has not been trained: `history` belongs to a model that was replaced "
-                             "(the model cell ran again after training, and built a new, untrained model)",
-                             "run the training cell again, then the cells after it")
-        try:
-            where, epoch = find_validation(history, model, num_words, x_train, y_train, x_test, y_test, x_val, y_val)
-        except Exception as error:  # data of another shape than the lab's: judge by the history alone
-            where = epoch = None
-            print(f"(could not recompute the validation loss: {error_name(error)}: {error})")
+                         "hold out part of the TRAINING reviews: model.fit(..., validation_split=0.2)")
+    return None
+
+
+def _validation_problem(history, where, data, batch_size):
+    """Return the verdict when the fit validated on reviews it must not have (the test reviews, or training reviews
+    it also trained on), else None; ``where``: what ``find_validation`` found; ``data``: the notebook's."""
     if where == "test":
         return incorrect("the validation scores are the test reviews' scores: the test set leaked into training "
-                          "decisions", "validate on part of the TRAINING reviews (validation_split=0.2); the test "
-                          "set is for one final evaluation")
+                         "decisions", "validate on part of the TRAINING reviews (validation_split=0.2); the test "
+                         "set is for one final evaluation")
+    x_train, x_val = data["x_train"], data["x_val"]
     if not is_missing(x_train) and not is_missing(x_val) and _fit_on_everything(history, len(x_train), len(x_val),
-                                                                                  batch_size):
+                                                                                 batch_size):
         return incorrect("the model was fit on all of x_train, its validation reviews x_val included",
-                          "fit on the training part of the split only, so that validation measures unseen reviews")
+                         "fit on the training part of the split only, so that validation measures unseen reviews")
     if where and where.startswith("validation_split=") and not is_missing(x_train):
         # the last rows of x_train validated: by validation_split (trained on the rest), or by validation_data
         # while fit read every row (then each epoch had the steps of all the rows)
@@ -182,6 +174,13 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
                              "validation_split=0.2 holds the last 20 % of the training reviews out of the fit; or fit "
                              "on x_train_hot[:-5000] and validate on validation_data=(x_train_hot[-5000:], "
                              "y_train[-5000:])")
+    return None
+
+
+def _epoch_verdict(history, val_loss, val_accuracy, where, epoch, target):
+    """Return the verdict of the epoch whose weights the model holds (``epoch``, None when not recomputed: the
+    last), from its validation loss and accuracy: overfitted weights kept, below ``target``, or right."""
+    epochs = len(val_loss)
     best = int(np.argmin(val_loss))
     recomputed = epoch is not None  # else which weights the model holds is not known: say nothing of them
     if epoch is None:
@@ -189,15 +188,15 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
     asked = getattr(history, "params", {}).get("epochs") if hasattr(history, "params") else None
     if asked is not None and epochs == asked and epoch == epochs - 1 and epochs - 1 - best >= 3:
         return incorrect(f"val_loss was lowest at epoch {best + 1} but training went on for all {epochs} "
-                          "epochs, and the model keeps the last, overfitted weights",
-                          "an EarlyStopping callback (with restore_best_weights=True) stops when val_loss stops "
-                          "improving and keeps the best epoch's weights")
+                         "epochs, and the model keeps the last, overfitted weights",
+                         "an EarlyStopping callback (with restore_best_weights=True) stops when val_loss stops "
+                         "improving and keeps the best epoch's weights")
     accuracy = float(val_accuracy[epoch])
     if accuracy < target:
         return incorrect(f"the model's validation accuracy is {accuracy:.3f} (epoch {epoch + 1}), below the "
-                          f"target of {target}",
-                          "look at the learning curves: does the validation loss still fall? train longer, or "
-                          "change the network; check that each review is paired with its own label")
+                         f"target of {target}",
+                         "look at the learning curves: does the validation loss still fall? train longer, or "
+                         "change the network; check that each review is paired with its own label")
     if where is None:
         source = ""
     elif where == "x_val":
@@ -215,9 +214,67 @@ def check_history(history, model=None, num_words=None, x_train=None, y_train=Non
                    f"accuracy of {accuracy:.3f}.{note}")
 
 
+def check_history(history, *, model=None, num_words=None, x_train=None, y_train=None, x_test=None, y_test=None,
+                  x_val=None, y_val=None, batch_size=None, target=TARGET_ACCURACY):
+    """Return the Verdict of a training run, judged by what the fit saw, recomputed from the model.
+
+    Validating on the test reviews (however they were passed) is a leak;
+    ``validation_split=`` and a validation set split off ``x_train`` (reviews or
+    an encoded matrix) are right. The validation accuracy reported is the one
+    of the epoch whose weights the model holds.
+
+    Args:
+        history: what ``model.fit`` returned (or its ``history`` dict).
+        model: the trained model (None: judged by the history alone).
+        num_words: the width of the multi-hot rows.
+        x_train, y_train, x_test, y_test, x_val, y_val: the notebook's data
+            (reviews or encoded rows), to find which the fit validated on.
+        batch_size: the fit's batch size, to tell from the steps it ran
+            whether it trained on its validation reviews too.
+        target: the validation accuracy to reach.
+    """
+    problem = _history_problem(history)
+    if problem is not None:
+        return problem
+    logs = _logs(history)
+    key = accuracy_key(logs, () if is_missing(model) else accuracy_log_names(model))
+    if key is None or f"val_{key}" not in logs:
+        return incorrect("the history has no validation accuracy", "compile the model with metrics=['accuracy']")
+    data = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test, "x_val": x_val, "y_val": y_val}
+    where = epoch = None
+    if not is_missing(model) and not is_missing(num_words):
+        model_verdict = check_model(model, num_words)
+        if model_verdict.status != CORRECT:
+            return incorrect(f"the model that was trained is not right: {model_verdict.message}", model_verdict.hint)
+        if was_trained(model) is False:
+            return incorrect("the model has not been trained: `history` belongs to a model that was replaced "
+                             "(the model cell ran again after training, and built a new, untrained model)",
+                             "run the training cell again, then the cells after it")
+        try:
+            where, epoch = find_validation(history, model, num_words, **data)
+        except Exception as error:  # noqa: BLE001 - data of another shape than the lab's: judge by the history alone
+            where = epoch = None
+            print(f"(could not recompute the validation loss: {error_name(error)}: {error})")
+    problem = _validation_problem(history, where, data, batch_size)
+    if problem is not None:
+        return problem
+    val_loss = np.asarray(logs["val_loss"], dtype=float)
+    return _epoch_verdict(history, val_loss, np.asarray(logs[f"val_{key}"], dtype=float), where, epoch, target)
+
+
 def history(history=MISSING, model=MISSING, num_words=MISSING, x_train=MISSING, y_train=MISSING,
             x_test=MISSING, y_test=MISSING, x_val=MISSING, y_val=MISSING, batch_size=MISSING):
-    """Check the training run (default: the notebook's ``history``, ``model``, data ...) and print the verdict."""
+    """Check the training run (default: the notebook's ``history``, ``model``, data ...) and print the verdict.
+
+    Args:
+        history: what ``model.fit`` returned (default: the notebook's ``history``).
+        model: the trained model (default: the notebook's ``model``).
+        num_words: the width of the multi-hot rows.
+        x_train, y_train, x_test, y_test, x_val, y_val: the notebook's data, to find
+            which reviews the fit validated on.
+        batch_size: the fit's batch size.
+        Each defaults to the notebook's variable of that name.
+    """
     namespace = caller_namespace()
     given = {"model": model, "num_words": num_words, "x_train": x_train, "y_train": y_train, "x_test": x_test,
              "y_test": y_test, "x_val": x_val, "y_val": y_val, "batch_size": batch_size}

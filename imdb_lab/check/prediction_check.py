@@ -107,11 +107,11 @@ def check_prediction(predict_sentiment, model, word_index, num_words):
     except NotImplementedError:
         return not_attempted("predict_sentiment still raises NotImplementedError: replace the TODO stub")
     except Exception as error:  # the learner's bug is a verdict, not a crash
-        return raised_verdict(error)
+        return predict_sentiment_raised(error)
     return judge_prediction(result, expected, texts, wrong_rules)
 
 
-def raised_verdict(error):
+def predict_sentiment_raised(error):
     """Return the verdict of a ``predict_sentiment`` that raised ``error`` on new texts (an exception or its name
     and message, as the grader records it)."""
     text = str(error)

@@ -59,7 +59,15 @@ def package_root():
 
 def write_autograder(output, *, backend="tensorflow", data=None, rubric=None, options=()):
     """Write the autograder zip to ``output``: setup.sh, run_autograder, the lab's source, its settings and
-    requirements, and the data archive and rubric if given. Returns the names in the zip."""
+    requirements, and the data archive and rubric if given. Returns the names in the zip.
+
+    Args:
+        output: the zip to write.
+        backend: the Keras backend the image installs (``backend.BACKENDS``).
+        data: a data archive to ship in the zip (None: Keras's download, fetched by ``setup.sh``).
+        rubric: a rubric file (TOML) to ship, checked now.
+        options: more options of ``imdb-lab grade`` (``--timeout``, ``--memory``, ``--target``).
+    """
     root = package_root()
     if data is not None and not Path(data).is_file():
         raise CommandError(f"no such data archive: {data} (give aclImdb_v1.tar.gz, or leave --data out)")

@@ -49,6 +49,10 @@ def load_flat(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=STAR
     """Return ``(train, test)`` as ``FlatReviews``: the data of ``load_data`` without Python lists.
 
     Takes exactly the arguments of ``load_data``; use it where memory matters.
+
+    Args:
+        num_words, skip_top, maxlen, seed, start_char, oov_char, index_from, source: as ``load_data``'s.
+        **unknown: any other keyword: a TypeError naming it.
     """
     conventions = _validate_arguments(num_words, skip_top, maxlen, seed,
                                    IndexConventions(start_char, oov_char, index_from), unknown, "load_flat")
@@ -59,7 +63,13 @@ def load_flat(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=STAR
 
 
 def flat_splits(encoded, num_words=None, skip_top=0, maxlen=None, seed=113, conventions=KERAS_CONVENTIONS):
-    """Return ``(train, test)`` ``FlatReviews`` of an encoded archive (``archive.Encoded``), as ``load_flat`` does."""
+    """Return ``(train, test)`` ``FlatReviews`` of an encoded archive (``archive.Encoded``), as ``load_flat`` does.
+
+    Args:
+        encoded: the encoded archive (``archive.Encoded``).
+        num_words, skip_top, maxlen, seed: as ``load_data``'s.
+        conventions: the start, out-of-vocabulary and first-word indices (``IndexConventions``).
+    """
     splits = [FlatReviews(encoded.tokens[s], encoded.offsets[s], encoded.labels[s].astype(np.int64))
               for s in archive.SPLITS]
     return keras_transform(splits, num_words, skip_top, maxlen, seed, conventions)
@@ -91,6 +101,15 @@ def load_data(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=STAR
     (Keras reads 0 as "no limit", and 1 keeps nothing); ``skip_top >= num_words``
     raises (every word would be out of vocabulary). Unlike Keras, ``x_train``
     is always 1-D, even if every review had the same length.
+
+    Args:
+        num_words: keep the words of rank below it (None: every word).
+        skip_top: turn the most frequent words below this index into ``oov_char``.
+        maxlen: drop the reviews this long or longer (None: keep all).
+        seed: the shuffle's seed.
+        start_char, oov_char, index_from: the index conventions, as Keras's.
+        source: the archive or folder to read (None: ``$IMDB_LAB_DATA``, then Keras's).
+        **unknown: any other keyword: a TypeError naming it.
     """
     _validate_arguments(num_words, skip_top, maxlen, seed, IndexConventions(start_char, oov_char, index_from),
                         unknown, "load_data")

@@ -160,7 +160,13 @@ def as_flat(reviews, name="sequences"):
 
 
 def keras_transform(splits, num_words, skip_top, maxlen, seed, conventions):
-    """Return the ``(train, test)`` FlatReviews that Keras's shuffle, shift, maxlen and vocabulary rules make."""
+    """Return the ``(train, test)`` FlatReviews that Keras's shuffle, shift, maxlen and vocabulary rules make.
+
+    Args:
+        splits: the encoded ``(train, test)`` FlatReviews, in the archive's order.
+        num_words, skip_top, maxlen, seed: as ``load_data``'s.
+        conventions: the start, out-of-vocabulary and first-word indices (``IndexConventions``).
+    """
     rng = np.random.RandomState(seed)
     shuffled = []
     for reviews in splits:  # one generator for both splits, train first, as in Keras
@@ -255,7 +261,14 @@ def valid_labels(labels, n, *, one_hot=False):
 
 
 def split_validation(x_train, y_train, validation_fraction=0.2, *, num_validation=None, seed=None):
-    """Split the TRAINING reviews into ``(x_train, y_train), (x_val, y_val)``; never use the test split."""
+    """Split the TRAINING reviews into ``(x_train, y_train), (x_val, y_val)``; never use the test split.
+
+    Args:
+        x_train, y_train: the training reviews and their labels.
+        validation_fraction: the share of them held out (ignored with ``num_validation``).
+        num_validation: how many of them are held out.
+        seed: None keeps the last ones, as ``validation_split`` does; else a seeded random draw.
+    """
     flat = hasattr(x_train, "tokens") and hasattr(x_train, "offsets")
     if flat:
         x_train = as_flat(x_train, "x_train")

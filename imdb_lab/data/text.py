@@ -19,6 +19,12 @@ def encode_review(text, word_index, num_words=None, skip_top=0, start_char=START
     ``skip_top <= i < num_words`` becomes ``oov_char`` (dropped if it is None);
     words the word index has never seen are dropped, as Keras drops test words
     that never occur in the training reviews. ``num_words=None`` keeps every word.
+
+    Args:
+        text: the review.
+        word_index: ``{word: rank}``, as ``get_word_index`` gives it.
+        num_words, skip_top: the vocabulary the model was trained with (``load_data``'s).
+        start_char, oov_char, index_from: the index conventions (``load_data``'s).
     """
     if not isinstance(word_index, dict):
         raise LabTypeError("word_index must be a dict word -> rank, e.g. imdb_lab.get_word_index()")
@@ -37,6 +43,12 @@ def decode_review(sequence, word_index=None, index_from=INDEX_FROM, start_char=S
     """Return ``sequence`` as text, with ``[START]``, ``[OOV]``, ``[PAD]`` (and ``[UNK]`` for unused indices).
 
     ``word_index`` defaults to ``imdb_lab.get_word_index()`` of the default data source.
+
+    Args:
+        sequence: the word indices.
+        word_index: ``{word: rank}`` (default: ``get_word_index()``).
+        index_from, start_char, oov_char: the index conventions the sequence was made with.
+        pad_char: the padding index (``[PAD]``).
     """
     if word_index is None:
         word_index = get_word_index()

@@ -206,7 +206,15 @@ class PackedWordIds(IdBatches):
 
 
 def word_id_feed(reviews, labels=None, *, num_words, batch_size, shuffle=False, seed=None):
-    """Return a Keras feed of each review's distinct word ids, packed (``PackedWordIds``), for a ``word_id_twin``."""
+    """Return a Keras feed of each review's distinct word ids, packed (``PackedWordIds``), for a ``word_id_twin``.
+
+    Args:
+        reviews: the reviews (``FlatReviews`` or word-index lists).
+        labels: their labels (None: a feed for ``predict``).
+        num_words: the vocabulary's size.
+        batch_size: reviews per batch.
+        shuffle, seed: shuffle the reviews each epoch, with this seed.
+    """
     return PackedWordIds(distinct_word_ids(reviews, num_words), labels, num_features=num_words,
                          batch_size=batch_size, shuffle=shuffle, seed=seed)
 
@@ -224,5 +232,12 @@ def ngram_feed(features, labels=None, *, num_features, batch_size=64, shuffle=Fa
 
     Not ``MultiHotSequence``: with hundreds of thousands of n-grams a dense
     multi-hot batch is huge, while a review holds only a few hundred of them.
+
+    Args:
+        features: each review's feature ids.
+        labels: their labels (None: a feed for ``predict``).
+        num_features: the feature vocabulary's size.
+        batch_size: reviews per batch.
+        shuffle, seed: shuffle the reviews each epoch, with this seed.
     """
     return NgramFeed(features, labels, num_features=num_features, batch_size=batch_size, shuffle=shuffle, seed=seed)

@@ -74,7 +74,15 @@ def _ngram_codes(tokens, offsets, num_words, order):
 
 
 def ngram_vocabulary(train, num_words, ngrams=2, *, min_count=2, max_ngrams=None):
-    """Return the ``NgramVocabulary`` of n-grams (orders 2..ngrams) found in >= min_count TRAIN reviews."""
+    """Return the ``NgramVocabulary`` of n-grams (orders 2..ngrams) found in >= min_count TRAIN reviews.
+
+    Args:
+        train: the training reviews (``FlatReviews``).
+        num_words: the word vocabulary's size.
+        ngrams: the longest n-gram kept.
+        min_count: the fewest training reviews an n-gram must occur in.
+        max_ngrams: keep at most this many, the most frequent (None: all).
+    """
     num_words = valid_int("num_words", num_words, 1)
     ngrams = valid_int("ngrams", ngrams, 1, hint=f"from 1 to {MAX_ORDER}")
     if ngrams > MAX_ORDER:

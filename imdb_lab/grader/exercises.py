@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from imdb_lab.check.core import CORRECT, INCORRECT, NOT_ATTEMPTED, correct, incorrect, not_attempted
-from imdb_lab.check.encoding_check import judge_encoding, raised_verdict
+from imdb_lab.check.encoding_check import judge_encoding, multi_hot_raised
 from imdb_lab.errors import LabTypeError, LabValueError, first_line
 from imdb_lab.grader.records import EncodingCase
 from imdb_lab.grader.statuses import GRADER_FAILED, NOT_JUDGED
@@ -115,7 +115,7 @@ def judge_encoding_outputs(cases, record):
         sequences = [list(sequence) for sequence in case.sequences]
         expected_shape = (len(sequences), case.num_words)
         if call.kind == "raised":
-            wrong = raised_verdict(case.description, call.value)
+            wrong = multi_hot_raised(case.description, call.value)
         elif call.kind == "shape":  # too large to record: its shape says what went wrong
             wrong = incorrect(f"on {case.description}, the result has shape {call.value}, expected "
                               f"{expected_shape}", "one row per review and one column per word index: shape "

@@ -174,6 +174,19 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
     ``hidden`` paths (the grader's outputs). This process becomes a subreaper
     (Linux) and kills its child processes that the grader did not start: call
     it from a process of its own, as ``imdb-lab grade`` does.
+
+    Args:
+        path: the notebook file.
+        timeout: seconds for the whole of it.
+        target: the test accuracy to pass.
+        memory: bytes of all its processes together.
+        disk: bytes its private folder may hold.
+        processes: processes it may run at once.
+        sandbox: see ``use_sandbox``.
+        rubric: the points of each exercise (default: ``exercises.Rubric()``).
+        data: the grader's data (``prepare_grading_data``; None: made here).
+        others: the other notebooks of the class, kept out of its folder and sight.
+        hidden: more paths its sandbox must not show.
     """
     _validate_limits(timeout, memory, target, disk, processes)
     sandboxed = use_sandbox(sandbox)
@@ -294,6 +307,16 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), san
     archive or the scorer's code changed under the grader, or (with
     ``results`` None) if the scorer does not work on this machine. Process-wide: this
     process becomes a subreaper and stops writing bytecode (see grade_notebook).
+
+    Args:
+        paths: the notebooks.
+        jobs: how many are graded at once.
+        on_result: called as ``on_result(index, result)`` when each finishes.
+        exclude: more notebooks to keep out of every private folder.
+        hidden: more paths no sandbox may show.
+        sandbox: see ``use_sandbox``.
+        rubric: the points of each exercise.
+        **limits: ``timeout``, ``target``, ``memory``, ``disk``, ``processes`` of ``grade_notebook``.
     """
     paths = [Path(path) for path in paths]
     _validate_limits(**limits)

@@ -24,7 +24,7 @@ from imdb_lab.backend import choose_backend
 from imdb_lab.check.core import incorrect, not_attempted
 from imdb_lab.check.history_check import check_history
 from imdb_lab.check.model_check import check_model
-from imdb_lab.check.prediction_check import expected_answers, judge_prediction, raised_verdict
+from imdb_lab.check.prediction_check import expected_answers, judge_prediction, predict_sentiment_raised
 from imdb_lab.data.cache import load_prepared
 from imdb_lab.data.reviews import OOV_CHAR, FlatReviews, limit_vocabulary, valid_vocabulary
 from imdb_lab.errors import LabValueError, RecordError, describe
@@ -67,7 +67,14 @@ def read_settings(path):
 
 
 def exported_accuracy(model, test, num_words=None, skip_top=0, *, batch_size=512):
-    """Return the accuracy of ``model`` on ``test`` encoded with the notebook's ``num_words`` and ``skip_top``."""
+    """Return the accuracy of ``model`` on ``test`` encoded with the notebook's ``num_words`` and ``skip_top``.
+
+    Args:
+        model: the exported model, loaded safely.
+        test: the test reviews with every word (``FlatReviews``).
+        num_words, skip_top: the notebook's (None: the model's input width, and 0).
+        batch_size: reviews encoded and predicted at a time.
+    """
     width = input_width(model)
     num_words, skip_top = valid_vocabulary(width if num_words is None else num_words, skip_top)
     if num_words > width:
@@ -168,7 +175,7 @@ def _judge_prediction(model, request, num_words):
     if call.kind == "not_attempted":
         return verdict("prediction", not_attempted("predict_sentiment still raises NotImplementedError"))
     if call.kind == "raised":
-        return verdict("prediction", raised_verdict(call.value))
+        return verdict("prediction", predict_sentiment_raised(call.value))
     word_index = {word: rank for rank, word in enumerate(load_prepared(request.words_path).words, start=1)}
     texts = list(request.texts)
     expected, wrong_rules = expected_answers(model, texts, word_index, num_words)

@@ -25,6 +25,15 @@ def build_model(num_words, hidden_units=(16, 16), dropout=0.5, l2=1e-4, learning
     starts at ``learning_rate`` and is multiplied by ``decay_rate`` after every
     ``steps_per_epoch`` steps (one epoch: the training reviews over the batch
     size, rounded up); ``decay_rate=1`` keeps it constant.
+
+    Args:
+        num_words: the width of the multi-hot rows.
+        hidden_units: the units of each hidden Dense layer.
+        dropout: the Dropout rate after each (0: none).
+        l2: the L2 weight penalty (None or 0: none).
+        learning_rate: RMSprop's first learning rate.
+        decay_rate: its factor after each epoch (1: constant).
+        steps_per_epoch: the steps of one epoch (``steps_per_epoch()``).
     """
     num_words = valid_int("num_words", num_words, minimum=1)
     if isinstance(hidden_units, (str, bytes)) or not hasattr(hidden_units, "__iter__"):

@@ -43,7 +43,15 @@ def model_accuracy(model, feed, labels):
 
 
 def multi_hot_accuracy(model, sequences, labels, num_words, *, batch_size=512):
-    """Return the accuracy of ``model`` on the multi-hot rows of ``sequences``, fed batch by batch."""
+    """Return the accuracy of ``model`` on the multi-hot rows of ``sequences``, fed batch by batch.
+
+    Args:
+        model: a binary classifier of multi-hot rows.
+        sequences: the reviews (word indices).
+        labels: their 0/1 labels.
+        num_words: the width of the rows.
+        batch_size: reviews encoded and predicted at a time.
+    """
     from imdb_lab.features.feeds import MultiHotSequence  # imports Keras: only once a model exists
 
     feed = MultiHotSequence(sequences, num_words=num_words, batch_size=batch_size)

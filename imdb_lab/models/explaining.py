@@ -141,6 +141,12 @@ def explain(model, text, word_index, num_words=None, skip_top=0):
     contribution is the change in the probability of "positive" when its
     column is switched off (see the module's docstring); words the model does
     not see are marked UNKNOWN or OUT_OF_VOCABULARY, with no contribution.
+
+    Args:
+        model: a model of the lab.
+        text: the review to explain.
+        word_index: ``{word: rank}`` of its training reviews.
+        num_words, skip_top: those it was trained with (default: its input width, and 0).
     """
     if not isinstance(text, str):
         raise LabTypeError(f"text must be a str, not {type(text).__name__}")
@@ -245,7 +251,14 @@ def legend_html():
 
 
 def show_explanations(model, texts, word_index, num_words=None, skip_top=0):
-    """Return an HTML object (for Jupyter to display) of each text coloured by ``explain``, under a legend."""
+    """Return an HTML object (for Jupyter to display) of each text coloured by ``explain``, under a legend.
+
+    Args:
+        model: a model of the lab.
+        texts: the reviews to explain.
+        word_index: ``{word: rank}`` of its training reviews.
+        num_words, skip_top: those it was trained with.
+    """
     from IPython.display import HTML  # only in a notebook, where IPython is
 
     rows = [explanation_html(explain(model, text, word_index, num_words, skip_top)) for text in texts]
@@ -260,6 +273,12 @@ def explain_box(model, word_index, num_words=None, skip_top=0, value=""):
     """Return a live box (ipywidgets): type a review, see its probability and its words coloured by ``explain``.
 
     Without ipywidgets, prints how to get it and returns None.
+
+    Args:
+        model: a model of the lab.
+        word_index: ``{word: rank}`` of its training reviews.
+        num_words, skip_top: those it was trained with.
+        value: the review the box starts with.
     """
     try:
         import ipywidgets  # optional: the rest of the lab runs without it

@@ -68,6 +68,16 @@ def train_ngram_model(train, test=None, *, num_words, ngrams=2, num_epochs=8, ba
     training reviews (vocabulary and ratios too) for the best epoch count and
     returns it, as Deep Learning with Python's final step does; ``history`` is
     the validation run's.
+
+    Args:
+        train, test: ``FlatReviews`` (``test`` None: not evaluated).
+        num_words: the word vocabulary's size.
+        ngrams: the longest n-gram.
+        num_epochs, batch_size, learning_rate, seed, verbose: the fit's.
+        min_count: the fewest training reviews an n-gram must occur in.
+        validation_fraction: the share of the training reviews held out.
+        patience: epochs without improvement before stopping.
+        refit: train again on all the training reviews for the best epoch count.
     """
     valid_int("num_epochs", num_epochs, 1)  # before the (slower) vocabulary
     if not (hasattr(train, "tokens") and hasattr(train, "labels")):

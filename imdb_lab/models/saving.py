@@ -78,7 +78,15 @@ def _metadata(num_words, skip_top, conventions, word_index, features):
 
 def save_trained_model(model, path, *, num_words, skip_top=0, start_char=START_CHAR, oov_char=OOV_CHAR,
                        index_from=INDEX_FROM, word_index, features=None):
-    """Write ``model`` and its text-encoding metadata to the ``.keras`` file ``path`` atomically; return the Path."""
+    """Write ``model`` and its text-encoding metadata to the ``.keras`` file ``path`` atomically; return the Path.
+
+    Args:
+        model: the trained model.
+        path: the ``.keras`` file to write.
+        num_words, skip_top, start_char, oov_char, index_from: how its reviews were encoded.
+        word_index: ``{word: rank}`` of its training reviews.
+        features: the n-gram model's feature metadata (None for the Dense model).
+    """
     path = Path(path)
     if path.suffix != ".keras":
         raise LabValueError(f"the model file must end in .keras, got {str(path)!r}")

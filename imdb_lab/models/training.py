@@ -86,6 +86,17 @@ def fit_with_early_stopping(model, train_feed, validation_feed, *, num_epochs, p
     final fit on all the training reviews, for an epoch count chosen before)
     it trains for ``num_epochs`` exactly. ``callbacks`` (Keras callbacks) are
     called after early stopping's.
+
+    Args:
+        model: the compiled model.
+        train_feed: the training batches (shuffled by the feed).
+        validation_feed: the validation batches (None: fit ``num_epochs`` exactly).
+        num_epochs: the most epochs.
+        patience: epochs without improvement before stopping.
+        monitor: the log early stopping watches.
+        min_delta: the least change that counts as an improvement.
+        verbose: Keras's progress setting.
+        callbacks: more Keras callbacks.
     """
     valid_int("num_epochs", num_epochs, minimum=1)
     valid_int("patience", patience, minimum=0)
@@ -132,6 +143,18 @@ def train(model, x_train, y_train, *, num_words, num_epochs=20, batch_size=512, 
     model's own weights at a cost that follows the words a review holds; below
     that, and for any other model, on ``MultiHotSequence`` batches.
     ``callbacks``: more Keras callbacks for ``fit``.
+
+    Args:
+        model: the compiled model.
+        x_train, y_train: the training reviews (word indices) and labels.
+        num_words: the width of the multi-hot rows.
+        num_epochs: the most epochs.
+        batch_size: reviews per step.
+        validation_fraction: the share of the training reviews held out.
+        seed: the shuffle's seed (None: the last reviews validate, as ``validation_split``).
+        patience, min_delta, monitor: early stopping's.
+        verbose: Keras's progress setting.
+        callbacks: more Keras callbacks.
     """
     valid_int("num_epochs", num_epochs, minimum=1)  # before the (slower) split and feeds
     fitted, feed = _fitting(model, num_words)
@@ -149,6 +172,12 @@ def evaluate(model, x_test, y_test, *, num_words, batch_size=512):
     accuracy is the lab's one accuracy (``evaluation.accuracy_of``), whatever the
     model's output kind and compiled metrics. That is two passes over the
     reviews: ``evaluate_accuracy`` makes the one the accuracy needs.
+
+    Args:
+        model: the trained model.
+        x_test, y_test: the reviews (word indices) and labels.
+        num_words: the width of the multi-hot rows.
+        batch_size: reviews per batch.
     """
     fitted, feed = _fitting(model, num_words)
     y_test = valid_labels(y_test, len(x_test))
@@ -162,6 +191,12 @@ def evaluate_accuracy(model, x_test, y_test, *, num_words, batch_size=512):
 
     Fed as ``train`` feeds them (through the word-id twin from ``WORD_IDS_FROM``
     words up); the lab's one accuracy (``evaluation.accuracy_of``).
+
+    Args:
+        model: the trained model.
+        x_test, y_test: the reviews (word indices) and labels.
+        num_words: the width of the multi-hot rows.
+        batch_size: reviews per batch.
     """
     fitted, feed = _fitting(model, num_words)
     y_test = valid_labels(y_test, len(x_test))
