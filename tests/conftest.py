@@ -139,11 +139,20 @@ TEST_KEYS = {"score": (int, float), "max_score": (int, float), "status": (str,),
 VISIBILITY = {"visible", "hidden", "after_due_date", "after_published"}
 
 
+def accuracy_verdict(accuracy, target=0.85):
+    """Return the accuracy exercise's verdict dict for a measured ``accuracy``, as the grader gives it."""
+    from imdb_lab.check.accuracy_check import judge_measured_accuracy
+    from imdb_lab.check.graded import Evidence
+    from imdb_lab.grader.exercises import verdict
+
+    return verdict("accuracy", judge_measured_accuracy(Evidence("passed", accuracy=accuracy, target=target)))
+
+
 def make_row(notebook, status="passed", accuracy=0.9, seconds=1.0, sandboxed=True, exercises=None):
     """Return a grade row (``records.GradeResult``) as the grader gives it: the verdicts of a measured model when it
     was scored (every other exercise right), else every exercise not judged; ``exercises`` replaces them."""
     from imdb_lab.check.core import correct
-    from imdb_lab.grader.exercises import EXERCISES, Rubric, judge_accuracy, not_judged, verdict
+    from imdb_lab.grader.exercises import EXERCISES, Rubric, not_judged, verdict
     from imdb_lab.grader.records import GradeResult
 
     rubric = Rubric()
@@ -151,7 +160,7 @@ def make_row(notebook, status="passed", accuracy=0.9, seconds=1.0, sandboxed=Tru
         exercises = [rubric.award(not_judged(name, f"the grader had nothing to judge it on ({status})"))
                      for name in EXERCISES]
     elif exercises is None:
-        exercises = [rubric.award(judge_accuracy(accuracy, 0.85) if name == "accuracy" else
+        exercises = [rubric.award(accuracy_verdict(accuracy) if name == "accuracy" else
                                   verdict(name, correct(f"{name} is right"))) for name in EXERCISES]
     return GradeResult(str(notebook), status, accuracy, seconds, sandboxed, exercises)
 

@@ -15,7 +15,9 @@ notebook says about itself, and judges the learner's state as it is now: the
 model that exists, whether it was trained, the error the last cell raised.
 
 The core (``core.py``: verdicts, the notebook's variables, the learner's
-state, exercises) and one module per exercise: ``encoding_check``,
+state, exercises; ``graded.py``: the shape of the grader's half of an
+exercise) and one module per exercise, which holds its check, hint,
+solution and grader's half (``GRADED``): ``encoding_check``,
 ``model_check``, ``history_check``, ``accuracy_check``, ``prediction_check``.
 """
 
@@ -30,11 +32,16 @@ from imdb_lab.check.history_check import check_history, find_validation
 from imdb_lab.check.model_check import check_model
 from imdb_lab.check.prediction_check import PROBE_TEXTS, UNKNOWN_WORD, check_prediction
 
-encoding = Exercise("encoding", encoding_check.encoding, encoding_check.HINT, encoding_check.SOLUTION)
-model = Exercise("model", model_check.model, model_check.HINT, model_check.SOLUTION)
-history = Exercise("history", history_check.history, history_check.HINT, history_check.SOLUTION)
-accuracy = Exercise("accuracy", accuracy_check.accuracy, accuracy_check.HINT, accuracy_check.SOLUTION)
-prediction = Exercise("prediction", prediction_check.prediction, prediction_check.HINT, prediction_check.SOLUTION)
+encoding = Exercise("encoding", encoding_check.encoding, encoding_check.HINT, encoding_check.SOLUTION,
+                    encoding_check.GRADED)
+model = Exercise("model", model_check.model, model_check.HINT, model_check.SOLUTION, model_check.GRADED)
+history = Exercise("history", history_check.history, history_check.HINT, history_check.SOLUTION,
+                   history_check.GRADED)
+accuracy = Exercise("accuracy", accuracy_check.accuracy, accuracy_check.HINT, accuracy_check.SOLUTION,
+                    accuracy_check.GRADED)
+prediction = Exercise("prediction", prediction_check.prediction, prediction_check.HINT, prediction_check.SOLUTION,
+                      prediction_check.GRADED)
+# the lab's exercises, in order: the grader grades each (imdb_lab.grader.exercises.REGISTRY) and a row lists them so
 EXERCISES = (encoding, model, history, accuracy, prediction)
 
 

@@ -4,11 +4,11 @@ import traceback
 
 import numpy as np
 
-
 from imdb_lab.check.core import (
     MISSING, TARGET_ACCURACY, as_number, caller_namespace, correct, incorrect, is_missing, last_error, lookup,
     multi_hot_problem, not_attempted, raised_in, report, untrained_problem,
 )
+from imdb_lab.check.graded import Graded
 from imdb_lab.check.history_check import find_validation
 from imdb_lab.check.model_check import EXACT_ACCURACY, accuracy_metrics
 from imdb_lab.errors import describe
@@ -176,3 +176,26 @@ def accuracy(model=MISSING, test_accuracy=MISSING, x_test=MISSING, y_test=MISSIN
             report(not_attempted(f"{name} is not set: run the cells from the top of the notebook"))
             return
     report(check_accuracy(**values, namespace=namespace))
+
+
+# The grader's half (check.graded): the scorer's own measurement on the test reviews, against the target.
+TITLE = "Test accuracy, measured by the grader"
+
+
+def judge_measured_accuracy(evidence):
+    """Return the accuracy verdict: the scorer's measurement (``evidence.accuracy``) against ``evidence.target``;
+    its ``fraction`` grows from chance (0.5) to the target."""
+    accuracy, target = evidence.accuracy, evidence.target
+    if accuracy is None:
+        return None
+    if accuracy >= target:
+        return correct(f"the grader measured a test accuracy of {accuracy:.4f}, at or above the target of "
+                       f"{target:.2f}.")
+    found = incorrect(f"the grader measured a test accuracy of {accuracy:.4f}, below the target of {target:.2f}",
+                      "look at the learning curves: train until the validation loss stops falling, with dropout or "
+                      "a weight penalty against overfitting")
+    found.fraction = min(1.0, max(0.0, (accuracy - 0.5) / (target - 0.5))) if target > 0.5 else 0.0
+    return found
+
+
+GRADED = Graded("accuracy", TITLE, 6, judge_measured_accuracy)

@@ -23,16 +23,25 @@ from imdb_lab.models.saving import was_trained
 CORRECT = "Correct:"
 INCORRECT = "Incorrect:"
 NOT_ATTEMPTED = "Not attempted:"
+# the grader's verdict on an exercise it had nothing to judge on (no check prints it)
+NOT_JUDGED = "Not judged:"
 HINT = "Hint:"
 TARGET_ACCURACY = TARGET
 MISSING = object()
 
 
 class Verdict:
-    """The result of one check: its status (CORRECT, INCORRECT or NOT_ATTEMPTED), message and hint."""
+    """The result of one check: its status (CORRECT, INCORRECT or NOT_ATTEMPTED), message and hint.
 
-    def __init__(self, status, message, hint=""):
+    The grader's judging (``check.graded``) may say more: ``fraction``, the
+    share of the exercise that is right (partial credit; None: all or nothing
+    by its status), and ``source``, "kernel" when the verdict rests on what the
+    notebook reported rather than on the grader's own measurement.
+    """
+
+    def __init__(self, status, message, hint="", *, fraction=None, source="grader"):
         self.status, self.message, self.hint = status, message, hint
+        self.fraction, self.source = fraction, source
 
     def __str__(self):
         """Return the verdict as the check prints it: status and message, then the hint on its own line."""
@@ -57,6 +66,11 @@ def incorrect(message, hint=""):
 def not_attempted(message):
     """Return a "Not attempted:" verdict, for a TODO still untouched."""
     return Verdict(NOT_ATTEMPTED, message)
+
+
+def not_judged(message):
+    """Return the grader's "Not judged:" verdict: the notebook gave it nothing to judge the exercise on."""
+    return Verdict(NOT_JUDGED, message)
 
 
 def as_number(value):
@@ -198,10 +212,12 @@ class Exercise:
 
     As in Kaggle's learntools: the notebook's text states what is asked, the
     hint points the way, the solution shows one answer. Asking is counted.
+    ``graded``: the exercise's grader half (``check.graded.Graded``).
     """
 
-    def __init__(self, name, check, hint, solution):
+    def __init__(self, name, check, hint, solution, graded=None):
         self.name, self._check, self._hint, self._solution = name, check, hint, solution
+        self.graded = graded  # how the grader judges it outside the kernel (check.graded.Graded)
         self.hints_shown = self.solutions_shown = 0
         self.__doc__ = check.__doc__
 

@@ -1,10 +1,14 @@
-"""The multi-hot encoding exercise: ``check.encoding()``, against a naive loop."""
+"""The multi-hot encoding exercise: ``check.encoding()``, against a naive loop; and the grader's half (``GRADED``)."""
 
 import numpy as np
 
-from imdb_lab.check.core import MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, report
+from imdb_lab.check.core import (
+    MISSING, caller_namespace, correct, incorrect, is_missing, lookup, not_attempted, not_judged, report,
+)
+from imdb_lab.check.graded import Graded, Probe
 from imdb_lab.data.reviews import object_array
 from imdb_lab.errors import error_name
+from imdb_lab.untrusted import json_list, json_object, text, whole
 
 
 HINT = ("start from np.zeros((len(sequences), num_words), dtype='float32'); then, for each review i, setting "
@@ -117,3 +121,89 @@ def judge_encoding(result, description, sequences, num_words):
 def encoding(multi_hot=MISSING):
     """Check ``multi_hot(sequences, num_words)`` (default: the notebook's ``multi_hot``) and print the verdict."""
     report(check_encoding(lookup(multi_hot, "multi_hot", caller_namespace())))
+
+
+# The grader's half (check.graded): multi_hot, run in the kernel on reviews drawn after the cells ran, judged here.
+TITLE = "Multi-hot encoding: multi_hot(sequences, num_words)"
+# the sets of reviews the grader draws
+HIDDEN_CASES = 3
+
+
+def draw_hidden_cases(rng, num_words=None, word_index=None):
+    """Return hidden cases ``[{"description", "sequences", "num_words"}]`` drawn with ``rng`` (``random.Random``).
+
+    Each case has a repeated word, an empty review, and the first and last
+    column, among random reviews: the mistakes of ``check_encoding``'s cases,
+    on inputs the notebook cannot have seen. ``num_words`` and ``word_index``
+    (the notebook's) are not needed: each case has a vocabulary of its own.
+    """
+    cases = []
+    for number in range(1, HIDDEN_CASES + 1):
+        size = rng.randrange(12, 60)
+        reviews = [[rng.randrange(size) for _ in range(rng.randrange(1, 25))] for _ in range(rng.randrange(4, 12))]
+        reviews[0] += [reviews[0][0]] * 2  # a repeated word
+        reviews.append([])
+        reviews.append([0, size - 1])
+        rng.shuffle(reviews)
+        cases.append({"description": f"hidden case {number}: {len(reviews)} reviews over {size} words",
+                      "sequences": reviews, "num_words": size})
+    return cases
+
+
+def read_hidden_cases(content):
+    """Return the hidden cases as the runner reported them, checked; RecordError for what it cannot have drawn."""
+    cases = []
+    for case in json_list(content, "hidden cases", 100):
+        case = json_object(case, "hidden encoding case", ("description", "sequences", "num_words"))
+        size = whole(case["num_words"], "num_words", 1, 10**6)
+        sequences = [[whole(index, "a word index", 0, size - 1) for index in json_list(review, "a review", 10**4)]
+                     for review in json_list(case["sequences"], "sequences", 10**4)]
+        cases.append({"description": text(case["description"], "description"), "sequences": sequences,
+                      "num_words": size})
+    return cases
+
+
+def judge_hidden_cases(evidence):
+    """Return the verdict of the kernel's record of ``multi_hot`` (``evidence.record``) on the hidden cases
+    (``evidence.inputs``), against a plain loop; its ``fraction``: the share of the cases it got right."""
+    cases, record = evidence.inputs, evidence.record
+    if cases is None:
+        return None
+    if record is None:
+        return not_judged("the notebook's kernel recorded nothing of multi_hot (it stopped, or ran out of time, "
+                          "before the grader could call it)")
+    if record.missing is not None:
+        if not record.missing:
+            return not_attempted("there is no function multi_hot")
+        return incorrect(f"multi_hot should be a function, got {record.missing[:60]}",
+                         "define it with def multi_hot(sequences, num_words): ...")
+    if len(record.calls) != len(cases):
+        return incorrect("multi_hot gave no answer for some of the hidden reviews")
+    first_wrong, right = None, 0
+    for case, call in zip(cases, record.calls, strict=True):
+        if call.kind == "not_attempted":
+            return not_attempted("multi_hot still raises NotImplementedError")
+        description = case["description"]
+        if call.kind == "raised":
+            wrong = multi_hot_raised(description, call.value)
+        elif call.kind == "shape":  # too large to record: its shape says what went wrong
+            wrong = incorrect(f"on {description}, the result has shape {call.value}, expected "
+                              f"{(len(case['sequences']), case['num_words'])}",
+                              "one row per review and one column per word index: shape (len(sequences), num_words)")
+        elif call.kind == "result":
+            wrong = judge_encoding(call.value, description, case["sequences"], case["num_words"])
+        else:
+            wrong = incorrect(f"on {description}, multi_hot returned a {call.value[:60]}, not an array",
+                              "return a NumPy array of 0s and 1s")
+        right += wrong is None
+        first_wrong = first_wrong or wrong
+    if first_wrong is not None:
+        first_wrong.fraction = right / len(cases)
+        return first_wrong
+    return correct(f"multi_hot matches a plain-loop reference on {len(cases)} sets of reviews the grader drew after "
+                   "the notebook ran.")
+
+
+GRADED = Graded("encoding", TITLE, 1, judge_hidden_cases, probe=Probe(
+    "multi_hot", draw_hidden_cases, lambda cases: [[case["sequences"], case["num_words"]] for case in cases],
+    read_hidden_cases))

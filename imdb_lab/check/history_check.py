@@ -8,11 +8,12 @@ from imdb_lab.check.core import (
     CORRECT, MISSING, TARGET_ACCURACY, caller_namespace, correct, failed_since, fit_hint, incorrect, is_missing,
     last_error, lookup, not_attempted, raised_in, report,
 )
-from imdb_lab.check.model_check import check_model, expects_one_hot_labels
+from imdb_lab.check.graded import Graded, Probe
+from imdb_lab.check.model_check import check_model, compile_settings_problem, expects_one_hot_labels
 from imdb_lab.errors import describe, error_name
 from imdb_lab.features.multi_hot import multi_hot_encode
 from imdb_lab.models.evaluation import accuracy_key, accuracy_log_names
-from imdb_lab.models.saving import was_trained
+from imdb_lab.models.saving import trained_steps, was_trained
 
 
 HINT = ("model.fit(x_train_hot, y_train, validation_split=0.2, epochs=num_epochs, batch_size=batch_size, "
@@ -281,3 +282,30 @@ def history(history=MISSING, model=MISSING, num_words=MISSING, x_train=MISSING, 
     values = {name: lookup(value, name, namespace) for name, value in given.items()}
     values = {name: (None if value is MISSING else value) for name, value in values.items()}
     report(check_history(lookup(history, "history", namespace), **values))
+
+
+# The grader's half (check.graded): the exported model's optimizer steps (read from its file), then the history the
+# kernel reported, which only the notebook can give (its verdict says so: source "kernel").
+TITLE = "Training: validated on training reviews, stopped early, the best epoch's weights"
+
+
+def judge_reported_training(evidence):
+    """Return the training verdict: whether the exported model was trained, then the reported history
+    (``evidence.record``, a ``records.ReportedHistory``) judged as ``check_history`` judges it."""
+    if evidence.model is None:
+        return not_attempted(f"there is no Keras model to judge ({evidence.status})")
+    if evidence.model_problem is not None:
+        return compile_settings_problem(evidence.model_problem)
+    if trained_steps(evidence.model) == 0:
+        return incorrect("the exported model has not been trained (its optimizer has taken no step)",
+                         "run the training cell (model.fit) after building the model, and do not build it again "
+                         "after training")
+    if evidence.record is None:
+        found = not_attempted("there is no `history`: keep what model.fit returns as `history`")
+    else:
+        found = check_history(evidence.record, target=evidence.target)
+    found.source = "kernel"
+    return found
+
+
+GRADED = Graded("training", TITLE, 1, judge_reported_training, in_scorer=True, probe=Probe())

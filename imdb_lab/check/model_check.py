@@ -3,6 +3,7 @@
 from imdb_lab.check.core import (
     MISSING, caller_namespace, correct, incorrect, is_missing, lookup, multi_hot_problem, not_attempted, report,
 )
+from imdb_lab.check.graded import Graded
 from imdb_lab.models.evaluation import compiled_accuracies
 from imdb_lab.models.outputs import output_activation
 
@@ -245,3 +246,25 @@ def model(model=MISSING, num_words=MISSING):
         report(not_attempted("num_words is not set: run the cells from the top of the notebook"))
         return
     report(check_model(lookup(model, "model", namespace), num_words))
+
+
+# The grader's half (check.graded): the exported model, loaded with its compile settings in the scorer.
+TITLE = "The model: a compiled binary classifier of multi-hot reviews, with dropout or a weight penalty"
+
+
+def compile_settings_problem(why):
+    """Return the verdict of an exported model whose compile settings cannot be loaded safely (``why``)."""
+    return incorrect(f"the model's compile settings cannot be loaded safely ({why})",
+                     "compile with Keras's own optimizers, losses and metrics, given by name or class")
+
+
+def judge_exported_model(evidence):
+    """Return the verdict of the exported model (``evidence.model``), as ``check.model()`` judges it."""
+    if evidence.model is None:
+        return not_attempted(f"there is no Keras model to judge ({evidence.status})")
+    if evidence.model_problem is not None:
+        return compile_settings_problem(evidence.model_problem)
+    return check_model(evidence.model, evidence.num_words)
+
+
+GRADED = Graded("model", TITLE, 1, judge_exported_model, in_scorer=True)

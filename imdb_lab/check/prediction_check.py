@@ -2,9 +2,12 @@
 
 import numpy as np
 
+from imdb_lab import untrusted
 from imdb_lab.check.core import (
-    MISSING, caller_namespace, correct, incorrect, is_missing, lookup, multi_hot_problem, not_attempted, report,
+    MISSING, caller_namespace, correct, incorrect, is_missing, lookup, multi_hot_problem, not_attempted, not_judged,
+    report,
 )
+from imdb_lab.check.graded import Graded, Probe
 from imdb_lab.data.reviews import OOV_CHAR
 from imdb_lab.data.text import encode_review, tokenize
 from imdb_lab.errors import error_name
@@ -182,3 +185,53 @@ def prediction(predict_sentiment=MISSING, model=MISSING, word_index=MISSING, num
             report(not_attempted(f"{name} is not set: run the cells from the top of the notebook"))
             return
     report(check_prediction(**values))
+
+
+# The grader's half (check.graded): predict_sentiment, run in the kernel on texts drawn after the cells ran, judged
+# in the scorer against the exported model's own probabilities.
+TITLE = "New reviews: predict_sentiment(texts)"
+
+
+def draw_texts(rng, num_words, word_index):
+    """Return the texts for ``predict_sentiment``, drawn with ``rng`` (``random.Random``) over ``word_index()``,
+    or None when the notebook has no usable ``num_words``."""
+    if num_words is None or not 4 < num_words <= 10**6:
+        return None
+    return probe_texts(word_index(), num_words, seed=rng.randrange(2**32))
+
+
+def read_texts(content):
+    """Return the texts as the runner reported them, checked; RecordError for what it cannot have drawn."""
+    return [untrusted.text(item, "a text", limit=10**5) for item in untrusted.json_list(content, "texts", 1000)]
+
+
+def _shaped(shape):
+    """Return a read-only array of ``shape`` (a checked record's) that takes no memory."""
+    return np.broadcast_to(np.float64(0), shape)
+
+
+def judge_recorded_predictions(evidence):
+    """Return the verdict of what ``predict_sentiment`` gave on the drawn texts (``evidence.record``), against the
+    exported model's own probabilities (``expected_answers``, with the grader's word index)."""
+    texts, record = evidence.inputs, evidence.record
+    if evidence.model is None:
+        return None
+    if texts is None or record is None:
+        return not_judged("predict_sentiment was not called (the notebook stopped, or ran out of time, before the "
+                          "grader could call it)")
+    if record.missing is not None:
+        return not_attempted("there is no function predict_sentiment")
+    if len(record.calls) != 1:
+        return not_judged("the kernel's record of predict_sentiment is damaged")
+    call = record.calls[0]
+    if call.kind == "not_attempted":
+        return not_attempted("predict_sentiment still raises NotImplementedError")
+    if call.kind == "raised":
+        return predict_sentiment_raised(call.value)
+    expected, wrong_rules = expected_answers(evidence.model, texts, evidence.word_index(), evidence.num_words)
+    # a result too large to record came as its shape: a view of that shape, nothing allocated (a type: its name)
+    return judge_prediction(_shaped(call.value) if call.kind == "shape" else call.value, expected, texts, wrong_rules)
+
+
+GRADED = Graded("prediction", TITLE, 1, judge_recorded_predictions, in_scorer=True, probe=Probe(
+    "predict_sentiment", draw_texts, lambda texts: [[texts]], read_texts))

@@ -35,19 +35,17 @@ import nbformat
 
 from imdb_lab.arguments import valid_int, valid_number
 from imdb_lab.backend import keras_home
+from imdb_lab.check.graded import Evidence
 from imdb_lab.data import cache
 from imdb_lab.errors import GradingDataError, RecordError, SandboxError
 from imdb_lab.grader import processes as processes_module
+from imdb_lab.grader import records
 from imdb_lab.grader import sandbox as sandbox_module
+from imdb_lab.grader.exercises import EXERCISES, REGISTRY, Rubric, grader_failed, not_judged, verdict
 from imdb_lab.grader.launch import run_scorer, runner_command
 from imdb_lab.grader.processes import DEFAULT_DISK, DEFAULT_MEMORY, DEFAULT_PROCESSES, DEFAULT_TIMEOUT
-from imdb_lab.check.core import not_attempted
-from imdb_lab.grader import records
-from imdb_lab.grader.exercises import (
-    EXERCISES, Rubric, grader_failed, judge_accuracy, judge_encoding_outputs, not_judged, verdict,
-)
 from imdb_lab.grader.records import (
-    SCORER_EXERCISES, FunctionRecord, GradeResult, ReportedHistory, RunnerConfig, RunnerReport, ScorerRequest,
+    SCORER_EXERCISES, GradeResult, RunnerConfig, RunnerReport, ScorerRequest, ScorerResult,
 )
 from imdb_lab.grader.statuses import (
     BELOW_TARGET, EXPORTED, GRADING_FAILED, NO_MODEL, NOT_A_KERAS_MODEL, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED,
@@ -214,7 +212,6 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
         status, accuracy, found = _grade_contained(path, Path(folder), data, limits, others, box, target)
     if status == SCORED:
         status = PASSED if accuracy >= target else BELOW_TARGET
-        found = {**found, "accuracy": judge_accuracy(accuracy, target)}
     return GradeResult(str(path), status, accuracy, round(time.monotonic() - started, 1), sandboxed,
                        _priced_verdicts(found, status, rubric))
 
@@ -258,35 +255,42 @@ def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGE
     if report is None:
         return detailed(GRADING_FAILED, f"the notebook runner exited with {code}"), None, {}
     status = from_runner(report.status)
-    found = {}
-    if report.encoding_cases:
-        found["encoding"] = judge_encoding_outputs(report.encoding_cases,
-                                                   _kernel_record(export / "encoding.json", FunctionRecord))
-    if status != EXPORTED:
-        if status in (NO_MODEL, NOT_A_KERAS_MODEL):
-            for name in ("model", "training"):
-                found[name] = verdict(name, not_attempted(f"there is no Keras model to judge ({status})"))
-        return status, None, found
-    scorer_folder = scratch / "scorer"
-    scorer_folder.mkdir()
-    request = ScorerRequest(str(export / "model.keras"), str(export / "settings.json"), str(data.test_path),
-                            data.test_sha256, target, str(data.kernel_file),
-                            _kernel_record(export / "history.json", ReportedHistory),
-                            _kernel_record(export / "prediction.json", FunctionRecord), report.texts)
-    records.write_record(scorer_folder / "request.json", request)
-    result = run_scorer([scorer_folder / "request.json"], scorer_folder, limits.deadline, limits.memory)
-    found.update(result.verdicts)
-    if result.status == SCORED and not result.verdicts:
+    evidence = {graded.name: (report.drawn.get(graded.name), _kernel_record(export, graded.name))
+                for graded in REGISTRY if graded.probe is not None}
+    result = ScorerResult(status)
+    if status == EXPORTED:
+        result = _score_export(export, scratch / "scorer", data, limits, target, evidence)
+    found = dict(result.verdicts)
+    if result.error is not None:
         # the scorer measured the accuracy but failed to judge the rest: the grader's fault, so it costs nothing
-        found.update({name: grader_failed(name, result.error or "it gave no verdict") for name in SCORER_EXERCISES})
+        found.update({name: grader_failed(name, result.error) for name in SCORER_EXERCISES})
+    for graded in REGISTRY:
+        # the scorer judged those it judges; without a model of the notebook's, they are judged here, on nothing
+        if graded.in_scorer and status not in (NO_MODEL, NOT_A_KERAS_MODEL):
+            continue
+        inputs, record = evidence.get(graded.name, (None, None))
+        judged = graded.judge(Evidence(status, inputs, record, accuracy=result.accuracy, target=target))
+        if judged is not None:
+            found[graded.name] = verdict(graded.name, judged)
     return result.status, result.accuracy, found
 
 
-def _kernel_record(path, record_type):
-    """Return the ``record_type`` the kernel wrote at ``path``, or None when it wrote none or one it could not
-    have written honestly (that exercise is then judged as not done)."""
+def _score_export(export, folder, data, limits, target, evidence):
+    """Run the scorer on the notebook's export, with the ``evidence`` of the exercises it judges; return its
+    ``ScorerResult``."""
+    folder.mkdir()
+    request = ScorerRequest(str(export / "model.keras"), str(export / "settings.json"), str(data.test_path),
+                            data.test_sha256, target, str(data.kernel_file),
+                            {name: evidence[name] for name in SCORER_EXERCISES if name in evidence})
+    records.write_record(folder / "request.json", request)
+    return run_scorer([folder / "request.json"], folder, limits.deadline, limits.memory)
+
+
+def _kernel_record(export, name):
+    """Return what the kernel wrote for exercise ``name`` in ``export`` (``records.kernel_record_type``), or None
+    when it wrote none or one it could not have written honestly (that exercise is then judged as not done)."""
     try:
-        return records.read_record(path, record_type, missing_ok=True)
+        return records.read_record(export / f"{name}.json", records.kernel_record_type(name), missing_ok=True)
     except RecordError:
         return None
 

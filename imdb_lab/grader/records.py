@@ -2,37 +2,37 @@
 
 The hops of one notebook::
 
-    grader ──RunnerConfig──▶ runner ──probe_line──▶ kernel
-    kernel ──ExportRecord, FunctionRecord, ReportedHistory (files)──▶ grader
+    grader ──RunnerConfig──▶ runner ──kernel_probe.probe_line──▶ kernel
+    kernel ──ExportRecord, Settings, a FunctionRecord or ReportedHistory per exercise (files)──▶ grader
     runner ──RunnerReport (status file)──▶ grader
     grader ──ScorerRequest (a file)──▶ scorer ──ScorerResult (a line on stdout)──▶ grader
     grader ──GradeResult (a row of the rows file, signed)──▶ the grader of --resume and --merge
 
 The notebook shares its sandbox with the runner, so everything but the
 grader's own requests may be forged: ``from_json`` takes whatever JSON it is
-given, checks every field once, and raises ``RecordError`` (one type) for
-anything its writer could not have written. A field it does not know is an
-error too, so that nothing the grader needs is dropped silently. Past this
-module, the grader works with checked values only.
+given, checks every field once (``imdb_lab.untrusted``), and raises
+``RecordError`` (one type) for anything its writer could not have written. A
+field it does not know is an error too, so that nothing the grader needs is
+dropped silently. Each exercise's inputs are checked by its own ``Probe.read``
+(``imdb_lab.check.graded``). Past this module, the grader works with checked
+values only.
 """
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 
-from imdb_lab.arguments import is_real, is_whole
+from imdb_lab.arguments import is_real
 from imdb_lab.errors import RecordError
 from imdb_lab.grader import kernel_probe
+from imdb_lab.grader.exercises import BY_NAME
 from imdb_lab.grader.statuses import PASSED, SCORED, SCORER_STATUSES, VERDICT_WORDS, kind
+from imdb_lab.untrusted import json_list, json_object, real, text, whole
 
 # more than a kernel honestly writes: a record beyond these is refused before it is looked at
 MAX_RECORD_BYTES = 64 * 2**20
-MAX_TEXT = 300
 MAX_EPOCHS = 10_000
 MAX_DIMENSIONS = 32
-# the exercises the scorer judges (from the exported model, loaded in its clean process)
-SCORER_EXERCISES = ("model", "training", "prediction")
 
 
 def read_record(path, record_type, *, missing_ok=False):
@@ -58,45 +58,6 @@ def write_record(path, record):
     Path(path).write_text(json.dumps(record.to_json()), encoding="utf-8")
 
 
-def _fields(content, record_type, required, optional=()):
-    """Return ``content`` (a JSON object) after checking that it has the ``required`` keys and no key but those and
-    ``optional``; RecordError naming ``record_type`` otherwise."""
-    if not isinstance(content, dict):
-        raise RecordError(f"a {record_type} must be a JSON object, not {type(content).__name__}")
-    missing = [name for name in required if name not in content]
-    unknown = sorted(set(content) - set(required) - set(optional))
-    if missing or unknown:
-        what = f"has no {missing[0]!r}" if missing else f"has an unknown field {str(unknown[0])[:40]!r}"
-        raise RecordError(f"a {record_type} {what}")
-    return content
-
-
-def _text(value, what, *, optional=False, limit=MAX_TEXT):
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise RecordError(f"{what} must be text")
-    return value[:limit]
-
-
-def _whole(value, what, low=0, high=2**31 - 1):
-    if not is_whole(value) or not low <= value <= high:
-        raise RecordError(f"{what} must be a whole number from {low} to {high}")
-    return int(value)
-
-
-def _real(value, what, low=-math.inf, high=math.inf, *, nan=False):
-    if not is_real(value) or not (low <= value <= high or (nan and math.isnan(value))):
-        raise RecordError(f"{what} must be a number from {low:g} to {high:g}")
-    return float(value)
-
-
-def _list(value, what, limit):
-    if not isinstance(value, list) or len(value) > limit:
-        raise RecordError(f"{what} must be a list of at most {limit}")
-    return value
-
-
 @dataclasses.dataclass(frozen=True)
 class RunnerConfig:
     """What the grader asks of the runner: the notebook (in its private folder), where to export, where to report,
@@ -117,58 +78,47 @@ class RunnerConfig:
     def from_json(cls, content):
         """Return the record in ``content``; RecordError if it is not one."""
         names = [field.name for field in dataclasses.fields(cls)]
-        content = _fields(content, "runner config", names)
-        return cls(*(_text(content[name], name, limit=4096) for name in names[:4]),
-                   _real(content["cells_seconds"], "cells_seconds", 0), _real(content["export_seconds"],
-                                                                                "export_seconds", 0))
+        content = json_object(content, "runner config", names)
+        return cls(*(text(content[name], name, limit=4096) for name in names[:4]),
+                   real(content["cells_seconds"], "cells_seconds", 0), real(content["export_seconds"],
+                                                                              "export_seconds", 0))
 
 
-@dataclasses.dataclass(frozen=True)
-class EncodingCase:
-    """One hidden case of the encoding exercise: reviews of word indices below ``num_words``."""
-
-    description: str
-    sequences: tuple
-    num_words: int
-
-    def to_json(self):
-        """Return the case as a JSON-ready dict."""
-        return {"description": self.description, "sequences": [list(s) for s in self.sequences],
-                "num_words": self.num_words}
-
-    @classmethod
-    def from_json(cls, content):
-        """Return the case in ``content``; RecordError if it is not one."""
-        content = _fields(content, "hidden encoding case", ("description", "sequences", "num_words"))
-        num_words = _whole(content["num_words"], "num_words", 1, 10**6)
-        sequences = tuple(tuple(_whole(index, "a word index", 0, num_words - 1)
-                                for index in _list(review, "a review", 10**4))
-                          for review in _list(content["sequences"], "sequences", 10**4))
-        return cls(_text(content["description"], "description"), sequences, num_words)
+def read_inputs(name, content):
+    """Return exercise ``name``'s inputs as the runner drew them (its ``Probe.read``); RecordError for an exercise
+    that draws none, or inputs it cannot have drawn."""
+    graded = BY_NAME.get(name)
+    if graded is None or graded.probe is None or graded.probe.read is None:
+        raise RecordError(f"{str(name)[:40]!r} is no exercise whose inputs the runner draws")
+    return graded.probe.read(content)
 
 
 @dataclasses.dataclass(frozen=True)
 class RunnerReport:
     """What the runner reports: the notebook's status (a runner status of ``statuses``), and the inputs it drew
-    for the exercises after the cells ran (the hidden encoding cases, the texts for ``predict_sentiment``)."""
+    for each exercise after the cells ran (``{exercise: inputs}``, JSON-ready)."""
 
     status: str
-    encoding_cases: tuple = ()
-    texts: tuple = ()
+    drawn: dict = dataclasses.field(default_factory=dict)
 
     def to_json(self):
         """Return the report as a JSON-ready dict."""
-        return {"status": self.status, "encoding_cases": [case.to_json() for case in self.encoding_cases],
-                "texts": list(self.texts)}
+        return {"status": self.status, "drawn": dict(self.drawn)}
 
     @classmethod
     def from_json(cls, content):
         """Return the report in ``content``; RecordError if the runner could not have written it (a notebook can:
         the status is then checked against those a runner gives, ``statuses.from_runner``)."""
-        content = _fields(content, "runner report", ("status", "encoding_cases", "texts"))
-        cases = tuple(EncodingCase.from_json(case) for case in _list(content["encoding_cases"], "encoding_cases", 100))
-        texts = tuple(_text(text, "a text", limit=10**5) for text in _list(content["texts"], "texts", 1000))
-        return cls(_text(content["status"], "status", limit=10**4), cases, texts)
+        content = json_object(content, "runner report", ("status", "drawn"))
+        drawn = json_object(content["drawn"], "record of the inputs drawn", (), tuple(BY_NAME))
+        return cls(text(content["status"], "status", limit=10**4),
+                   {name: read_inputs(name, inputs) for name, inputs in drawn.items()})
+
+
+def kernel_record_type(name):
+    """Return the record type of what the kernel writes for exercise ``name``'s probe: a ``FunctionRecord`` of the
+    function it calls, or the ``ReportedHistory``."""
+    return FunctionRecord if BY_NAME[name].probe.function is not None else ReportedHistory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,7 +134,7 @@ class ExportRecord:
     @classmethod
     def from_json(cls, content):
         """Return the record in ``content``; RecordError if it is not one."""
-        outcome = _fields(content, "export record", ("outcome",))["outcome"]
+        outcome = json_object(content, "export record", ("outcome",))["outcome"]
         if outcome not in (kernel_probe.EXPORTED, kernel_probe.NO_MODEL, kernel_probe.NOT_KERAS):
             raise RecordError(f"{str(outcome)[:40]!r} is no outcome of the export")
         return cls(outcome)
@@ -204,8 +154,8 @@ class Settings:
     @classmethod
     def from_json(cls, content):
         """Return the settings in ``content``; RecordError if they are not the export's."""
-        content = _fields(content, "settings record", ("num_words", "skip_top"))
-        return cls(*(None if content[name] is None else _whole(content[name], name, 0, 2**62)
+        content = json_object(content, "settings record", ("num_words", "skip_top"))
+        return cls(*(None if content[name] is None else whole(content[name], name, 0, 2**62)
                      for name in ("num_words", "skip_top")))
 
 
@@ -235,9 +185,9 @@ class Call:
         if kind == "result":
             _check_numbers(value)
         elif kind == "shape":
-            value = tuple(_whole(n, "a dimension") for n in _list(value, "a shape", MAX_DIMENSIONS))
+            value = tuple(whole(n, "a dimension") for n in json_list(value, "a shape", MAX_DIMENSIONS))
         elif kind in ("type", "raised"):
-            value = _text(value, kind)
+            value = text(value, kind)
         elif value is not True:
             raise RecordError("not_attempted must be true")
         return cls(kind, value)
@@ -276,9 +226,9 @@ class FunctionRecord:
     @classmethod
     def from_json(cls, content):
         """Return the record in ``content``; RecordError if it is not one."""
-        content = _fields(content, "function record", ("function", "missing", "calls"))
-        calls = tuple(Call.from_json(call) for call in _list(content["calls"], "calls", 100))
-        return cls(_text(content["function"], "function"), _text(content["missing"], "missing", optional=True), calls)
+        content = json_object(content, "function record", ("function", "missing", "calls"))
+        calls = tuple(Call.from_json(call) for call in json_list(content["calls"], "calls", 100))
+        return cls(text(content["function"], "function"), text(content["missing"], "missing", optional=True), calls)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,24 +246,24 @@ class ReportedHistory:
     @classmethod
     def from_json(cls, content):
         """Return the history in ``content``; RecordError if it is not one."""
-        content = _fields(content, "history record", ("history", "params"))
+        content = json_object(content, "history record", ("history", "params"))
         logs, params = content["history"], content["params"]
         if not isinstance(logs, dict) or len(logs) > 100 or not isinstance(params, dict):
             raise RecordError("a history must map at most 100 log names to numbers per epoch, and params to numbers")
-        history = {_text(name, "a log name", limit=100): [_real(v, "a logged value", nan=True)
-                                                           for v in _list(values, "a log", MAX_EPOCHS)]
+        history = {text(name, "a log name", limit=100): [real(v, "a logged value", nan=True)
+                                                           for v in json_list(values, "a log", MAX_EPOCHS)]
                    for name, values in logs.items()}
         unknown = set(params) - {"epochs", "steps"}
         if unknown:
             raise RecordError("a history's params hold only epochs and steps")
-        return cls(history, {name: _whole(value, name, 0, 10**9) for name, value in params.items()})
+        return cls(history, {name: whole(value, name, 0, 10**9) for name, value in params.items()})
 
 
 @dataclasses.dataclass(frozen=True)
 class ScorerRequest:
     """What the grader asks of the scorer: score the exported model on the test reviews (their SHA-256 checked),
-    and, when ``words_path`` is given, judge the model, training and prediction exercises with what the kernel
-    reported (``history``, ``prediction``) and the texts the runner drew."""
+    and, when ``words_path`` is given, judge the exercises judged there (``Graded.in_scorer``) on ``evidence``:
+    ``{exercise: (inputs drawn or None, the kernel's record or None)}``."""
 
     model_path: str
     settings_path: str
@@ -321,30 +271,33 @@ class ScorerRequest:
     test_sha256: str
     target: float
     words_path: str | None = None
-    history: ReportedHistory | None = None
-    prediction: FunctionRecord | None = None
-    texts: tuple = ()
+    evidence: dict = dataclasses.field(default_factory=dict)
 
     def to_json(self):
         """Return the request as a JSON-ready dict."""
-        content = dataclasses.asdict(self)
-        content.update(history=self.history and self.history.to_json(),
-                       prediction=self.prediction and self.prediction.to_json(), texts=list(self.texts))
+        content = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        content["evidence"] = {name: {"inputs": inputs, "record": None if record is None else record.to_json()}
+                               for name, (inputs, record) in self.evidence.items()}
         return content
 
     @classmethod
     def from_json(cls, content):
         """Return the request in ``content``; RecordError if it is not one."""
         names = [field.name for field in dataclasses.fields(cls)]
-        content = _fields(content, "scorer request", names)
-        paths = [_text(content[name], name, limit=4096) for name in names[:4]]
-        return cls(*paths, _real(content["target"], "target", 0, 1),
-                   _text(content["words_path"], "words_path", optional=True, limit=4096),
-                   None if content["history"] is None else ReportedHistory.from_json(content["history"]),
-                   None if content["prediction"] is None else FunctionRecord.from_json(content["prediction"]),
-                   tuple(_text(t, "a text", limit=10**5) for t in _list(content["texts"], "texts", 1000)))
+        content = json_object(content, "scorer request", names)
+        evidence = {}
+        for name, found in json_object(content["evidence"], "scorer's evidence", (), SCORER_EXERCISES).items():
+            found = json_object(found, f"evidence of {name}", ("inputs", "record"))
+            inputs = None if found["inputs"] is None else read_inputs(name, found["inputs"])
+            record = None if found["record"] is None else kernel_record_type(name).from_json(found["record"])
+            evidence[name] = (inputs, record)
+        return cls(*(text(content[name], name, limit=4096) for name in names[:4]),
+                   real(content["target"], "target", 0, 1),
+                   text(content["words_path"], "words_path", optional=True, limit=4096), evidence)
 
 
+# the exercises the scorer judges (with the exported model, loaded in its clean process)
+SCORER_EXERCISES = tuple(name for name, graded in BY_NAME.items() if graded.in_scorer)
 # the fields of an exercise's verdict (exercises.verdict)
 VERDICT_FIELDS = ("exercise", "verdict", "message", "hint", "fraction", "source")
 
@@ -352,7 +305,7 @@ VERDICT_FIELDS = ("exercise", "verdict", "message", "hint", "fraction", "source"
 def check_verdict(content, exercise):
     """Return ``content`` as the verdict dict of ``exercise`` (``exercises.verdict``'s fields); RecordError if it is
     not one the grader's judging gives."""
-    content = _fields(content, "verdict", VERDICT_FIELDS)
+    content = json_object(content, "verdict", VERDICT_FIELDS)
     if content["exercise"] != exercise:
         raise RecordError(f"a verdict of {exercise} must name it")
     if content["verdict"] not in VERDICT_WORDS:
@@ -360,17 +313,17 @@ def check_verdict(content, exercise):
     if content["source"] not in ("grader", "kernel"):
         raise RecordError("a verdict's source is the grader or the kernel")
     return {"exercise": exercise, "verdict": content["verdict"],
-            "message": _text(content["message"], "message", limit=2000),
-            "hint": _text(content["hint"], "hint", limit=2000),
-            "fraction": _real(content["fraction"], "fraction", 0, 1), "source": content["source"]}
+            "message": text(content["message"], "message", limit=2000),
+            "hint": text(content["hint"], "hint", limit=2000),
+            "fraction": real(content["fraction"], "fraction", 0, 1), "source": content["source"]}
 
 
 @dataclasses.dataclass(frozen=True)
 class ScorerResult:
     """What the scorer measured: ``status`` (``statuses.SCORED`` or why not), ``accuracy`` on the test reviews
-    (None unless scored), the ``verdicts`` of the exercises it judged ({name: verdict dict}), and ``error``: why
-    it could not judge them, when it failed to (a fault of the grader, never of the notebook); ``files``: the files
-    the scorer ran from (its self-check's result only)."""
+    (None unless scored), the ``verdicts`` of the exercises it judged ({name: verdict dict}; one that had nothing
+    to judge on is left out), ``error``: why it could not judge them, when it failed to (a fault of the grader,
+    never of the notebook); ``files``: the files the scorer ran from (its self-check's result only)."""
 
     status: str
     accuracy: float | None = None
@@ -385,22 +338,18 @@ class ScorerResult:
     @classmethod
     def from_json(cls, content):
         """Return the result in ``content``; RecordError if the scorer could not have written it."""
-        content = _fields(content, "scorer result", ("status", "accuracy", "verdicts", "error", "files"))
-        status = _text(content["status"], "status", limit=10**4)
+        content = json_object(content, "scorer result", ("status", "accuracy", "verdicts", "error", "files"))
+        status = text(content["status"], "status", limit=10**4)
         if status != SCORED and kind(status) not in SCORER_STATUSES:
             raise RecordError(f"{status[:40]!r} is no status the scorer gives")
         scored = status == SCORED
         if scored != (content["accuracy"] is not None):
             raise RecordError("a scored model has an accuracy, and only a scored one")
-        accuracy = _real(content["accuracy"], "accuracy", 0, 1) if scored else None
-        verdicts = content["verdicts"]
-        if not isinstance(verdicts, dict) or (verdicts and set(verdicts) != set(SCORER_EXERCISES)):
-            raise RecordError(f"the scorer's verdicts are those of {', '.join(SCORER_EXERCISES)}, or none")
-        return cls(status, accuracy, {name: check_verdict(verdicts[name], name) for name in SCORER_EXERCISES
-                                      if name in verdicts},
-                   _text(content["error"], "error", optional=True),
-                   tuple(_text(path, "a file", limit=4096) for path in _list(content["files"], "files", 10**5)))
-
+        accuracy = real(content["accuracy"], "accuracy", 0, 1) if scored else None
+        verdicts = json_object(content["verdicts"], "scorer's verdicts", (), SCORER_EXERCISES)
+        return cls(status, accuracy, {name: check_verdict(found, name) for name, found in verdicts.items()},
+                   text(content["error"], "error", optional=True),
+                   tuple(text(path, "a file", limit=4096) for path in json_list(content["files"], "files", 10**5)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,7 +30,6 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from imdb_lab.check.prediction_check import probe_texts
 from imdb_lab.data.sources import get_word_index
 from imdb_lab.errors import RecordError, first_line
 from imdb_lab.files import atomic_write
@@ -107,23 +106,27 @@ def _export(client, nb, export_dir, deadline):
 
 
 def _exercises(client, nb, export_dir, deadline):
-    """Run the student's ``multi_hot`` and ``predict_sentiment`` on inputs drawn now and record the training
-    history, each into its file of ``export_dir``; return the inputs drawn, ``(encoding cases, texts)``.
+    """Run each exercise's probe in the kernel (``exercises.REGISTRY``), on inputs drawn now, each record into
+    ``export_dir/<exercise>.json``; return the inputs drawn, ``{exercise: inputs}``.
 
-    A step that fails costs its own exercise only; the deadline, or a dead kernel, ends them all.
+    A probe that fails costs its own exercise only; the deadline, or a dead kernel, ends them all.
     """
     export_dir = Path(export_dir)
-    cases = exercises.draw_encoding_cases(random.SystemRandom())
-    steps = [("call_function", {"function": "multi_hot", "path": str(export_dir / "encoding.json"),
-                                "calls": [[list(map(list, case.sequences)), case.num_words] for case in cases]}),
-             ("history", {"path": str(export_dir / "history.json")})]
-    texts = ()
-    num_words = _num_words(export_dir / "settings.json")
-    if num_words is not None:
-        texts = tuple(probe_texts(get_word_index(), num_words, seed=random.SystemRandom().randrange(2**32)))
-        steps.append(("call_function", {"function": "predict_sentiment", "path": str(export_dir / "prediction.json"),
-                                        "calls": [[list(texts)]]}))
-    for step, request in steps:
+    rng, num_words, drawn = random.SystemRandom(), _num_words(export_dir / "settings.json"), {}
+    for graded in exercises.REGISTRY:
+        probe, path = graded.probe, str(export_dir / f"{graded.name}.json")
+        if probe is None:
+            continue
+        if probe.function is None:
+            step, request = "history", {"path": path}
+        else:
+            inputs = probe.draw(rng, num_words, get_word_index) if probe.draw is not None else None
+            if probe.draw is not None and inputs is None:
+                continue  # nothing to call it on (no usable num_words)
+            if inputs is not None:
+                drawn[graded.name] = inputs
+            step, request = "call_function", {"function": probe.function, "path": path,
+                                              "calls": probe.arguments(inputs)}
         if time.monotonic() >= deadline:
             break
         try:
@@ -132,16 +135,15 @@ def _exercises(client, nb, export_dir, deadline):
             continue
         except (CellTimeoutError, DeadKernelError):
             break
-    return cases, texts
+    return drawn
 
 
 def _num_words(settings_path):
-    """Return the notebook's ``num_words`` from the settings the export wrote, if it is a usable one, else None."""
+    """Return the notebook's ``num_words`` from the settings the export wrote, or None."""
     try:
-        num_words = records.read_record(settings_path, records.Settings).num_words
+        return records.read_record(settings_path, records.Settings).num_words
     except RecordError:
         return None
-    return num_words if num_words is not None and 4 < num_words <= 10**6 else None
 
 
 def run_notebook(config):
@@ -153,7 +155,7 @@ def run_notebook(config):
     """
     nb = nbformat.read(config.notebook, as_version=4)
     deadline = {"at": None}
-    drawn = ((), ())
+    drawn = {}
 
     def cell_timeout(cell):
         # nbclient treats 0 as "no limit": give at least one second
@@ -176,7 +178,7 @@ def run_notebook(config):
                     drawn = _exercises(client, nb, config.export_dir, deadline["at"])
     except (RuntimeError, TimeoutError) as error:
         status = detailed(KERNEL_ERROR, error)
-    return records.RunnerReport(status, *drawn)
+    return records.RunnerReport(status, drawn)
 
 
 def main(argv=None):

@@ -12,6 +12,7 @@ code to be rebuilt (a custom layer, a ``Lambda``, a subclass that overrides
 """
 
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -21,21 +22,17 @@ import sys
 import numpy as np
 
 from imdb_lab.backend import choose_backend
-from imdb_lab.check.core import incorrect, not_attempted
-from imdb_lab.check.history_check import check_history
-from imdb_lab.check.model_check import check_model
-from imdb_lab.check.prediction_check import expected_answers, judge_prediction, predict_sentiment_raised
+from imdb_lab.check.graded import Evidence
 from imdb_lab.data.cache import load_prepared
 from imdb_lab.data.reviews import OOV_CHAR, FlatReviews, limit_vocabulary, valid_vocabulary
 from imdb_lab.errors import LabValueError, RecordError, describe
 from imdb_lab.files import atomic_write
 from imdb_lab.grader import records
-from imdb_lab.grader.exercises import not_judged, verdict
+from imdb_lab.grader.exercises import REGISTRY, verdict
 from imdb_lab.grader.records import ScorerResult
 from imdb_lab.grader.statuses import NOT_LOADABLE, NOT_SCORABLE, SCORED, TAMPERED, detailed
 from imdb_lab.models.dense import input_width
 from imdb_lab.models.evaluation import multi_hot_accuracy
-from imdb_lab.models.saving import trained_steps
 
 RESULT_PREFIX = "IMDB_LAB_SCORE "
 
@@ -126,67 +123,36 @@ def score(request):
 
 
 def judge_exercises(request, num_words):
-    """Return the verdicts of the model, training and prediction exercises of an exported model.
+    """Return the verdicts of the exercises judged with the exported model (``Graded.in_scorer``), each by its own
+    ``judge``, on the kernel's records and inputs in ``request.evidence`` ({exercise: verdict dict}; one that had
+    nothing to judge on is left out).
 
-    ``request``: the ``records.ScorerRequest``, with what the kernel reported
-    (``history``, ``prediction``), the texts the runner chose (``texts``) and
-    the grader's prepared data file (``words_path``, for the word index). The
-    model is loaded again, compiled, with ``safe_mode=True``: its loss, metrics
-    and optimizer steps are read from the file, never from the kernel.
+    The model is loaded again, compiled, with ``safe_mode=True``: its loss,
+    metrics and optimizer steps are read from the file, never from the kernel.
+    When its compile settings cannot be loaded safely, it is loaded without
+    them, and the judges are told why (``Evidence.model_problem``). The word
+    index is the grader's (``request.words_path``), read when a judge asks.
     """
     import keras  # as in evaluate_export
 
+    problem = None
     try:
         model = keras.saving.load_model(request.model_path, compile=True, safe_mode=True)
-    except Exception as error:  # noqa: BLE001 - a status of the exercise, not a crash
-        problem = incorrect(f"the model's compile settings cannot be loaded safely ({describe(error)})",
-                            "compile with Keras's own optimizers, losses and metrics, given by name or class")
-        return {"model": verdict("model", problem), "training": verdict("training", problem),
-                "prediction": not_judged("prediction", "the model could not be loaded with its compile settings")}
-    return {"model": verdict("model", check_model(model, num_words)),
-            "training": _judge_training(model, request.history, request.target),
-            "prediction": _judge_prediction(model, request, num_words)}
-
-
-def _judge_training(model, history, target):
-    """Return the training verdict: the exported model's optimizer steps, then the ``history`` the kernel reported."""
-    if trained_steps(model) == 0:
-        return verdict("training", incorrect(
-            "the exported model has not been trained (its optimizer has taken no step)",
-            "run the training cell (model.fit) after building the model, and do not build it again after training"))
-    if history is None:
-        return verdict("training", not_attempted("there is no `history`: keep what model.fit returns as `history`"),
-                       source="kernel")
-    return verdict("training", check_history(history, target=target), source="kernel")
-
-
-def _judge_prediction(model, request, num_words):
-    """Return the prediction verdict: what ``predict_sentiment`` gave on the runner's texts against the model's own
-    probabilities."""
-    record = request.prediction
-    if not request.texts or record is None:
-        return not_judged("prediction", "predict_sentiment was not called (the notebook stopped, or ran out of time, "
-                                        "before the grader could call it)")
-    if record.missing is not None:
-        return verdict("prediction", not_attempted("there is no function predict_sentiment"))
-    if len(record.calls) != 1:
-        return not_judged("prediction", "the kernel's record of predict_sentiment is damaged")
-    call = record.calls[0]
-    if call.kind == "not_attempted":
-        return verdict("prediction", not_attempted("predict_sentiment still raises NotImplementedError"))
-    if call.kind == "raised":
-        return verdict("prediction", predict_sentiment_raised(call.value))
-    word_index = {word: rank for rank, word in enumerate(load_prepared(request.words_path).words, start=1)}
-    texts = list(request.texts)
-    expected, wrong_rules = expected_answers(model, texts, word_index, num_words)
-    # a result too large to record came as its shape: a view of that shape, nothing allocated (a type: its name)
-    result = _shaped(call.value) if call.kind == "shape" else call.value
-    return verdict("prediction", judge_prediction(result, expected, texts, wrong_rules))
-
-
-def _shaped(shape):
-    """Return a read-only array of ``shape`` (a checked record's) that takes no memory."""
-    return np.broadcast_to(np.float64(0), shape)
+    except Exception as error:  # noqa: BLE001 - what the file holds is the exercises' verdict, not a crash
+        problem = describe(error)
+        model = keras.saving.load_model(request.model_path, compile=False, safe_mode=True)
+    word_index = functools.cache(
+        lambda: {word: rank for rank, word in enumerate(load_prepared(request.words_path).words, start=1)})
+    verdicts = {}
+    for graded in REGISTRY:
+        if not graded.in_scorer:
+            continue
+        inputs, record = request.evidence.get(graded.name, (None, None))
+        found = graded.judge(Evidence(SCORED, inputs, record, model, problem, num_words, target=request.target,
+                                      word_index=word_index))
+        if found is not None:
+            verdicts[graded.name] = verdict(graded.name, found)
+    return verdicts
 
 
 def self_check(folder, test_path, test_sha256):

@@ -137,7 +137,7 @@ def test_the_runners_report_is_believed_only_where_it_can_give_it(reported, beli
     scratch.mkdir()
 
     def forge(command, limits, **kwargs):
-        report = {"status": reported, "encoding_cases": [], "texts": []}
+        report = {"status": reported, "drawn": {}}
         (scratch / "box" / "status.json").write_text(json.dumps(report))
         return None, 0, ""
 
@@ -162,19 +162,20 @@ def test_exercises_the_scorer_failed_to_judge_cost_nothing_and_say_why(prepared_
     import nbformat
 
     from conftest import naive_multi_hot
-    from imdb_lab.grader import exercises, kernel_probe
+    from imdb_lab.check.encoding_check import draw_hidden_cases
+    from imdb_lab.grader import kernel_probe
 
     notebook = tmp_path / "class" / "alice.ipynb"
     notebook.parent.mkdir()
     nbformat.write(nbformat.v4.new_notebook(), notebook)
-    cases = exercises.draw_encoding_cases(random.Random(0))
+    cases = draw_hidden_cases(random.Random(0))
 
     def run_honestly(command, limits, **kwargs):
         box = Path(kwargs["cwd"])
-        calls = [[[list(review) for review in case.sequences], case.num_words] for case in cases]
+        calls = [[case["sequences"], case["num_words"]] for case in cases]
         kernel_probe.call_function({"multi_hot": naive_multi_hot}, {"function": "multi_hot", "calls": calls,
                                                                     "path": str(box / "export" / "encoding.json")})
-        records.write_record(box / "status.json", records.RunnerReport("exported", cases, ("a fine film",)))
+        records.write_record(box / "status.json", records.RunnerReport("exported", {"encoding": cases}))
         return None, 0, ""
 
     monkeypatch.setattr(grading.processes_module, "run_watched", run_honestly)

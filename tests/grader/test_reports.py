@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from conftest import assert_gradescope_format, make_row
+from conftest import accuracy_verdict, assert_gradescope_format, make_row
 from imdb_lab.check.core import correct, incorrect
 from imdb_lab.grader import reports
-from imdb_lab.grader.exercises import EXERCISES, Rubric, judge_accuracy, verdict
+from imdb_lab.grader.exercises import EXERCISES, Rubric, verdict
 
 RUBRIC = Rubric()
 ALICE = [RUBRIC.award(verdict(name, correct(f"{name} is right"))) for name in EXERCISES[:3]] + [
-    RUBRIC.award(judge_accuracy(0.88123, 0.85)),
+    RUBRIC.award(accuracy_verdict(0.88123)),
     RUBRIC.award(verdict("prediction", incorrect("predict_sentiment gives classes", "return probabilities")))]
 PASSED = make_row("class/alice.ipynb", "passed", 0.88123, 41.25, True, ALICE)
 FAILED = make_row("class/bob.ipynb", "error in cell 3: NameError: name 'x' is not defined", None, 3.0, False)

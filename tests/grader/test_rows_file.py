@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_row
+from conftest import accuracy_verdict, make_row
 from imdb_lab.check.core import correct, incorrect
 from imdb_lab.grader import rows_file
-from imdb_lab.grader.exercises import EXERCISES, Rubric, judge_accuracy, not_judged, verdict
+from imdb_lab.grader.exercises import EXERCISES, Rubric, not_judged, verdict
 
 RUBRIC = Rubric()
 ALICE = [RUBRIC.award(verdict(name, correct(f"{name} is right"))) for name in EXERCISES[:3]] + [
-    RUBRIC.award(judge_accuracy(0.88123, 0.85)),
+    RUBRIC.award(accuracy_verdict(0.88123)),
     RUBRIC.award(verdict("prediction", incorrect("predict_sentiment gives classes", "return probabilities")))]
 BOB = [RUBRIC.award(not_judged(name, "the grader had nothing to judge it on")) for name in EXERCISES]
 

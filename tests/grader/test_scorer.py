@@ -231,9 +231,10 @@ def judged(model, tmp_path, words_file, tiny_data, history=HISTORY, predicted=No
     own = positive_probability(model, model.predict(multi_hot_encode(
         [encode_review(text, tiny_data, num_words=num_words) for text in texts], num_words), verbose=0))
     call = Call.from_json(predicted(own) if predicted else {"result": own.tolist()})
-    request = ScorerRequest(str(tmp_path / "model.keras"), "", "", "", 0.85, str(words_file),
-                            history and ReportedHistory.from_json(history),
-                            FunctionRecord("predict_sentiment", None, (call,)), tuple(texts))
+    evidence = {"training": (None, history and ReportedHistory.from_json(history)),
+                "prediction": (texts, FunctionRecord("predict_sentiment", None, (call,)))}
+    request = ScorerRequest(str(tmp_path / "model.keras"), "", "", "", 0.85, str(words_file), evidence)
+    request = ScorerRequest.from_json(json.loads(json.dumps(request.to_json())))  # as the scorer reads it
     return scorer.judge_exercises(request, num_words)
 
 
