@@ -20,25 +20,16 @@ import signal
 import time
 from pathlib import Path
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
+from imdb_lab import cgroups
+
+CGROUP_ROOT = cgroups.CGROUP_ROOT
 # v1 writes "no limit" as 2**63 rounded down to pages
 _NO_LIMIT = 2**60
 
 
 def _own_cgroup():
     """Return ``(version, folder)`` of this process's memory cgroup, or None where there is none to read."""
-    try:
-        entries = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for entry in entries:
-        hierarchy, controllers, path = (entry.split(":", 2) + ["", ""])[:3]
-        if "memory" in controllers.split(","):
-            return 1, CGROUP_ROOT / "memory" / path.strip().lstrip("/")
-    for entry in entries:
-        if entry.startswith("0::"):
-            return 2, CGROUP_ROOT / entry[3:].strip().lstrip("/")
-    return None
+    return cgroups.own_cgroup("memory")
 
 
 def unavailable_reason():

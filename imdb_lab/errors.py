@@ -69,6 +69,11 @@ class RecordError(LabValueError):
     writer could have written: damaged, forged by a notebook, or from another version of the lab."""
 
 
+class WrongKeyError(LabValueError):
+    """A rows file of ``imdb-lab grade`` signed with another grader's key (another user, machine or
+    ``IMDB_LAB_STATE``): the message names both keys and where this grader's is."""
+
+
 class CommandError(LabError):
     """A problem with the user's input to the ``imdb-lab`` command, reported in one line (exit code 2)."""
 

@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from imdb_lab import cgroups
 from imdb_lab.errors import LabMemoryError
 
 # glibc's mallopt parameter number for the mmap threshold (malloc.h: M_MMAP_THRESHOLD)
@@ -24,7 +25,6 @@ _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 1 << 20
 # arrays from this size on are checked after the heap is trimmed (a few ms); smaller ones are checked as they are
 TRIM_FROM = 64 << 20
-_CGROUP = Path("/sys/fs/cgroup")
 _PROC = Path("/proc")
 
 
@@ -86,32 +86,18 @@ def _limit_left(folder, files):
 
 
 def _cgroup_left():
-    """Return what this process's memory cgroups (v2, else v1) still allow it, in bytes, or None without a limit.
+    """Return what this process's memory cgroups (v1, else v2) still allow it, in bytes, or None without a limit.
 
     A limit set on any cgroup above the process's own counts too (a hub may
     limit the pod and run the kernel in a child of it), so the tightest of
-    them wins. In a container that sees only its own cgroup (a cgroup
-    namespace), the path named in ``/proc/self/cgroup`` may not exist under
-    ``/sys/fs/cgroup``: the walk up then reaches the container's own root.
+    them wins (``cgroups.cgroup_chain``).
     """
-    try:
-        entries = (_PROC / "self" / "cgroup").read_text().splitlines()
-    except OSError:
+    chain = cgroups.cgroup_chain("memory")
+    if chain is None:
         return None
-    for entry in entries:
-        hierarchy, controllers, path = (entry.split(":", 2) + ["", ""])[:3]
-        if hierarchy == "0" and controllers == "":  # cgroup v2: one unified hierarchy
-            root, files = _CGROUP, _V2_FILES
-        elif "memory" in controllers.split(","):
-            root, files = _CGROUP / "memory", _V1_FILES
-        else:
-            continue
-        parts = [part for part in path.strip().split("/") if part and part not in (".", "..")]
-        lefts = [_limit_left(root.joinpath(*parts[:depth]), files) for depth in range(len(parts), -1, -1)]
-        lefts = [left for left in lefts if left is not None]
-        if lefts:
-            return min(lefts)
-    return None
+    files = _V2_FILES if chain[0] == 2 else _V1_FILES
+    lefts = [left for left in (_limit_left(folder, files) for folder in chain[1]) if left is not None]
+    return min(lefts) if lefts else None
 
 
 def available_memory():

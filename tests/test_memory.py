@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import benchmark_module
-from imdb_lab import memory
+from imdb_lab import cgroups, memory
 from imdb_lab.errors import LabMemoryError
 
 
@@ -17,7 +17,8 @@ def fake_system(tmp_path, monkeypatch):
     (proc / "self").mkdir(parents=True)
     cgroup.mkdir()
     monkeypatch.setattr(memory, "_PROC", proc)
-    monkeypatch.setattr(memory, "_CGROUP", cgroup)
+    monkeypatch.setattr(cgroups, "PROC", proc)
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", cgroup)
     return proc, cgroup
 
 

@@ -16,7 +16,7 @@ ROOT = PACKAGE.parent
 # the layers, lowest first: a module imports only modules of its own layer and of the layers before it
 LAYERS = {
     "base": ("imdb_lab.errors", "imdb_lab.arguments", "imdb_lab.untrusted", "imdb_lab.files", "imdb_lab.progress",
-             "imdb_lab.memory", "imdb_lab.backend"),
+             "imdb_lab.cgroups", "imdb_lab.memory", "imdb_lab.backend"),
     "data": ("imdb_lab.data",),
     "features": ("imdb_lab.features",),
     "models": ("imdb_lab.models",),

@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from imdb_lab.cgroups import cpu_limit
 from imdb_lab.commands.options import accuracy_target, memory_size, positive_int, positive_seconds, shard_spec
 from imdb_lab.errors import CommandError, GradingDataError, SandboxError
 from imdb_lab.grader import reports
@@ -31,8 +32,10 @@ HELP = "run student notebooks and grade the accuracy of the model each one train
 
 
 def cores():
-    """Return the number of CPU cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """Return the number of CPU cores this process may use: those it may run on, at most its cgroups' CPU quota (a
+    Kubernetes pod's ``limits.cpu`` leaves every core of the node visible, but not usable)."""
+    visible = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(visible, cpu_limit() or visible)
 
 
 def add_arguments(parser):
@@ -137,6 +140,8 @@ def run(args):
     log = None if args.json is None else rows_file.ResultsLog(args.json, notebooks, shard=shard,
                                                               class_notebooks=args.notebooks)
     finished = log.load(target=args.target) if args.resume else {}
+    if log is not None:
+        log.save()  # this class and share from the start, even when nothing is left to grade
     if args.shard is not None:
         print(f"share {shard[0]}/{shard[1]}: {len(notebooks)} of {len(args.notebooks)} notebooks", file=sys.stderr)
     if finished:

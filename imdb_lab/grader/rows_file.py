@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from imdb_lab.arguments import is_real
-from imdb_lab.errors import LabValueError, RecordError
+from imdb_lab.errors import LabValueError, RecordError, WrongKeyError
 from imdb_lab.files import atomic_write, sha256_file
 from imdb_lab.grader.exercises import EXERCISES
 from imdb_lab.grader.grading import refusal
@@ -20,7 +20,10 @@ from imdb_lab.grader.records import VERDICT_FIELDS, GradeResult, check_verdict
 from imdb_lab.grader.statuses import BELOW_TARGET, GRADER_FAILED, GRADING_FAILED, PASSED, kind
 from imdb_lab.models.evaluation import TARGET
 
-ROWS_FORMAT = "imdb-lab rows/3"
+ROWS_FORMAT = "imdb-lab rows/4"
+# the format before rows/4, which did not name its key: still read
+_ROWS_FORMATS = {ROWS_FORMAT: ("format", "shard", "notebooks", "key_id", "signature"),
+                 "imdb-lab rows/3": ("format", "shard", "notebooks", "signature")}
 
 def notebook_sha256(path):
     """Return the SHA-256 of the notebook file's bytes (a changed notebook is graded again), or None for a path the
@@ -36,8 +39,26 @@ def state_folder():
 
 
 def rows_key():
-    """Return the grader's secret key for signing rows files (made once, readable by this user only)."""
+    """Return the grader's secret key for signing rows files (made once, readable by this user only).
+
+    LabValueError, saying what to do, when the grader's folder is another user's or the key is damaged.
+    """
     folder = state_folder()
+    try:
+        return _read_or_make_key(folder)
+    except PermissionError as error:
+        raise LabValueError(f"cannot use the grader's key in {folder} ({error.strerror}): that folder is another "
+                            "user's; grade as that user (their rows files are signed with their key), or set "
+                            "IMDB_LAB_STATE to a folder of your own") from None
+
+
+def key_id(key):
+    """Return the name of a key that a rows file can carry: the first 12 hex digits of its SHA-256 (not secret)."""
+    return hashlib.sha256(b"imdb-lab rows key " + key).hexdigest()[:12]
+
+
+def _read_or_make_key(folder):
+    """Return the key in ``folder/rows.key``, made there first if there is none."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / "rows.key"
     if not path.exists():
@@ -130,12 +151,14 @@ def _read_rows_file(path, key, target):
         content = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(content, list):
             raise LabValueError("a rows file of an older imdb-lab, without its class and share")
-        header_keys = {"format", "shard", "notebooks", "signature", "rows"}
-        if not isinstance(content, dict) or set(content) != header_keys or content["format"] != ROWS_FORMAT:
+        fields = _ROWS_FORMATS.get(content.get("format")) if isinstance(content, dict) else None
+        if fields is None or set(content) != {*fields, "rows"}:
             raise LabValueError(f"not a rows file ({ROWS_FORMAT})")
-        header = {name: content[name] for name in ("format", "shard", "notebooks", "signature")}
+        header = {name: content[name] for name in fields}
         if not hmac.compare_digest(str(header["signature"]), sign_row(header, key)):
-            raise LabValueError("its header is not signed with this grader's key")
+            if header.get("key_id") == key_id(key):
+                raise LabValueError("its header was changed since the grader signed it")
+            raise _wrong_key(header.get("key_id"), key)
         rows = content["rows"]
         if not isinstance(rows, list) or not all(isinstance(row, dict) and set(row) == set(ResultsLog.KEYS)
                                                  for row in rows):
@@ -148,9 +171,20 @@ def _read_rows_file(path, key, target):
             if problem:
                 raise LabValueError(f"row {number} cannot be the grader's ({problem}; was it graded with "
                                     "another --target?)")
+    except LabValueError:
+        raise
     except (ValueError, UnicodeDecodeError, OSError) as error:
         raise LabValueError(str(error)) from None
     return content
+
+
+def _wrong_key(signed_with, key):
+    """Return the WrongKeyError of a rows file signed with key ``signed_with`` (its id; None: unnamed): it names
+    both keys, and where this grader's is."""
+    signer = f"key {str(signed_with)[:12]}" if signed_with else "another grader's key"
+    return WrongKeyError(f"it is signed with {signer}, not with this grader's key {key_id(key)} "
+                         f"({state_folder() / 'rows.key'}): run as the user who graded it, with the IMDB_LAB_STATE "
+                         "that holds its key (grading again without --resume would grade every notebook again)")
 
 
 def grader_failed(row):
@@ -180,11 +214,12 @@ class ResultsLog:
     def __init__(self, path, notebooks, *, shard=(1, 1), class_notebooks=None):
         self.path = Path(path)
         self.notebooks = [str(notebook) for notebook in notebooks]
-        self.header = {"format": ROWS_FORMAT, "shard": list(shard),
-                       "notebooks": [str(notebook) for notebook in (class_notebooks or notebooks)]}
         self.rows = {}  # notebook as given -> row
         self.lock = threading.Lock()
         self.key = rows_key()
+        self.header = {"format": ROWS_FORMAT, "shard": list(shard),
+                       "notebooks": [str(notebook) for notebook in (class_notebooks or notebooks)],
+                       "key_id": key_id(self.key)}
         self.header["signature"] = sign_row(self.header, self.key)
 
     def load(self, target=TARGET):
@@ -203,6 +238,8 @@ class ResultsLog:
                 raise LabValueError(f"it holds share {content['shard'][0]}/{content['shard'][1]}, not "
                                     f"{self.header['shard'][0]}/{self.header['shard'][1]}")
             rows = content["rows"]
+        except WrongKeyError as error:
+            raise LabValueError(f"cannot resume from {self.path}: {error}") from None
         except LabValueError as error:
             raise LabValueError(f"cannot resume from {self.path}: {error}; give another --json file, or grade "
                                 "without --resume to start again") from None
@@ -223,10 +260,19 @@ class ResultsLog:
         row["signature"] = sign_row(row, self.key)
         with self.lock:
             self.rows[result.notebook] = row
-            ordered = [self.rows[notebook] for notebook in self.notebooks if notebook in self.rows]
-            with atomic_write(self.path, "w", encoding="utf-8") as file:
-                json.dump({**self.header, "rows": ordered}, file, indent=2)
-                file.write("\n")
+            self._write()
+
+    def save(self):
+        """Rewrite the file with this run's class and share and the rows kept so far: a share with nothing left to
+        grade (a notebook handed in late moved the shares) still holds the class that ``merge`` joins."""
+        with self.lock:
+            self._write()
+
+    def _write(self):
+        ordered = [self.rows[notebook] for notebook in self.notebooks if notebook in self.rows]
+        with atomic_write(self.path, "w", encoding="utf-8") as file:
+            json.dump({**self.header, "rows": ordered}, file, indent=2)
+            file.write("\n")
 
 
 def merge(paths, target=TARGET):
@@ -243,6 +289,8 @@ def merge(paths, target=TARGET):
     for path in paths:
         try:
             contents.append((str(path), _read_rows_file(path, key, target)))
+        except WrongKeyError as error:
+            raise LabValueError(f"cannot merge {path}: {error}") from None
         except LabValueError as error:
             raise LabValueError(f"cannot merge {path}: {error}; merge the --json files of the shares' own "
                                 "--shard runs") from None
@@ -250,9 +298,14 @@ def merge(paths, target=TARGET):
     notebooks, n = first["notebooks"], first["shard"][1]
     shares = {}
     for path, content in contents:
-        if content["notebooks"] != notebooks or content["shard"][1] != n:
-            raise LabValueError(f"{path} is a share of another class or number of shares than {first_path}: "
-                                "merge the rows files of one --shard run")
+        if content["shard"][1] != n:
+            raise LabValueError(f"{path} is a share of {content['shard'][1]}, {first_path} of {n}: merge the rows "
+                                "files of one --shard run")
+        if content["notebooks"] != notebooks:
+            changed = sorted(set(content["notebooks"]) ^ set(notebooks)) or ["their order"]
+            raise LabValueError(f"{path} and {first_path} were graded with other notebooks ({changed[0]} differs): "
+                                "the class changed between the shares (a late hand-in?); grade every share again "
+                                "with --resume and the same notebooks (only what changed is graded), then merge")
         k = content["shard"][0]
         if k in shares:
             raise LabValueError(f"{path} and {shares[k]} are both share {k}/{n}: merge each share once")

@@ -78,8 +78,10 @@ def test_resume_from_a_file_that_is_not_a_rows_file_is_refused(tmp_path, noteboo
 
 def write_rows_file(path, rows, notebooks, shard=(1, 1)):
     """Write ``rows`` as a rows file of the grader's format, its header signed with the grader's key."""
-    header = {"format": rows_file.ROWS_FORMAT, "shard": list(shard), "notebooks": notebooks}
-    header["signature"] = rows_file.sign_row(header, rows_file.rows_key())
+    key = rows_file.rows_key()
+    header = {"format": rows_file.ROWS_FORMAT, "shard": list(shard), "notebooks": notebooks,
+              "key_id": rows_file.key_id(key)}
+    header["signature"] = rows_file.sign_row(header, key)
     Path(path).write_text(json.dumps({**header, "rows": rows}))
 
 
@@ -234,8 +236,15 @@ def test_merge_refuses_what_is_not_the_shares_of_one_class(tmp_path, notebooks):
     other = tmp_path / "other"
     other.mkdir()
     (other_rows,) = graded_shares(other, notebooks[:2], 1)
-    with pytest.raises(ValueError, match="is a share of another class or number of shares"):
+    with pytest.raises(ValueError, match="is a share of 1, .* of 3: merge the rows files of one --shard run"):
         rows_file.merge([*paths, other_rows])
+    (tmp_path / "late").mkdir()
+    late = tmp_path / "late.ipynb"
+    late.write_text("handed in late")
+    moved = graded_shares(tmp_path / "late", [*notebooks, str(late)], 3)
+    with pytest.raises(ValueError, match=r"graded with other notebooks \(.*late.ipynb differs\): the class changed "
+                                         r"between the shares .* grade every share again with --resume"):
+        rows_file.merge([paths[0], paths[1], moved[2]])
     (tmp_path / "stopped").mkdir()
     stopped = graded_shares(tmp_path / "stopped", notebooks, 3, skip={notebooks[1]})
     with pytest.raises(ValueError, match=r"has no row for .*b.ipynb: grade that share again with --resume"):
@@ -244,7 +253,7 @@ def test_merge_refuses_what_is_not_the_shares_of_one_class(tmp_path, notebooks):
     content = json.loads(paths[0].read_text())
     content["shard"] = [2, 3]  # a share renamed: its header no longer matches its signature
     forged_file.write_text(json.dumps(content))
-    with pytest.raises(ValueError, match="cannot merge .*forged.json: its header is not signed"):
+    with pytest.raises(ValueError, match="cannot merge .*forged.json: its header was changed since the grader signed"):
         rows_file.merge([forged_file, paths[0], paths[2]])
 
 
@@ -253,3 +262,59 @@ def test_resume_refuses_the_rows_file_of_another_share(tmp_path, notebooks):
     log = rows_file.ResultsLog(rows_1, rows_file.share_of(notebooks, (2, 2)), shard=(2, 2), class_notebooks=notebooks)
     with pytest.raises(ValueError, match=r"cannot resume from .*rows-1.json: it holds share 1/2, not 2/2"):
         log.load()
+
+
+def test_a_rows_file_of_another_key_names_both_keys_and_where_this_one_is(tmp_path, notebooks, monkeypatch):
+    log = rows_file.ResultsLog(tmp_path / "rows.json", notebooks)
+    log.record(make_row(notebooks[0]))
+    theirs = rows_file.key_id(log.key)
+    monkeypatch.setenv("IMDB_LAB_STATE", str(tmp_path / "another user's state"))
+    ours = rows_file.key_id(rows_file.rows_key())
+    for attempt in (lambda: rows_file.ResultsLog(tmp_path / "rows.json", notebooks).load(),
+                    lambda: rows_file.merge([tmp_path / "rows.json"])):
+        with pytest.raises(ValueError) as raised:
+            attempt()
+        message = str(raised.value)
+        assert f"signed with key {theirs}, not with this grader's key {ours}" in message
+        assert "another user's state/rows.key" in message and "IMDB_LAB_STATE" in message
+        assert "start again" not in message  # grading again would not mend it
+
+
+def test_a_grader_folder_of_another_user_says_whose_it_is(tmp_path, monkeypatch):
+    folder = tmp_path / "state"
+    folder.mkdir()
+    (folder / "rows.key").write_text("0" * 64 + "\n")
+    monkeypatch.setenv("IMDB_LAB_STATE", str(folder))
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(rows_file, "_read_or_make_key", refused)
+    with pytest.raises(ValueError, match=r"cannot use the grader's key in .*state \(Permission denied\): that folder "
+                                         r"is another user's; .* set IMDB_LAB_STATE to a folder of your own"):
+        rows_file.rows_key()
+
+
+def test_a_rows_file_of_the_format_before_is_still_resumed(tmp_path, notebooks):
+    key = rows_file.rows_key()
+    row = {**make_row(notebooks[0]).as_dict(), "notebook_sha256": rows_file.notebook_sha256(notebooks[0])}
+    row["signature"] = rows_file.sign_row(row, key)
+    header = {"format": "imdb-lab rows/3", "shard": [1, 1], "notebooks": notebooks}
+    header["signature"] = rows_file.sign_row(header, key)
+    (tmp_path / "rows.json").write_text(json.dumps({**header, "rows": [row]}))
+    assert list(rows_file.ResultsLog(tmp_path / "rows.json", notebooks).load()) == [notebooks[0]]
+
+
+def test_a_share_with_nothing_left_to_grade_still_holds_the_class_after_a_late_hand_in(tmp_path, notebooks):
+    first = graded_shares(tmp_path, notebooks, 2)
+    late = tmp_path / "d.ipynb"
+    late.write_text("handed in late")
+    everyone = [*notebooks, str(late)]
+    for k, path in enumerate(first, start=1):  # each share again, with --resume: the log is saved as it starts
+        log = rows_file.ResultsLog(path, rows_file.share_of(everyone, (k, 2)), shard=(k, 2), class_notebooks=everyone)
+        finished = log.load()
+        log.save()
+        for notebook in rows_file.share_of(everyone, (k, 2)):
+            if notebook not in finished:
+                log.record(make_row(notebook))
+    assert [result.notebook for result in rows_file.merge(first)] == everyone
