@@ -139,6 +139,27 @@ TEST_KEYS = {"score": (int, float), "max_score": (int, float), "status": (str,),
 VISIBILITY = {"visible", "hidden", "after_due_date", "after_published"}
 
 
+@pytest.fixture
+def fake_system(tmp_path, monkeypatch):
+    """A /proc and /sys/fs/cgroup of our own for imdb_lab.memory and imdb_lab.cgroups; return ``(proc, cgroup)``:
+    write ``meminfo`` and cgroup files into them."""
+    from imdb_lab import cgroups, memory
+
+    proc, cgroup = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / "self").mkdir(parents=True)
+    cgroup.mkdir()
+    monkeypatch.setattr(memory, "_PROC", proc)
+    monkeypatch.setattr(cgroups, "PROC", proc)
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", cgroup)
+    return proc, cgroup
+
+
+def write(path, text):
+    """Write ``text`` to ``path``, making its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
 def accuracy_verdict(accuracy, target=0.85):
     """Return the accuracy exercise's verdict dict for a measured ``accuracy``, as the grader gives it."""
     from imdb_lab.check.accuracy_check import judge_measured_accuracy

@@ -10,23 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write
 from imdb_lab import cgroups
-
-
-@pytest.fixture
-def fake_system(tmp_path, monkeypatch):
-    """A /proc and /sys/fs/cgroup of our own."""
-    proc, root = tmp_path / "proc", tmp_path / "cgroup"
-    (proc / "self").mkdir(parents=True)
-    root.mkdir()
-    monkeypatch.setattr(cgroups, "PROC", proc)
-    monkeypatch.setattr(cgroups, "CGROUP_ROOT", root)
-    return proc, root
-
-
-def write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def test_a_v1_hierarchy_of_the_controller_comes_before_v2(fake_system):

@@ -5,26 +5,9 @@ import sys
 
 import pytest
 
-from conftest import benchmark_module
-from imdb_lab import cgroups, memory
+from conftest import benchmark_module, write
+from imdb_lab import memory
 from imdb_lab.errors import LabMemoryError
-
-
-@pytest.fixture
-def fake_system(tmp_path, monkeypatch):
-    """A /proc and /sys/fs/cgroup of our own: write ``meminfo`` and cgroup files into them."""
-    proc, cgroup = tmp_path / "proc", tmp_path / "cgroup"
-    (proc / "self").mkdir(parents=True)
-    cgroup.mkdir()
-    monkeypatch.setattr(memory, "_PROC", proc)
-    monkeypatch.setattr(cgroups, "PROC", proc)
-    monkeypatch.setattr(cgroups, "CGROUP_ROOT", cgroup)
-    return proc, cgroup
-
-
-def write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def test_memory_left_is_the_machines_without_a_container_limit(fake_system):
