@@ -1,7 +1,6 @@
 """Text <-> integer sequences: a review encoded as Keras's IMDB data encodes it, and decoded back to words."""
 
-import numbers
-
+from imdb_lab.arguments import is_whole
 from imdb_lab.data.reviews import INDEX_FROM, OOV_CHAR, START_CHAR, IndexConventions, valid_vocabulary
 from imdb_lab.data.sources import get_word_index
 from imdb_lab.data.tokenizer import FILTERS, tokenize  # noqa: F401 - part of this module's interface
@@ -59,7 +58,7 @@ def decode_review(sequence, word_index=None, index_from=INDEX_FROM, start_char=S
     words = {rank + index_from: word for word, rank in word_index.items()}
     out = []
     for i in sequence:
-        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+        if not is_whole(i):
             raise LabTypeError(f"sequence must hold ints, found {i!r} ({type(i).__name__})")
         # below index_from only the marks mean something; above it, words do
         out.append(marks.get(i, UNKNOWN) if i < index_from else words.get(i, UNKNOWN))

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from imdb_lab import check
+from imdb_lab.arguments import is_real
 from imdb_lab.check.core import CORRECT, INCORRECT, NOT_ATTEMPTED, NOT_JUDGED
 from imdb_lab.errors import LabTypeError, LabValueError, first_line
 from imdb_lab.grader import statuses
@@ -116,7 +117,7 @@ class Rubric:
                 raise LabValueError(f"the rubric {path} names an exercise {sorted(strange)[0]!r}: the exercises "
                                     f"are {', '.join(EXERCISES)}")
         for name, value in content.get("points", {}).items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            if not is_real(value) or not math.isfinite(value) or value < 0:
                 raise LabTypeError(f"in the rubric {path}, points.{name} must be a number, 0 or more; got {value!r}")
             points[name] = value
         partial = content.get("partial", {})

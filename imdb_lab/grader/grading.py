@@ -49,7 +49,7 @@ from imdb_lab.grader.records import (
 )
 from imdb_lab.grader.statuses import (
     BELOW_TARGET, EXPORTED, GRADING_FAILED, NO_MODEL, NOT_A_KERAS_MODEL, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED,
-    SCORED, detailed, from_runner,
+    SCORED, Status, detailed, from_runner,
 )
 from imdb_lab.grader.trusted_data import KERNEL_FILE, SharedCache, prepare_grading_data
 from imdb_lab.models.evaluation import TARGET
@@ -211,7 +211,7 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
             if sandboxed else None
         status, accuracy, found = _grade_contained(path, Path(folder), data, limits, others, box, target)
     if status == SCORED:
-        status = PASSED if accuracy >= target else BELOW_TARGET
+        status = Status(PASSED if accuracy >= target else BELOW_TARGET)
     return GradeResult(str(path), status, accuracy, round(time.monotonic() - started, 1), sandboxed,
                        _priced_verdicts(found, status, rubric))
 
@@ -247,7 +247,7 @@ def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGE
     # killed by a signal (a negative code, or bubblewrap's 128 + the signal), and not by the grader: from inside;
     # whatever the status file says then was written by the notebook
     if code and (code < 0 or (box is not None and code > 128)):
-        return RUNNER_KILLED, None, {}
+        return Status(RUNNER_KILLED), None, {}
     try:
         report = records.read_record(inside / "status.json", RunnerReport, missing_ok=True)
     except RecordError:  # a notebook can write the runner's report: it is then its own

@@ -10,15 +10,16 @@ on inputs the runner drew after the cells ran, and records what it gave;
 It runs next to the student's code, which may have changed anything here:
 nothing it writes is believed. The grader reads its files once, as records
 (``imdb_lab.grader.records``), and judges them against what it measured
-itself. So this module imports only the standard library and NumPy, and
-leaves no name in the notebook's namespace.
+itself. So it imports little (the standard library, NumPy, the package's
+base), and leaves no name in the notebook's namespace.
 """
 
 import json
-import numbers
 import sys
 
 import numpy as np
+
+from imdb_lab.arguments import is_whole
 
 # the outcomes of the export step (records.ExportRecord reads them)
 EXPORTED, NO_MODEL, NOT_KERAS = "exported", "no model", "not a Keras model"
@@ -47,7 +48,7 @@ def _write(path, content):
 
 def _whole(namespace, name):
     value = namespace.get(name)
-    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else None
+    return int(value) if is_whole(value) else None
 
 
 def export(namespace, request):

@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from imdb_lab.grader.statuses import TIMED_OUT, over_disk, over_memory, over_processes
+from imdb_lab.grader.statuses import TIMED_OUT, Status, over_disk, over_memory, over_processes
 
 _PR_SET_CHILD_SUBREAPER = 36
 CONTAINED = sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
@@ -206,7 +206,7 @@ class Limits:
     def first_exceeded(self, pid, check_disk):
         """Return the status of the first limit the process tree of ``pid`` broke, or None."""
         if time.monotonic() >= self.deadline:
-            return TIMED_OUT
+            return Status(TIMED_OUT)
         tree = [pid, *descendants(pid)]
         if resident_bytes(tree) > self.memory:
             return over_memory(self.memory)

@@ -26,7 +26,7 @@ from imdb_lab.arguments import is_real
 from imdb_lab.errors import RecordError
 from imdb_lab.grader import kernel_probe
 from imdb_lab.grader.exercises import BY_NAME
-from imdb_lab.grader.statuses import PASSED, SCORED, SCORER_STATUSES, VERDICT_WORDS, kind
+from imdb_lab.grader.statuses import PASSED, SCORED, SCORER_STATUSES, VERDICT_WORDS, Status
 from imdb_lab.untrusted import json_list, json_object, real, text, whole
 
 # more than a kernel honestly writes: a record beyond these is refused before it is looked at
@@ -339,8 +339,9 @@ class ScorerResult:
     def from_json(cls, content):
         """Return the result in ``content``; RecordError if the scorer could not have written it."""
         content = json_object(content, "scorer result", ("status", "accuracy", "verdicts", "error", "files"))
-        status = text(content["status"], "status", limit=10**4)
-        if status != SCORED and kind(status) not in SCORER_STATUSES:
+        reported = text(content["status"], "status", limit=10**4)
+        status = Status(SCORED) if reported == SCORED else Status.parse(reported)
+        if status != SCORED and status.kind not in SCORER_STATUSES:
             raise RecordError(f"{status[:40]!r} is no status the scorer gives")
         scored = status == SCORED
         if scored != (content["accuracy"] is not None):

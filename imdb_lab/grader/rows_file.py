@@ -17,7 +17,7 @@ from imdb_lab.files import atomic_write, sha256_file
 from imdb_lab.grader.exercises import EXERCISES
 from imdb_lab.grader.grading import refusal
 from imdb_lab.grader.records import VERDICT_FIELDS, GradeResult, check_verdict
-from imdb_lab.grader.statuses import BELOW_TARGET, GRADER_FAILED, GRADING_FAILED, PASSED, kind
+from imdb_lab.grader.statuses import BELOW_TARGET, GRADER_FAILED, GRADING_FAILED, PASSED, Status, kind
 from imdb_lab.models.evaluation import TARGET
 
 ROWS_FORMAT = "imdb-lab rows/4"
@@ -195,7 +195,8 @@ def grader_failed(row):
 
 def _result(row, notebook):
     """Return the GradeResult of a checked row of a rows file."""
-    return GradeResult(notebook, row["status"], row["accuracy"], row["seconds"], row["sandboxed"], row["exercises"])
+    return GradeResult(notebook, Status.parse(row["status"]), row["accuracy"], row["seconds"], row["sandboxed"],
+                       row["exercises"])
 
 
 class ResultsLog:

@@ -35,7 +35,7 @@ from imdb_lab.errors import RecordError, first_line
 from imdb_lab.files import atomic_write
 from imdb_lab.grader import exercises, kernel_probe, processes, records
 from imdb_lab.grader.statuses import (
-    EXPORTED, KERNEL_DIED, KERNEL_ERROR, NO_MODEL, NOT_A_KERAS_MODEL, NOT_EXPORTABLE, TIMED_OUT, detailed,
+    EXPORTED, KERNEL_DIED, KERNEL_ERROR, NO_MODEL, NOT_A_KERAS_MODEL, NOT_EXPORTABLE, TIMED_OUT, Status, detailed,
     error_in_cell, kernel_died_in_cell, kind,
 )
 
@@ -65,11 +65,11 @@ def _run_cells(client, nb, deadline):
             continue
         number += 1  # the In [N] a fresh run shows
         if time.monotonic() >= deadline:
-            return TIMED_OUT
+            return Status(TIMED_OUT)
         try:
             client.execute_cell(cell, index)
         except CellTimeoutError:
-            return TIMED_OUT
+            return Status(TIMED_OUT)
         except CellExecutionError as error:
             return error_in_cell(number, error.ename, first_line(error.evalue))
         except DeadKernelError:
@@ -87,22 +87,22 @@ def _export(client, nb, export_dir, deadline):
     """Run the export in the kernel; return its status."""
     export_dir = Path(export_dir)
     if time.monotonic() >= deadline:
-        return TIMED_OUT
+        return Status(TIMED_OUT)
     try:
         _run_probe(client, nb, "export", {"model_path": str(export_dir / "model.keras"),
                                           "settings_path": str(export_dir / "settings.json"),
                                           "result_path": str(export_dir / "export.json")})
         outcome = records.read_record(export_dir / "export.json", records.ExportRecord).outcome
     except CellTimeoutError:
-        return TIMED_OUT
+        return Status(TIMED_OUT)
     except CellExecutionError as error:
         return detailed(NOT_EXPORTABLE, f"{error.ename}: {first_line(error.evalue)}")
     except DeadKernelError:
-        return f"{KERNEL_DIED} while exporting the model"
+        return Status(KERNEL_DIED, "while exporting the model", f"{KERNEL_DIED} while exporting the model")
     except RecordError as error:
         return detailed(NOT_EXPORTABLE, error)
-    return {kernel_probe.EXPORTED: EXPORTED, kernel_probe.NO_MODEL: NO_MODEL,
-            kernel_probe.NOT_KERAS: NOT_A_KERAS_MODEL}[outcome]
+    return Status({kernel_probe.EXPORTED: EXPORTED, kernel_probe.NO_MODEL: NO_MODEL,
+                   kernel_probe.NOT_KERAS: NOT_A_KERAS_MODEL}[outcome])
 
 
 def _exercises(client, nb, export_dir, deadline):
@@ -174,7 +174,7 @@ def run_notebook(config):
             if status is None:
                 deadline["at"] = time.monotonic() + config.export_seconds
                 status = _export(client, nb, config.export_dir, deadline["at"])
-                if status in (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL) or kind(status) == NOT_EXPORTABLE:
+                if kind(status) in (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL, NOT_EXPORTABLE):
                     drawn = _exercises(client, nb, config.export_dir, deadline["at"])
     except (RuntimeError, TimeoutError) as error:
         status = detailed(KERNEL_ERROR, error)

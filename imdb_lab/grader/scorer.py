@@ -30,7 +30,7 @@ from imdb_lab.files import atomic_write
 from imdb_lab.grader import records
 from imdb_lab.grader.exercises import REGISTRY, verdict
 from imdb_lab.grader.records import ScorerResult
-from imdb_lab.grader.statuses import NOT_LOADABLE, NOT_SCORABLE, SCORED, TAMPERED, detailed
+from imdb_lab.grader.statuses import NOT_LOADABLE, NOT_SCORABLE, SCORED, TAMPERED, Status, detailed
 from imdb_lab.models.dense import input_width
 from imdb_lab.models.evaluation import multi_hot_accuracy
 
@@ -99,7 +99,7 @@ def evaluate_export(model_path, settings_path, test_path, test_sha256):
     except Exception as error:  # noqa: BLE001 - whatever the file holds, it is a status, not a crash
         return ScorerResult(detailed(NOT_LOADABLE, error))
     try:
-        return ScorerResult(SCORED, exported_accuracy(model, test, num_words, skip_top))
+        return ScorerResult(Status(SCORED), exported_accuracy(model, test, num_words, skip_top))
     except Exception as error:  # noqa: BLE001
         return ScorerResult(detailed(NOT_SCORABLE, error))
 
@@ -148,7 +148,7 @@ def judge_exercises(request, num_words):
         if not graded.in_scorer:
             continue
         inputs, record = request.evidence.get(graded.name, (None, None))
-        found = graded.judge(Evidence(SCORED, inputs, record, model, problem, num_words, target=request.target,
+        found = graded.judge(Evidence(Status(SCORED), inputs, record, model, problem, num_words, target=request.target,
                                       word_index=word_index))
         if found is not None:
             verdicts[graded.name] = verdict(graded.name, found)

@@ -1,9 +1,9 @@
 """Every status a grade row can have, in one place: the README's table of statuses is checked against ``ROW_STATUSES``.
 
-A row's status is one of these words, alone or followed by ``: detail`` (or,
-for a cell, its number). ``EXPORTED`` and ``SCORED`` are what the runner and
-the scorer report to the grader; the grader turns them into a row's status and
-never shows them.
+A row's status is a ``Status``: one of these words (its kind), alone or
+followed by ``: detail`` (or, for a cell, its number), as the row shows it.
+``EXPORTED`` and ``SCORED`` are what the runner and the scorer report to the
+grader; the grader turns them into a row's status and never shows them.
 """
 
 from imdb_lab.errors import describe, first_line
@@ -73,46 +73,77 @@ RUNNER_STATUSES = (EXPORTED, NO_MODEL, NOT_A_KERAS_MODEL, TIMED_OUT, ERROR_IN_CE
 SCORER_STATUSES = (NOT_LOADABLE, NOT_SCORABLE, TAMPERED)
 
 
+class Status(str):
+    """A row's status as a value: its ``kind`` (a word of ``ROW_STATUSES``, or EXPORTED / SCORED) and its
+    ``detail``, which is the text a row shows (a ``str``, so it is written, compared and shown as that text).
+
+    The grader makes statuses with the functions below; ``Status.parse`` reads
+    one back from text, where a status arrives from another process or a file.
+    """
+
+    def __new__(cls, kind, detail="", text=None):
+        """Return the status of ``kind`` with ``detail``, shown as ``text`` (default ``kind: detail``)."""
+        status = super().__new__(cls, text if text is not None else (f"{kind}: {detail}" if detail else kind))
+        status.kind, status.detail = kind, detail
+        return status
+
+    def __getnewargs__(self):
+        """Return what ``copy`` and ``pickle`` make it again from."""
+        return self.kind, self.detail, str(self)
+
+    @classmethod
+    def parse(cls, text):
+        """Return the status that ``text`` shows, its kind the longest status word it starts with (None: no status
+        the grader gives)."""
+        word = max((word for word, _, _ in ROW_STATUSES if text == word or text.startswith((word + " ", word + ":"))),
+                   key=len, default=None)
+        return cls(word, text[len(word):].lstrip(" :") if word else text, text)
+
+
+def kind(status):
+    """Return the kind of ``status``: a ``Status``'s own, or the status word that a text starts with (``error in
+    cell 3: ...``: ``error in cell``), None for text that is no status the grader gives."""
+    return status.kind if isinstance(status, Status) else Status.parse(status).kind
+
+
 def from_runner(reported):
-    """Return the status the runner ``reported``, if it is one the runner gives, else a GRADING_FAILED status."""
+    """Return the status the runner ``reported`` (text), if it is one the runner gives, else a GRADING_FAILED one."""
     line = first_line(reported, limit=300) if isinstance(reported, str) else None  # an honest one is shorter
-    if line is not None and (line == EXPORTED or kind(line) in RUNNER_STATUSES[1:]):
-        return line
+    if line == EXPORTED:
+        return Status(EXPORTED)
+    status = None if line is None else Status.parse(line)
+    if status is not None and status.kind in RUNNER_STATUSES[1:]:
+        return status
     return detailed(GRADING_FAILED, "the notebook runner reported a status it cannot give")
 
 
 def detailed(status, detail):
     """Return ``status: detail``: a status with what caused it, in one line (an exception is described)."""
-    detail = describe(detail) if isinstance(detail, BaseException) else str(detail)
-    return f"{status}: {detail}"
+    return Status(status, describe(detail) if isinstance(detail, BaseException) else str(detail))
 
 
 def error_in_cell(number, name, message):
     """Return the status of a notebook whose cell In [``number``] raised ``name``: ``message``."""
-    return f"{ERROR_IN_CELL} {number}: {name}: {message}"
+    return Status(ERROR_IN_CELL, f"{name}: {message}", f"{ERROR_IN_CELL} {number}: {name}: {message}")
 
 
 def kernel_died_in_cell(number):
     """Return the status of a notebook whose kernel died in cell In [``number``]."""
-    return f"{KERNEL_DIED} in cell {number}"
+    return Status(KERNEL_DIED, f"in cell {number}", f"{KERNEL_DIED} in cell {number}")
 
 
 def over_memory(limit):
     """Return the status of a notebook stopped for using more than ``limit`` bytes."""
-    return f"{OVER_MEMORY} ({format_bytes(limit, binary=True)})"
+    size = format_bytes(limit, binary=True)
+    return Status(OVER_MEMORY, size, f"{OVER_MEMORY} ({size})")
 
 
 def over_disk(limit):
     """Return the status of a notebook stopped for writing more than ``limit`` bytes."""
-    return f"{OVER_DISK} ({format_bytes(limit, binary=True)})"
+    size = format_bytes(limit, binary=True)
+    return Status(OVER_DISK, size, f"{OVER_DISK} ({size})")
 
 
 def over_processes(limit):
     """Return the status of a notebook stopped for running more than ``limit`` processes at once."""
-    return f"{OVER_PROCESSES} ({limit})"
-
-
-def kind(status):
-    """Return the status word that a row's ``status`` starts with (``error in cell 3: ...``: ``error in cell``)."""
-    return max((word for word, _, _ in ROW_STATUSES
-                if status == word or status.startswith((word + " ", word + ":"))), key=len, default=None)
+    return Status(OVER_PROCESSES, str(limit), f"{OVER_PROCESSES} ({limit})")

@@ -1,10 +1,10 @@
 """Save a trained model with everything prediction from text needs, inside one ``.keras`` file."""
 
 import json
-import numbers
 import zipfile
 from pathlib import Path
 
+from imdb_lab.arguments import is_whole
 from imdb_lab.backend import tensorflow_left_alone
 from imdb_lab.data.reviews import INDEX_FROM, OOV_CHAR, START_CHAR, IndexConventions, valid_vocabulary
 from imdb_lab.errors import LabFileNotFoundError, LabTypeError, LabValueError
@@ -58,8 +58,7 @@ def _metadata(num_words, skip_top, conventions, word_index, features):
         raise LabTypeError("num_words must be the int the model was trained with, not None")
     if not isinstance(word_index, dict) or not word_index:
         raise LabTypeError("word_index must be the non-empty {word: rank} dict of imdb_lab.get_word_index()")
-    if not all(isinstance(w, str) and isinstance(r, numbers.Integral) and not isinstance(r, bool)
-               for w, r in word_index.items()):
+    if not all(isinstance(w, str) and is_whole(r) for w, r in word_index.items()):
         raise LabTypeError("word_index must map words (str) to integer ranks, as imdb_lab.get_word_index() does")
     if features is None:
         features = {"kind": "multi_hot"}

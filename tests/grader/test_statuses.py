@@ -42,3 +42,22 @@ def test_detailed_describes_an_error_in_one_line():
     assert statuses.over_memory(1536 * 2**20) == "over the memory limit (1.5 GiB)"
     assert statuses.over_disk(200 * 2**20) == "over the disk limit (200 MiB)"
     assert statuses.over_processes(32) == "over the process limit (32)"
+
+
+def test_a_status_is_a_kind_and_a_detail_shown_as_its_text_and_read_back_from_it():
+    import copy
+    import json
+
+    made = [statuses.error_in_cell(3, "ValueError", "bad: very"), statuses.over_memory(3 * 2**29),
+            statuses.detailed(statuses.NOT_LOADABLE, "TypeError: x"), statuses.kernel_died_in_cell(2),
+            statuses.Status(statuses.PASSED)]
+    assert made[0] == "error in cell 3: ValueError: bad: very" and made[1] == "over the memory limit (1.5 GiB)"
+    assert [status.kind for status in made] == [statuses.ERROR_IN_CELL, statuses.OVER_MEMORY, statuses.NOT_LOADABLE,
+                                                statuses.KERNEL_DIED, statuses.PASSED]
+    assert made[2].detail == "TypeError: x" and made[1].detail == "1.5 GiB"
+    for status in made:  # as a row file or another process gives it back: text
+        again = statuses.Status.parse(json.loads(json.dumps(status)))
+        assert again == status and again.kind == status.kind
+        assert copy.deepcopy(status).kind == status.kind
+    assert statuses.Status.parse("excellent work").kind is None
+    assert statuses.Status.parse("scored").kind is None  # the scorer's word is never a row's
