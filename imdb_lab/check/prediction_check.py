@@ -205,11 +205,6 @@ def read_texts(content):
     return [untrusted.text(item, "a text", limit=10**5) for item in untrusted.json_list(content, "texts", 1000)]
 
 
-def _shaped(shape):
-    """Return a read-only array of ``shape`` (a checked record's) that takes no memory."""
-    return np.broadcast_to(np.float64(0), shape)
-
-
 def judge_recorded_predictions(evidence):
     """Return the verdict of what ``predict_sentiment`` gave on the drawn texts (``evidence.record``), against the
     exported model's own probabilities (``expected_answers``, with the grader's word index)."""
@@ -228,9 +223,15 @@ def judge_recorded_predictions(evidence):
         return not_attempted("predict_sentiment still raises NotImplementedError")
     if call.kind == "raised":
         return predict_sentiment_raised(call.value)
-    expected, wrong_rules = expected_answers(evidence.model, texts, evidence.word_index(), evidence.num_words)
-    # a result too large to record came as its shape: a view of that shape, nothing allocated (a type: its name)
-    return judge_prediction(_shaped(call.value) if call.kind == "shape" else call.value, expected, texts, wrong_rules)
+    if call.kind == "shape":  # too large to record: far more numbers than texts, whatever the shape says
+        return incorrect(f"predict_sentiment returned shape {call.value} for {len(texts)} texts",
+                         "return one probability per text")
+    try:
+        expected, wrong_rules = expected_answers(evidence.model, texts, evidence.word_index(), evidence.num_words)
+    except (ValueError, TypeError) as error:  # the notebook's model, as check_prediction says it
+        return incorrect(f"the model cannot predict new texts ({error_name(error)}: {error})",
+                         "check.model() says what the model needs")
+    return judge_prediction(call.value, expected, texts, wrong_rules)
 
 
 GRADED = Graded("prediction", TITLE, 1, judge_recorded_predictions, in_scorer=True, probe=Probe(

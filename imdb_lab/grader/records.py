@@ -48,6 +48,8 @@ def read_record(path, record_type, *, missing_ok=False):
         if missing_ok:
             return None
         raise RecordError(f"{path.name} was not written") from None
+    except RecordError:
+        raise
     except (OSError, ValueError) as error:
         raise RecordError(f"{path.name} is not a JSON record ({type(error).__name__})") from None
     return record_type.from_json(content)
@@ -253,6 +255,8 @@ class ReportedHistory:
         history = {text(name, "a log name", limit=100): [real(v, "a logged value", nan=True)
                                                            for v in json_list(values, "a log", MAX_EPOCHS)]
                    for name, values in logs.items()}
+        if history and (len({len(values) for values in history.values()}) != 1 or not next(iter(history.values()))):
+            raise RecordError("a history's logs hold one number per epoch: as many in each, at least one")
         unknown = set(params) - {"epochs", "steps"}
         if unknown:
             raise RecordError("a history's params hold only epochs and steps")

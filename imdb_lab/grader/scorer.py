@@ -28,7 +28,7 @@ from imdb_lab.data.reviews import OOV_CHAR, FlatReviews, limit_vocabulary, valid
 from imdb_lab.errors import LabValueError, RecordError, describe
 from imdb_lab.files import atomic_write
 from imdb_lab.grader import records
-from imdb_lab.grader.exercises import REGISTRY, verdict
+from imdb_lab.grader.exercises import REGISTRY, grader_failed, verdict
 from imdb_lab.grader.records import ScorerResult
 from imdb_lab.grader.statuses import NOT_LOADABLE, NOT_SCORABLE, SCORED, TAMPERED, Status, detailed
 from imdb_lab.models.dense import input_width
@@ -131,7 +131,11 @@ def judge_exercises(request, num_words):
     metrics and optimizer steps are read from the file, never from the kernel.
     When its compile settings cannot be loaded safely, it is loaded without
     them, and the judges are told why (``Evidence.model_problem``). The word
-    index is the grader's (``request.words_path``), read when a judge asks.
+    index is the grader's (``request.words_path``), read when a judge asks. A
+    judge that raises is the grader's fault: its exercise says so
+    (``exercises.grader_failed``), and the others are judged all the same. So a
+    judge must not raise on anything a notebook can write: the records are
+    checked before it reads them.
     """
     import keras  # as in evaluate_export
 
@@ -148,8 +152,12 @@ def judge_exercises(request, num_words):
         if not graded.in_scorer:
             continue
         inputs, record = request.evidence.get(graded.name, (None, None))
-        found = graded.judge(Evidence(Status(SCORED), inputs, record, model, problem, num_words, target=request.target,
-                                      word_index=word_index))
+        try:
+            found = graded.judge(Evidence(Status(SCORED), inputs, record, model, problem, num_words,
+                                          target=request.target, word_index=word_index))
+        except Exception as error:  # noqa: BLE001 - the grader's fault: this exercise only, and it says so
+            verdicts[graded.name] = grader_failed(graded.name, describe(error))
+            continue
         if found is not None:
             verdicts[graded.name] = verdict(graded.name, found)
     return verdicts

@@ -1,5 +1,6 @@
 """Tests of imdb_lab.grader.scorer: the clean process that loads an exported model safely and measures it."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -262,6 +263,9 @@ def test_the_scorer_judges_a_right_model_training_and_prediction(tmp_path, words
     # a result too large to record, as its shape: judged without allocating 10**10 numbers
     (lambda: trained(lab_model(50), 50), HISTORY, lambda own: {"shape": [100000, 100000]}, "prediction",
      "return one probability per text"),
+    # a shape no array can have, as a notebook could forge it: wrong, not a grader that fails (which costs nothing)
+    (lambda: trained(lab_model(50), 50), HISTORY, lambda own: {"shape": [2**31 - 1] * 3}, "prediction",
+     "return one probability per text"),
 ])
 def test_each_mistake_costs_its_own_exercise_with_the_checks_hint(tmp_path, words_file, tiny_data, make, history,
                                                                  predicted, exercise, hint):
@@ -289,3 +293,16 @@ def test_when_judging_the_exercises_fails_the_accuracy_stands_and_the_result_say
     assert (result.status, result.accuracy) == (measured.status, measured.accuracy)
     assert result.verdicts == {} and result.error == "RuntimeError: a bug in the grader"
     assert ScorerResult.from_json(json.loads(json.dumps(result.to_json()))) == result  # as the grader reads it
+
+
+def test_a_judge_that_raises_fails_its_own_exercise_only(tmp_path, words_file, tiny_data, monkeypatch):
+    def broken(evidence):
+        raise RuntimeError("a bug in the training judge")
+
+    registry = tuple(dataclasses.replace(graded, judge=broken) if graded.name == "training" else graded
+                     for graded in scorer.REGISTRY)
+    monkeypatch.setattr(scorer, "REGISTRY", registry)
+    verdicts = judged(trained(lab_model(50), 50), tmp_path, words_file, tiny_data)
+    assert {name: v["verdict"] for name, v in verdicts.items()} == {
+        "model": "correct", "training": "grader failed", "prediction": "correct"}
+    assert "RuntimeError: a bug in the training judge" in verdicts["training"]["message"]
