@@ -193,10 +193,7 @@ def evaluate_accuracy(model, x_test, y_test, *, num_words, batch_size=512):
     words up); the lab's one accuracy (``evaluation.accuracy_of``).
 
     Args:
-        model: the trained model.
-        x_test, y_test: the reviews (word indices) and labels.
-        num_words: the width of the multi-hot rows.
-        batch_size: reviews per batch.
+        model, x_test, y_test, num_words, batch_size: as ``evaluate``'s.
     """
     fitted, feed = _fitting(model, num_words)
     y_test = valid_labels(y_test, len(x_test))

@@ -405,7 +405,8 @@ def test_four_shares_merged_give_the_gradebook_of_one_run(small_archive, tmp_pat
     paths = copy_notebooks(SHARES, tmp_path / "class")
     env = {**grade_env(small_archive, tmp_path), "TMPDIR": str(tmp_path)}
     common = ["--target", "0.8", "--timeout", TIMEOUT, "--jobs", "1"]
-    whole = run_grade([*paths, *common, "--csv", tmp_path / "whole.csv"], env, cwd=tmp_path)
+    whole = run_grade([*paths, "--target", "0.8", "--timeout", TIMEOUT, "--jobs", "2", "--csv", tmp_path / "whole.csv"],
+                      env, cwd=tmp_path)
     tasks = [subprocess.Popen([sys.executable, "-m", "imdb_lab", "grade", *map(str, paths), *map(str, common),
                                "--shard", f"{k}/4", "--json", str(tmp_path / f"rows-{k}.json")],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
