@@ -24,6 +24,7 @@ Nothing a notebook computes, prints or changes is believed. For each notebook:
 import dataclasses
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -54,9 +55,18 @@ from imdb_lab.grader.statuses import (
 from imdb_lab.grader.trusted_data import KERNEL_FILE, SharedCache, prepare_grading_data
 from imdb_lab.models.evaluation import TARGET
 
-# what of the grader's environment a kernel gets: how to run, never a secret (its errors reach the student)
-_KERNEL_ENV = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "LANG", "LANGUAGE", "TZ", "KERAS_BACKEND")
-_KERNEL_ENV_PREFIXES = ("LC_", "TF_", "XLA_", "JAX_", "OMP_", "MKL_", "OPENBLAS_", "CUDA_", "TORCH_", "MALLOC_")
+# what of the grader's environment a kernel gets, by exact name: how to run (the locale, the backend and its
+# threads), never a secret: a cell's error message reaches the student, and other tools share the prefixes
+# (Terraform's TF_TOKEN_... and TF_VAR_... are no TensorFlow settings)
+KERNEL_ENV = (
+    "PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "LANG", "LANGUAGE", "TZ", "KERAS_BACKEND",
+    "LC_ALL", "LC_CTYPE", "LC_COLLATE", "LC_MESSAGES", "LC_MONETARY", "LC_NUMERIC", "LC_TIME",
+    "TF_CPP_MIN_LOG_LEVEL", "TF_CPP_MAX_VLOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTEROP_THREADS",
+    "TF_NUM_INTRAOP_THREADS", "TF_FORCE_GPU_ALLOW_GROWTH", "TF_XLA_FLAGS", "TF_DETERMINISTIC_OPS",
+    "XLA_FLAGS", "JAX_PLATFORMS", "JAX_ENABLE_X64", "JAX_TRACEBACK_FILTERING",
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "TORCH_NUM_THREADS",
+    "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
+)
 __all__ = ["GradeResult", "grade_notebook", "grade_notebooks"]
 
 
@@ -114,25 +124,37 @@ def _unreadable(error):
 def _private_folder(notebook, scratch, others):
     """Copy the notebook's folder into ``scratch/work`` (classmates' notebooks left out); return the copy's path.
 
-    Symbolic links are left out: one that points outside the folder would let
-    the notebook read or overwrite what it points at (a classmate's folder).
+    Only regular files and folders are copied. Symbolic links are left out:
+    one that points outside the folder would let the notebook read or
+    overwrite what it points at (a classmate's folder). Named pipes, sockets
+    and devices are left out too: reading one would block the grader, or never
+    end.
     """
     work = scratch / "work"
     skip = {Path(other).resolve() for other in others} - {notebook.resolve()}
 
     def ignore(folder, names):
         paths = {name: Path(folder) / name for name in names}
-        return [name for name, path in paths.items() if path.is_symlink() or path.resolve() in skip
+        return [name for name, path in paths.items() if not _regular_or_folder(path) or path.resolve() in skip
                 or name in (".ipynb_checkpoints", "__pycache__")]
 
     shutil.copytree(notebook.parent, work, symlinks=True, ignore=ignore)
     return work / notebook.name
 
 
+def _regular_or_folder(path):
+    """Return whether ``path`` itself (not what a link points at) is a regular file or a folder."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
+
+
 def _environment(box, data):
     """Return the kernel's environment: how to run (no secret of the grader's), its own folders and data copy."""
     env = {name: value for name, value in os.environ.items()
-           if name in _KERNEL_ENV or name.startswith(_KERNEL_ENV_PREFIXES)}
+           if name in KERNEL_ENV}
     folders = {"HOME": "home", "KERAS_HOME": "keras", "TMPDIR": "tmp", "IPYTHONDIR": "ipython",
                "JUPYTER_RUNTIME_DIR": "runtime", "MPLCONFIGDIR": "matplotlib", "IMDB_LAB_CACHE": "cache"}
     for name, folder in folders.items():
@@ -344,6 +366,10 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), san
             except GradingDataError:
                 stop.set()
                 raise
+            except Exception as error:  # noqa: BLE001 - one notebook, one row: the class is still graded
+                status = detailed(GRADING_FAILED, error)
+                result = GradeResult(str(paths[index]), status, None, 0.0, None,
+                                     _priced_verdicts({}, status, Rubric() if rubric is None else rubric))
             results[index] = result
             if on_result is not None:
                 on_result(index, result)

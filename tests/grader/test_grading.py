@@ -1,6 +1,7 @@
 """Tests of imdb_lab.grader.grading without kernels: private folders, the kernel's environment, limits, the table."""
 
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -18,9 +19,18 @@ def test_each_kernel_gets_a_verified_private_copy_of_the_data_and_no_secret(prep
     monkeypatch.setenv("IMDB_LAB_CACHE", "/somewhere/shared")
     monkeypatch.setenv("IMDB_LAB_SECRET", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")  # a cell's error message reaches the student
+    monkeypatch.setenv("TF_TOKEN_app_terraform_io", "x")  # Terraform's, though its prefix is TensorFlow's
+    monkeypatch.setenv("TF_VAR_db_password", "x")
     monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
     env = grading._environment(tmp_path / "box", prepared_data)
     assert "AWS_SECRET_ACCESS_KEY" not in env and env["KERAS_BACKEND"] == "jax"
+    assert not any(name.startswith(("TF_TOKEN", "TF_VAR")) for name in env)
+    assert env["TF_NUM_INTRAOP_THREADS"] == "2" and env["LC_ALL"] == "C.UTF-8"
+    assert set(env) - {"IMDB_LAB_DATA", "IMDB_LAB_CACHE", "HOME", "KERAS_HOME", "TMPDIR", "IPYTHONDIR",
+                       "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR", "MPLBACKEND", "PYTHONDONTWRITEBYTECODE"} <= set(
+        grading.KERNEL_ENV)  # nothing else, by exact name
     assert not any(name.startswith("IMDB_LAB_") and name not in ("IMDB_LAB_DATA", "IMDB_LAB_CACHE") for name in env)
     assert env["IMDB_LAB_CACHE"] == str(tmp_path / "box" / "cache")
     for name in ("HOME", "KERAS_HOME", "TMPDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
@@ -195,3 +205,36 @@ def test_exercises_the_scorer_failed_to_judge_cost_nothing_and_say_why(prepared_
     table = reports.format_table([result])
     for text in (page, table, json.dumps(reports.gradescope_results(result, target=0.85))):
         assert "scored" not in text and "exported" not in text  # no internal status word reaches a row
+
+
+def test_the_private_folder_leaves_named_pipes_out(tmp_path):
+    # a pipe beside the notebook: copying it would block (or crash) the grader for the whole class
+    student = tmp_path / "alice"
+    student.mkdir()
+    (student / "IMDB_in_Keras.ipynb").write_text("{}")
+    os.mkfifo(student / "pipe")
+    (student / "data").mkdir()
+    os.mkfifo(student / "data" / "another")
+    copy = grading._private_folder(student / "IMDB_in_Keras.ipynb", tmp_path / "scratch", [])
+    assert sorted(str(p.relative_to(copy.parent)) for p in copy.parent.rglob("*")) == ["IMDB_in_Keras.ipynb", "data"]
+
+
+def test_a_notebook_whose_grading_raises_gets_its_own_row_and_the_class_is_still_graded(tmp_path, monkeypatch):
+    class Data:
+        source = None
+
+    monkeypatch.setattr(grading, "prepare_grading_data", lambda folder: Data())
+    monkeypatch.setattr(grading.processes_module, "become_subreaper", lambda: None)
+
+    def grade(path, **kwargs):
+        if Path(path).name == "bob.ipynb":
+            raise OSError(5, "Input/output error")  # anything the grader did not foresee
+        return grading.GradeResult(str(path), "no model", None, 1.0, True, [])
+
+    monkeypatch.setattr(grading, "grade_notebook", grade)
+    seen = []
+    paths = [tmp_path / f"{name}.ipynb" for name in ("alice", "bob", "carol")]
+    results = grading.grade_notebooks(paths, jobs=2, sandbox=False, on_result=lambda i, r: seen.append(i))
+    assert [result.status for result in results] == [
+        "no model", "grading failed: OSError: [Errno 5] Input/output error", "no model"]
+    assert sorted(seen) == [0, 1, 2] and {e["verdict"] for e in results[1].exercises} == {"not judged"}
