@@ -87,6 +87,17 @@ def error_name(error):
     return type(error).__name__
 
 
+# control characters: C0 (ESC starts a terminal's escape sequences), DEL and C1; a text a notebook could write keeps
+# none of them where a terminal or a one-line format shows it
+_CONTROLS = dict.fromkeys([*range(0x20), 0x7F, *range(0x80, 0xA0)], " ")
+
+
+def printable(text):
+    """Return ``text`` with every control character (C0, DEL, C1: escape sequences, carriage returns, newlines)
+    made a space: one line that a terminal shows as it is."""
+    return str(text).translate(_CONTROLS)
+
+
 def first_line(text, limit=MESSAGE_CHARS):
     """Return the first non-blank line of ``text`` (an error or a string), cut to ``limit`` characters."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]

@@ -66,3 +66,9 @@ def test_every_error_type_of_the_package_is_defined_in_the_errors_module():
                 found.append((path.name, node.name))
     assert {name for _, name in found} >= {"LabError", "GradingDataError", "CommandError"}  # the walk saw them
     assert all(module == "errors.py" for module, _ in found), found
+
+
+def test_printable_makes_every_control_character_a_space():
+    from imdb_lab.errors import printable
+
+    assert printable("a\tb\nc\r\x1b[2Kd\x7f\x9be\u00e9") == "a b c  [2Kd  e\u00e9"

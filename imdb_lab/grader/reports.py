@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from imdb_lab.errors import LabTypeError, LabValueError
+from imdb_lab.errors import LabTypeError, LabValueError, printable
 from imdb_lab.files import atomic_write
 from imdb_lab.grader.exercises import EXERCISES, TITLES
 from imdb_lab.progress import ProgressBar
@@ -52,7 +52,8 @@ def exercise_points(result):
 
 
 def _cell(text):
-    return f"'{text}" if str(text).startswith(_FORMULA_START) else str(text)
+    text = printable(text)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
 
 
 def sandbox_word(result):
@@ -159,7 +160,8 @@ class Progress:
         self.passed += result.passed
         accuracy = "" if result.accuracy is None else f" {result.accuracy:.4f}"
         done = self.bar.done + 1
-        line = f"[{done}/{self.bar.total}] {result.notebook}: {result.status}{accuracy} ({result.seconds:.1f} s)"
+        line = printable(f"[{done}/{self.bar.total}] {result.notebook}: {result.status}{accuracy} "
+                         f"({result.seconds:.1f} s)")
         self.bar.update(done, note=f"{self.passed} passed", line=line)
 
     def close(self):
@@ -169,12 +171,13 @@ class Progress:
 
 def format_table(results):
     """Return the grade table (notebook, status, accuracy, the points of each exercise and in all, seconds,
-    sandboxed) and a summary line, as text."""
+    sandboxed) and a summary line, as text; a notebook's text in it has no control character (``printable``), so
+    that no row can move the cursor, erase a line or print another row."""
     header = ("notebook", "status", "accuracy", *EXERCISES, "points", "seconds", "sandboxed")
     rows = []
     for r in results:
         earned = exercise_points(r)
-        rows.append((r.notebook, r.status, "-" if r.accuracy is None else f"{r.accuracy:.4f}",
+        rows.append((printable(r.notebook), printable(r.status), "-" if r.accuracy is None else f"{r.accuracy:.4f}",
                      *(_number(earned[name]) if name in earned else "-" for name in EXERCISES),
                      f"{_number(r.points)}/{_number(r.max_points)}", f"{r.seconds:.1f}", sandbox_word(r)))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

@@ -149,3 +149,21 @@ def test_format_table_has_one_row_per_notebook_and_a_summary():
     assert lines[2].split() == ["b.ipynb", "no", "model", "-", "0", "0", "0", "0", "0", "0/10", "1.0", "no"]
     assert lines[3].split()[-2:] == ["0.0", "-"]  # it did not run
     assert lines[4] == "1 of 3 passed"
+
+
+def test_no_text_of_a_notebook_reaches_the_terminal_or_the_csv_with_a_control_character(tmp_path):
+    # an error message that erases its line and prints a classmate's row, as a hostile notebook would raise it
+    forged = "ValueError: x\r\x1b[2K\x1b[1Aclass/bob.ipynb  passed  0.9999\x9b31m\x07"
+    row = make_row("class/eve\x1b[2J.ipynb", f"error in cell 2: {forged}", None, 2.0, True)
+    lines = reports.format_table([row]).splitlines()
+    assert len(lines) == 3 and not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for line in lines for c in line)
+    stream = io.StringIO()
+    progress = reports.Progress(1, stream=stream)
+    progress.update(row)
+    progress.close()
+    assert "\x1b" not in stream.getvalue() and "\r" not in stream.getvalue().replace("\r\n", "")
+    reports.write_csv([row], tmp_path / "grades.csv")
+    with open(tmp_path / "grades.csv", newline="", encoding="utf-8") as file:
+        written = next(csv.DictReader(file))
+    assert written["status"].startswith("error in cell 2: ValueError: x") and "\x1b" not in written["status"]
+    assert "\r" not in written["status"] and "\x1b" not in written["notebook"]
