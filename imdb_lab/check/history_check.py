@@ -284,28 +284,53 @@ def history(history=MISSING, model=MISSING, num_words=MISSING, x_train=MISSING, 
     report(check_history(lookup(history, "history", namespace), **values))
 
 
-# The grader's half (check.graded): the exported model's optimizer steps (read from its file), then the history the
-# kernel reported, which only the notebook can give (its verdict says so: source "kernel").
+# The grader's half (check.graded): what the grader measured first (the exported model's test accuracy, above
+# chance; its optimizer's steps, read from its file), then the history the kernel reported, which only the notebook
+# can give (its verdict says so: source "kernel"), and which must fit the model the grader measured.
 TITLE = "Training: validated on training reviews, stopped early, the best epoch's weights"
+# a trained model of the lab is far from chance (0.5); an untrained one is near it, whatever its counters say
+TRAINED_ACCURACY = 0.6
+# how far the reported validation accuracy may be from the accuracy the grader measured on the test reviews
+AGREEMENT = 0.1
 
 
 def judge_reported_training(evidence):
-    """Return the training verdict: whether the exported model was trained, then the reported history
-    (``evidence.record``, a ``records.ReportedHistory``) judged as ``check_history`` judges it."""
+    """Return the training verdict: whether the exported model was trained, by what the grader measured (its test
+    accuracy above chance, ``evidence.accuracy``, and its optimizer's steps), then the reported history
+    (``evidence.record``, a ``records.ReportedHistory``) judged as ``check_history`` judges it, and only if one of
+    its epochs' validation accuracy is near the measured one: a history the notebook made up, or one of another
+    model, is not this model's training."""
     if evidence.model is None:
         return not_attempted(f"there is no Keras model to judge ({evidence.status})")
     if evidence.model_problem is not None:
         return compile_settings_problem(evidence.model_problem)
+    untrained = "run the training cell (model.fit) after building the model, and do not build it again after training"
     if trained_steps(evidence.model) == 0:
-        return incorrect("the exported model has not been trained (its optimizer has taken no step)",
-                         "run the training cell (model.fit) after building the model, and do not build it again "
-                         "after training")
+        return incorrect("the exported model has not been trained (its optimizer has taken no step)", untrained)
     if evidence.record is None:
         found = not_attempted("there is no `history`: keep what model.fit returns as `history`")
+    elif evidence.accuracy is not None and evidence.accuracy < TRAINED_ACCURACY:
+        found = incorrect(f"the grader measured a test accuracy of {evidence.accuracy:.4f}, near chance (0.5): the "
+                          "exported model has not learned from the reviews, whatever its history says", untrained)
     else:
         found = check_history(evidence.record, target=evidence.target)
+        reported = _reported_accuracies(evidence.record)
+        if found.status == CORRECT and evidence.accuracy is not None and reported and min(
+                abs(value - evidence.accuracy) for value in reported) > AGREEMENT:
+            found = incorrect(f"the history reports validation accuracies from {min(reported):.3f} to "
+                              f"{max(reported):.3f}, but the grader measured {evidence.accuracy:.4f} on the exported "
+                              "model: the history is not this model's training",
+                              "export the model that model.fit trained, with the history it returned")
     found.source = "kernel"
     return found
+
+
+def _reported_accuracies(history):
+    """Return the validation accuracies a reported history logs (any accuracy log's), finite ones only."""
+    logs = _logs(history) or {}
+    key = accuracy_key(logs, ())
+    values = logs.get(f"val_{key}", []) if key else []
+    return [float(value) for value in values if math.isfinite(float(value))]
 
 
 GRADED = Graded("training", TITLE, 1, judge_reported_training, in_scorer=True, probe=Probe())

@@ -116,13 +116,13 @@ def score(request):
         return result
     try:
         num_words, _ = read_settings(request.settings_path)
-        return dataclasses.replace(result, verdicts=judge_exercises(request, num_words or _model_width(
-            request.model_path)))
+        return dataclasses.replace(result, verdicts=judge_exercises(
+            request, num_words or _model_width(request.model_path), accuracy=result.accuracy))
     except Exception as error:  # noqa: BLE001 - the accuracy stands; the exercises say why they were not judged
         return dataclasses.replace(result, error=describe(error))
 
 
-def judge_exercises(request, num_words):
+def judge_exercises(request, num_words, *, accuracy=None):
     """Return the verdicts of the exercises judged with the exported model (``Graded.in_scorer``), each by its own
     ``judge``, on the kernel's records and inputs in ``request.evidence`` ({exercise: verdict dict}; one that had
     nothing to judge on is left out).
@@ -131,7 +131,8 @@ def judge_exercises(request, num_words):
     metrics and optimizer steps are read from the file, never from the kernel.
     When its compile settings cannot be loaded safely, it is loaded without
     them, and the judges are told why (``Evidence.model_problem``). The word
-    index is the grader's (``request.words_path``), read when a judge asks. A
+    index is the grader's (``request.words_path``), read when a judge asks;
+    ``accuracy`` is the scorer's own measurement of the model. A
     judge that raises is the grader's fault: its exercise says so
     (``exercises.grader_failed``), and the others are judged all the same. So a
     judge must not raise on anything a notebook can write: the records are
@@ -153,7 +154,7 @@ def judge_exercises(request, num_words):
             continue
         inputs, record = request.evidence.get(graded.name, (None, None))
         try:
-            found = graded.judge(Evidence(Status(SCORED), inputs, record, model, problem, num_words,
+            found = graded.judge(Evidence(Status(SCORED), inputs, record, model, problem, num_words, accuracy,
                                           target=request.target, word_index=word_index))
         except Exception as error:  # noqa: BLE001 - the grader's fault: this exercise only, and it says so
             verdicts[graded.name] = grader_failed(graded.name, describe(error))

@@ -219,7 +219,7 @@ HISTORY = {"history": {"loss": [0.6, 0.5, 0.45], "accuracy": [0.7, 0.8, 0.85], "
                        "val_accuracy": [0.86, 0.88, 0.87]}, "params": {"epochs": 20, "steps": 40}}
 
 
-def judged(model, tmp_path, words_file, tiny_data, history=HISTORY, predicted=None, num_words=50):
+def judged(model, tmp_path, words_file, tiny_data, history=HISTORY, predicted=None, num_words=50, accuracy=None):
     """Export ``model`` and judge it as the scorer does; ``predicted``: the kernel's record of what
     predict_sentiment gave (a function of the model's own probabilities)."""
     from imdb_lab.check.prediction_check import probe_texts
@@ -236,7 +236,7 @@ def judged(model, tmp_path, words_file, tiny_data, history=HISTORY, predicted=No
                 "prediction": (texts, FunctionRecord("predict_sentiment", None, (call,)))}
     request = ScorerRequest(str(tmp_path / "model.keras"), "", "", "", 0.85, str(words_file), evidence)
     request = ScorerRequest.from_json(json.loads(json.dumps(request.to_json())))  # as the scorer reads it
-    return scorer.judge_exercises(request, num_words)
+    return scorer.judge_exercises(request, num_words, accuracy=accuracy)
 
 
 def test_the_scorer_judges_a_right_model_training_and_prediction(tmp_path, words_file, tiny_data):
@@ -282,7 +282,7 @@ def test_when_judging_the_exercises_fails_the_accuracy_stands_and_the_result_say
     model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
     measured = exported(model, Settings(60))
 
-    def broken(request, num_words):
+    def broken(request, num_words, accuracy=None):
         raise RuntimeError("a bug in the grader")
 
     monkeypatch.setattr(scorer, "judge_exercises", broken)
@@ -306,3 +306,22 @@ def test_a_judge_that_raises_fails_its_own_exercise_only(tmp_path, words_file, t
     assert {name: v["verdict"] for name, v in verdicts.items()} == {
         "model": "correct", "training": "grader failed", "prediction": "correct"}
     assert "RuntimeError: a bug in the training judge" in verdicts["training"]["message"]
+
+
+def test_the_training_point_rests_on_what_the_grader_measured_not_on_a_counter_or_a_made_up_history(
+        tmp_path, words_file, tiny_data):
+    # an untrained model whose optimizer's counter was set by hand, with a history written to look right
+    forged = lab_model(50)
+    forged.optimizer.build(forged.trainable_variables)
+    forged.optimizer.iterations.assign(900)
+    found = judged(forged, tmp_path, words_file, tiny_data, accuracy=0.5)["training"]
+    assert found["verdict"] == "incorrect" and "0.5000, near chance" in found["message"]
+    # a trained model, with a history of a better one: the history is not this model's
+    made_up = {"history": {"loss": [0.3, 0.2], "accuracy": [0.95, 0.99], "val_loss": [0.2, 0.1],
+                           "val_accuracy": [0.97, 0.99]}, "params": {"epochs": 20, "steps": 40}}
+    found = judged(trained(lab_model(50), 50), tmp_path, words_file, tiny_data, history=made_up,
+                   accuracy=0.75)["training"]
+    assert found["verdict"] == "incorrect" and "the history is not this model's training" in found["message"]
+    # the same model with its own history: right
+    assert judged(trained(lab_model(50), 50), tmp_path, words_file, tiny_data, accuracy=0.88)["training"][
+        "verdict"] == "correct"
