@@ -49,11 +49,13 @@ from imdb_lab.grader.records import (
     SCORER_EXERCISES, GradeResult, RunnerConfig, RunnerReport, ScorerRequest, ScorerResult,
 )
 from imdb_lab.grader.statuses import (
-    BELOW_TARGET, EXPORTED, GRADING_FAILED, NO_MODEL, NOT_A_KERAS_MODEL, NOT_A_NOTEBOOK, PASSED, RUNNER_KILLED,
-    SCORED, Status, detailed, from_runner,
+    BELOW_TARGET, EXPORTED, GRADING_FAILED, NO_MODEL, NOT_A_KERAS_MODEL, NOT_A_NOTEBOOK, NOT_LOADABLE, PASSED,
+    RUNNER_KILLED, SCORED, Status, detailed, from_runner,
 )
+from imdb_lab.grader.scorer import MAX_MODEL_BYTES
 from imdb_lab.grader.trusted_data import KERNEL_FILE, SharedCache, prepare_grading_data
 from imdb_lab.models.evaluation import TARGET
+from imdb_lab.untrusted import copy_regular
 
 # what of the grader's environment a kernel gets, by exact name: how to run (the locale, the backend and its
 # threads), never a secret: a cell's error message reaches the student, and other tools share the prefixes
@@ -298,10 +300,27 @@ def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGE
 
 
 def _score_export(export, folder, data, limits, target, evidence):
-    """Run the scorer on the notebook's export, with the ``evidence`` of the exercises it judges; return its
-    ``ScorerResult``."""
+    """Run the scorer on a copy of the notebook's export, with the ``evidence`` of the exercises it judges; return
+    its ``ScorerResult``.
+
+    The export is read only now, when every process of the notebook has
+    ended: its files are copied into the scorer's folder, which no notebook
+    can reach, as regular files of a bounded size, never through a link (a
+    file swapped for a named pipe or a link to ``/dev/zero`` is the
+    notebook's ``not loadable`` row, not a grader that waits or fills its
+    memory).
+    """
     folder.mkdir()
-    request = ScorerRequest(str(export / "model.keras"), str(export / "settings.json"), str(data.test_path),
+    try:
+        if not stat.S_ISDIR(os.lstat(export).st_mode):
+            raise RecordError("the export folder was replaced by a file or a link")
+        for name in ("model.keras", "settings.json"):
+            copy_regular(export / name, folder / name, MAX_MODEL_BYTES)
+    except FileNotFoundError as error:
+        return ScorerResult(detailed(NOT_LOADABLE, f"{Path(error.filename).name} is missing from the export"))
+    except RecordError as error:
+        return ScorerResult(detailed(NOT_LOADABLE, error))
+    request = ScorerRequest(str(folder / "model.keras"), str(folder / "settings.json"), str(data.test_path),
                             data.test_sha256, target, str(data.kernel_file),
                             {name: evidence[name] for name in SCORER_EXERCISES if name in evidence})
     records.write_record(folder / "request.json", request)

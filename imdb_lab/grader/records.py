@@ -27,7 +27,7 @@ from imdb_lab.errors import RecordError
 from imdb_lab.grader import kernel_probe
 from imdb_lab.grader.exercises import BY_NAME
 from imdb_lab.grader.statuses import PASSED, SCORED, SCORER_STATUSES, VERDICT_WORDS, Status
-from imdb_lab.untrusted import json_list, json_object, real, text, whole
+from imdb_lab.untrusted import json_list, json_object, read_regular, real, text, whole
 
 # more than a kernel honestly writes: a record beyond these is refused before it is looked at
 MAX_RECORD_BYTES = 64 * 2**20
@@ -37,20 +37,17 @@ MAX_DIMENSIONS = 32
 
 def read_record(path, record_type, *, missing_ok=False):
     """Return the ``record_type`` read from the JSON file at ``path`` (None if it is absent and ``missing_ok``);
-    RecordError if the file is unreadable, too large, or not such a record."""
+    RecordError if the file is unreadable, too large, not a regular file (a link, a pipe), or not such a record."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_RECORD_BYTES:
-            raise RecordError(f"{path.name} is {size} bytes, more than a record can be")
-        content = json.loads(path.read_text(encoding="utf-8"))
+        content = json.loads(read_regular(path, MAX_RECORD_BYTES).decode("utf-8"))
     except FileNotFoundError:
         if missing_ok:
             return None
         raise RecordError(f"{path.name} was not written") from None
-    except RecordError:
-        raise
     except (OSError, ValueError) as error:
+        if isinstance(error, RecordError):
+            raise
         raise RecordError(f"{path.name} is not a JSON record ({type(error).__name__})") from None
     return record_type.from_json(content)
 

@@ -17,7 +17,9 @@ import hashlib
 import io
 import json
 import os
+import signal
 import sys
+import zipfile
 
 import numpy as np
 
@@ -31,10 +33,16 @@ from imdb_lab.grader import records
 from imdb_lab.grader.exercises import REGISTRY, grader_failed, verdict
 from imdb_lab.grader.records import ScorerResult
 from imdb_lab.grader.statuses import NOT_LOADABLE, NOT_SCORABLE, SCORED, TAMPERED, Status, detailed
+from imdb_lab.memory import format_bytes
 from imdb_lab.models.dense import input_width
 from imdb_lab.models.evaluation import multi_hot_accuracy
 
 RESULT_PREFIX = "IMDB_LAB_SCORE "
+# the largest model file the grader copies from an export, and the most its archive may unpack to: several times
+# the largest honest model (all 88,584 words into 512 units is 180 MB of weights), far below a full disk
+MAX_MODEL_BYTES = 2**30
+# an honest archive holds three files (its metadata, config and weights), and a few assets for a lookup layer
+MAX_ARCHIVE_MEMBERS = 1000
 
 
 def write_test_data(reviews, path):
@@ -82,6 +90,32 @@ def exported_accuracy(model, test, num_words=None, skip_top=0, *, batch_size=512
     return multi_hot_accuracy(model, reviews, test.labels, width, batch_size=batch_size)
 
 
+def check_model_archive(path):
+    """Raise LabValueError unless the file at ``path`` is a zip archive (a ``.keras`` file) of at most
+    ``MAX_ARCHIVE_MEMBERS`` members that unpack to ``MAX_MODEL_BYTES`` at most, none outside its folder.
+
+    Run before Keras opens the file, which may unpack the weights to a
+    temporary folder: a dozen members of zeros that compress to 14 MB would
+    otherwise fill the disk. The sizes checked are those the archive declares;
+    Python's ``zipfile`` reads no more than they say.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError) as error:
+        raise LabValueError(f"the model file is not a Keras archive ({describe(error)})") from None
+    if len(members) > MAX_ARCHIVE_MEMBERS:
+        raise LabValueError(f"the model archive holds {len(members)} files, more than the "
+                            f"{MAX_ARCHIVE_MEMBERS} a Keras model has")
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > MAX_MODEL_BYTES:
+        raise LabValueError(f"the model archive unpacks to {format_bytes(unpacked, binary=True)}, more than the "
+                            f"{format_bytes(MAX_MODEL_BYTES, binary=True)} the grader allows a model")
+    for member in members:
+        if member.filename.startswith(("/", "\\")) or ".." in member.filename.replace("\\", "/").split("/"):
+            raise LabValueError(f"the model archive has a file outside its folder ({member.filename[:60]!r})")
+
+
 def evaluate_export(model_path, settings_path, test_path, test_sha256):
     """Return the ``records.ScorerResult`` of an exported model: SCORED with its accuracy, or why it was not."""
     try:
@@ -95,6 +129,7 @@ def evaluate_export(model_path, settings_path, test_path, test_sha256):
     import keras  # here, not above: the grader imports this module (write_test_data) and must not load Keras
 
     try:
+        check_model_archive(model_path)
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - whatever the file holds, it is a status, not a crash
         return ScorerResult(detailed(NOT_LOADABLE, error))
@@ -205,11 +240,25 @@ def main(argv=None):
         print("usage: python -m imdb_lab.grader.scorer REQUEST.json\n"
               "       python -m imdb_lab.grader.scorer --self-check FOLDER TEST_DATA TEST_SHA256", file=sys.stderr)
         return 2
+    _limit_files()
     choose_backend()
     result = self_check(*argv[1:]) if argv[0] == "--self-check" else score(
         records.read_record(argv[0], records.ScorerRequest))
     print(RESULT_PREFIX + json.dumps(result.to_json()), flush=True)
     return 0
+
+
+def _limit_files():
+    """Keep every file this process writes (Keras's unpacked weights) below ``MAX_MODEL_BYTES``: a write past it
+    fails with an error (EFBIG) that makes the model not loadable, instead of filling the disk."""
+    try:
+        import resource
+    except ImportError:  # Windows: no file-size limit, and no sandbox: notebooks are trusted there
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    soft = MAX_MODEL_BYTES + 2**20 if hard == resource.RLIM_INFINITY else min(hard, MAX_MODEL_BYTES + 2**20)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error to handle, not a signal that ends the scorer
 
 
 def _model_width(model_path):

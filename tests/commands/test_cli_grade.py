@@ -105,6 +105,12 @@ EXPECTED = {
     # writes "passed" into its runner's status file, then kills the runner: only the grader's measurement counts
     "forges_status.ipynb": ("the notebook killed the process running it", "-"),
     # looks for the grader's files, the network, other processes, the test reviews: finds none in a sandbox
+    # after the export, swaps its files for a link to /dev/zero and named pipes: refused, never read (nor waited on)
+    "swaps_export.ipynb": ("model not loadable safely: ValueError: model.keras is a symbolic link, not a file the "
+                           "grader reads", "-"),
+    # exports a 1.3 MB zip of 1.25 GiB of zeros for Keras to unpack: refused before Keras opens it
+    "bombs_the_scorer.ipynb": ("model not loadable safely: ValueError: the model archive unpacks to 1.2 GiB, more "
+                               "than the 1.0 GiB the grader allows a model", "-"),
     "probes_the_sandbox.ipynb": ("no model", "-") if SANDBOXED else ("error in cell 1: RuntimeError: reached ...", "-"),
     # the exercises: all right, then one learner mistake each (the model still trains, and passes)
     **{name: ("passed", None) for name in ("full_marks.ipynb", "mistake_encoding.ipynb", "mistake_model.ipynb",

@@ -2,12 +2,14 @@
 
 import dataclasses
 import json
+import zipfile
 
 import numpy as np
 import pytest
 
 from imdb_lab.data.reviews import FlatReviews
 from imdb_lab.errors import RecordError
+from imdb_lab.files import sha256_file
 from imdb_lab.grader import records, scorer, statuses
 from imdb_lab.grader.records import Call, FunctionRecord, ReportedHistory, ScorerRequest, ScorerResult, Settings
 
@@ -157,6 +159,39 @@ def test_evaluate_export_names_a_model_it_cannot_feed(tiny_data, exported):
     sequence_model = keras.Sequential([keras.Input((20, 8)), keras.layers.Flatten(), keras.layers.Dense(1)])
     result = exported(sequence_model, Settings())
     assert result.status.startswith(f"{statuses.NOT_SCORABLE}: ValueError: the model's input shape is")
+
+
+def bomb(path, members, size):
+    """Write a zip archive of ``members`` files of ``size`` zero bytes each, deflated (a few KB on disk)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for index in range(members):
+            with archive.open(f"zeros{index}.bin", "w") as member:
+                member.write(bytes(size))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda path: bomb(path, 3, 700_000), "the model archive unpacks to 2 MiB, more than the 1 MiB"),
+    (lambda path: bomb(path, 11, 10), "the model archive holds 11 files, more than the 10 a Keras model has"),
+    (lambda path: path.write_bytes(b"not a zip"), "the model file is not a Keras archive"),
+    (lambda path: zipfile.ZipFile(path, "w").writestr("../../outside.h5", b"x"),
+     "the model archive has a file outside its folder"),
+])
+def test_a_model_archive_keras_should_not_unpack_is_refused_before_keras_opens_it(tiny_data, exported, tmp_path,
+                                                                                  monkeypatch, make, message):
+    monkeypatch.setattr(scorer, "MAX_MODEL_BYTES", 2**20)
+    monkeypatch.setattr(scorer, "MAX_ARCHIVE_MEMBERS", 10)
+    model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
+    exported(model, Settings(60))  # the settings and test files; the model file is replaced below
+    make(tmp_path / "model.keras")
+    result = scorer.evaluate_export(tmp_path / "model.keras", tmp_path / "settings.json", tmp_path / "test.npz",
+                                     sha256_file(tmp_path / "test.npz"))
+    assert result.status.startswith(f"{statuses.NOT_LOADABLE}: ValueError: {message}"), result.status
+
+
+def test_an_honest_model_archive_passes_the_check(tiny_data, tmp_path):
+    model, _ = signal_model(60, tiny_data, ["great"], ["awful"])
+    model.save(tmp_path / "model.keras")
+    scorer.check_model_archive(tmp_path / "model.keras")
 
 
 def test_evaluate_export_reports_altered_test_data(tiny_data, exported, tmp_path):
