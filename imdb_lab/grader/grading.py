@@ -39,6 +39,7 @@ from imdb_lab.backend import keras_home
 from imdb_lab.check.graded import Evidence
 from imdb_lab.data import cache
 from imdb_lab.errors import GradingDataError, RecordError, SandboxError
+from imdb_lab.grader import filesystems
 from imdb_lab.grader import processes as processes_module
 from imdb_lab.grader import records
 from imdb_lab.grader import sandbox as sandbox_module
@@ -230,10 +231,16 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
             (Path(folder) / "data").mkdir()
             data = prepare_grading_data(Path(folder) / "data")
             started = time.monotonic()  # preparing the data is not the notebook's time
-        limits = processes_module.Limits(started + timeout, memory, disk, None, processes)
-        box = sandbox_module.Box(Path(folder) / "box", hidden=[*_hidden(data, [path, *others]), *hidden]) \
-            if sandboxed else None
-        status, accuracy, found = _grade_contained(path, Path(folder), data, limits, others, box, target)
+        (Path(folder) / "box").mkdir()
+        mounted = filesystems.mount_box(Path(folder) / "box", disk)
+        try:
+            limits = processes_module.Limits(started + timeout, memory, disk, None, processes, filesystem=mounted)
+            box = sandbox_module.Box(Path(folder) / "box", hidden=[*_hidden(data, [path, *others]), *hidden]) \
+                if sandboxed else None
+            status, accuracy, found = _grade_contained(path, Path(folder), data, limits, others, box, target)
+        finally:
+            if mounted:
+                filesystems.unmount_box(Path(folder) / "box")
     if status == SCORED:
         status = Status(PASSED if accuracy >= target else BELOW_TARGET)
     return GradeResult(str(path), status, accuracy, round(time.monotonic() - started, 1), sandboxed,
@@ -254,7 +261,7 @@ def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGE
     reserve = min(60.0, budget / 4)  # for exporting and scoring the model
     inside = scratch / "box"  # all the notebook's processes may write: its folder, its data, /tmp, its export
     export = inside / "export"
-    export.mkdir(parents=True)
+    export.mkdir()
     config = RunnerConfig(str(_private_folder(path, inside, others)), str(inside / "work"), str(export),
                           str(inside / "status.json"), budget - reserve, reserve / 3)
     records.write_record(inside / "config.json", config)

@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from imdb_lab import cgroups
+from imdb_lab.grader.filesystems import box_full
 from imdb_lab.grader.statuses import TIMED_OUT, Status, over_disk, over_memory, over_processes
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -192,16 +194,27 @@ DEFAULT_DISK = 2 * 2**30
 DEFAULT_PROCESSES = 64
 
 
+# the threads a process may run in a cgroup's task count (a TensorFlow kernel runs a hundred): the kernel's own cap
+# on a fork or thread bomb, far above what --processes allows, which the grader counts itself (processes only)
+TASKS_PER_PROCESS = 256
+
+
 @dataclasses.dataclass(frozen=True)
 class Limits:
     """What one notebook may use: ``deadline`` (time.monotonic()), ``memory`` bytes of all its processes together,
-    and, where given, ``disk`` bytes under ``folder`` and ``processes`` at once."""
+    and, where given, ``disk`` bytes under ``folder`` and ``processes`` at once.
+
+    ``filesystem``: ``folder`` is a filesystem of its own, of ``disk`` bytes
+    (``filesystems.mount_box``): the kernel enforces the disk limit, and the box
+    is over it when that filesystem is full.
+    """
 
     deadline: float
     memory: int
     disk: int | None = None
     folder: Path | None = None
     processes: int | None = None
+    filesystem: bool = False
 
     def first_exceeded(self, pid, check_disk):
         """Return the status of the first limit the process tree of ``pid`` broke, or None."""
@@ -212,9 +225,37 @@ class Limits:
             return over_memory(self.memory)
         if self.processes is not None and CONTAINED and len(tree) > self.processes:
             return over_processes(self.processes)
+        if self.filesystem:
+            return self.disk_outcome()
         if check_disk and self.disk is not None and disk_bytes(self.folder) > self.disk:
             return over_disk(self.disk)
         return None
+
+    def disk_outcome(self):
+        """Return ``over_disk`` when the box's own filesystem is full, else None (always None without one)."""
+        return over_disk(self.disk) if self.filesystem and box_full(self.folder) else None
+
+
+def kernel_cgroup(limits):
+    """Return a ``cgroups.MemoryCgroup`` that enforces ``limits`` (memory, and tasks where ``processes`` is given),
+    or None where this machine gives none (the limits are then polled only)."""
+    if not CONTAINED or cgroups.unavailable_reason() is not None:
+        return None
+    tasks = None if limits.processes is None else limits.processes * TASKS_PER_PROCESS
+    try:
+        return cgroups.MemoryCgroup(limits.memory, "imdb-lab-grade", processes=tasks)
+    except OSError:
+        return None
+
+
+def _enforced_outcome(group, limits):
+    """Return the status of a limit the kernel enforced on ``group`` (it killed a process for memory, or refused a
+    fork), or None."""
+    if group.oom_kills():
+        return over_memory(limits.memory)
+    if group.refused_forks():
+        return over_processes(limits.processes)
+    return None
 
 
 def watch(process, limits):
@@ -244,20 +285,36 @@ def watch(process, limits):
 def run_watched(command, limits, **kwargs):
     """Run ``command`` in a new session under ``limits``; return ``(outcome, returncode, stdout)``.
 
-    ``outcome`` is None, or the status it was killed with (timed out, over a limit). When it ends, whatever it
-    left behind is killed (``_Started.finished``).
+    Where the machine gives one, the command runs in a memory cgroup of its
+    own (``kernel_cgroup``): the kernel enforces the memory limit on all its
+    processes (what they map, their tmpfs files and shared memory, a
+    ``memfd``) and caps their tasks; the grader still polls as a second line.
+    ``outcome`` is None, or the status it was killed with (timed out, over a
+    limit). When it ends, whatever it left behind is killed
+    (``_Started.finished``, and the whole cgroup), before this returns.
     """
-    process = _STARTED.popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, **kwargs)
-    output = []
-    reader = threading.Thread(target=lambda: output.append(process.stdout.read()), daemon=True)
-    reader.start()
+    group = kernel_cgroup(limits)
+    if group is not None:
+        command = group.command(command)
     try:
-        outcome = watch(process, limits)
+        process = _STARTED.popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, **kwargs)
+        output = []
+        reader = threading.Thread(target=lambda: output.append(process.stdout.read()), daemon=True)
+        reader.start()
+        try:
+            outcome = watch(process, limits)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            _STARTED.finished(process)
+        if outcome is None and group is not None:
+            outcome = _enforced_outcome(group, limits)
+        if outcome is None:
+            outcome = limits.disk_outcome()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        _STARTED.finished(process)
+        if group is not None:
+            group.close()
     reader.join(timeout=5)
     return outcome, process.returncode, b"".join(output).decode("utf-8", "replace")

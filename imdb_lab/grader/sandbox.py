@@ -2,13 +2,15 @@
 
 Inside, the file system is read-only and holds only what Python and the lab
 need (the system's ``/usr`` and ``/etc``, the interpreter and the folders it
-imports from), plus the notebook's private box, the one writable folder, also
-its ``/tmp``. Masked out even where they lie inside those: the grader's
+imports from), plus the notebook's private box, the one writable folder, and a
+``/tmp`` and ``/dev/shm`` of ``TMP_BYTES`` each (the root and ``/dev``, which
+bubblewrap makes as tmpfs, are made read-only). Masked out even where they lie inside those: the grader's
 working folders, the classmates' folders, the data archive and caches, the
 rows file and the grader's key (``Box.hidden``). There is no network (only
 its own loopback, for the kernel), and the notebook sees and can signal only
 its own processes (a PID namespace). The grader keeps the memory, time,
-process-count and disk limits outside (``processes.watch``).
+process-count and disk limits outside (``processes.run_watched``: a memory
+cgroup and the box's own filesystem where the machine gives them).
 
 Where bubblewrap cannot run (macOS, Windows, Linux without it or without user
 namespaces), ``unavailable()`` says why: the grader then runs notebooks
@@ -97,12 +99,17 @@ class Box:
                 "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         for folder in readable:
             args += ["--ro-bind", str(folder), str(folder)]
-        args += ["--proc", "/proc", "--dev", "/dev"]
+        # /dev/shm as small as /tmp: by default it is a folder of /dev's tmpfs, which holds half the machine's RAM
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/dev/shm"]
         for path in self._masks(readable):
-            args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
+            args += ["--tmpfs", str(path), "--remount-ro", str(path)] if path.is_dir() else \
+                ["--ro-bind", "/dev/null", str(path)]
         args += ["--bind", str(self.folder), str(self.folder)]
         for name, value in sorted(env.items()):
             args += ["--setenv", name, value]
+        # the root and /dev are bubblewrap's tmpfs, writable and as large as half the machine's RAM: read-only once
+        # every mount point is made, so that the box, /tmp and /dev/shm are all a notebook can write
+        args += ["--remount-ro", "/dev", "--remount-ro", "/"]
         return [*args, "--chdir", str(cwd), "--", *command]
 
     def _masks(self, readable):

@@ -144,11 +144,13 @@ def test_the_runners_report_is_believed_only_where_it_can_give_it(reported, beli
     notebook.parent.mkdir()
     notebook.write_text("{}")
     scratch = tmp_path / "scratch"
-    scratch.mkdir()
+    (scratch / "box").mkdir(parents=True)
 
     def forge(command, limits, **kwargs):
         report = {"status": reported, "drawn": {}}
         (scratch / "box" / "status.json").write_text(json.dumps(report))
+        for name in ("model.keras", "settings.json"):  # what the scorer is given (mocked below)
+            (scratch / "box" / "export" / name).write_text("{}")
         return None, 0, ""
 
     monkeypatch.setattr(grading.processes_module, "run_watched", forge)
@@ -186,6 +188,8 @@ def test_exercises_the_scorer_failed_to_judge_cost_nothing_and_say_why(prepared_
         kernel_probe.call_function({"multi_hot": naive_multi_hot}, {"function": "multi_hot", "calls": calls,
                                                                     "path": str(box / "export" / "encoding.json")})
         records.write_record(box / "status.json", records.RunnerReport("exported", {"encoding": cases}))
+        for name in ("model.keras", "settings.json"):  # what the scorer is given (mocked below)
+            (box / "export" / name).write_text("{}")
         return None, 0, ""
 
     monkeypatch.setattr(grading.processes_module, "run_watched", run_honestly)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from imdb_lab import cgroups
 from imdb_lab.grader import processes
 
 pytestmark = pytest.mark.skipif(not processes.CONTAINED, reason="process trees are read from Linux's /proc")
@@ -64,6 +65,7 @@ def test_a_subreaper_finds_and_kills_a_double_forked_setsid_grandchild(tmp_path)
     code = f"""
 import subprocess, sys, time
 from pathlib import Path
+from imdb_lab import cgroups
 from imdb_lab.grader import processes
 assert processes.become_subreaper()
 child = subprocess.Popen([sys.executable, "-c", {ESCAPER!r}, {str(tmp_path / 'pid')!r}])
@@ -134,6 +136,43 @@ def test_run_watched_stops_a_tree_over_a_limit_and_says_which(tmp_path, code, li
     assert outcome == status
     assert time.monotonic() - started < 10
     assert processes.descendants(os.getpid()) == []  # the sleepers went with it
+
+
+MEMFD = """
+import os, time
+fd = os.memfd_create("held")  # memory in no process's resident set: only the kernel's count sees it
+for _ in range(24):
+    os.write(fd, bytes(16 * 2**20))
+print("held", flush=True)
+time.sleep(30)
+"""
+THREADS = """
+import threading, time
+threads = [threading.Thread(target=time.sleep, args=(30,), daemon=True) for _ in range(300)]
+for thread in threads:
+    thread.start()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(cgroups.unavailable_reason() is not None,
+                    reason=f"no memory cgroup: {cgroups.unavailable_reason()}")
+@pytest.mark.parametrize("code, limits, status", [
+    (MEMFD, {"memory": 200 * 2**20}, "over the memory limit (200 MiB)"),
+    # a process may run TASKS_PER_PROCESS threads, a TensorFlow kernel's hundred and more: not 300
+    (THREADS, {"memory": 2**30, "processes": 1}, "over the process limit (1)"),
+])
+def test_the_kernel_enforces_memory_no_poll_sees_and_a_cap_on_tasks(tmp_path, code, limits, status):
+    # a memfd of 384 MB holds no resident memory: the grader's poll never sees it, the memory cgroup does; a
+    # thread is no process: the poll counts one process, the cgroup's task count refuses the 257th thread
+    started = time.monotonic()
+    outcome, _, stdout = processes.run_watched([sys.executable, "-c", code],
+                                               processes.Limits(started + 20, folder=tmp_path, **limits),
+                                               cwd=tmp_path)
+    assert outcome == status
+    assert "held" not in stdout  # killed by the kernel before it held it all
+    assert time.monotonic() - started < 15
+    assert processes.descendants(os.getpid()) == []
 
 
 def test_a_process_a_spared_tree_forks_while_strays_are_killed_is_spared(monkeypatch):

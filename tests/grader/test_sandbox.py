@@ -86,6 +86,12 @@ def test_the_command_shows_python_read_only_and_masks_what_is_hidden_among_it(tm
     assert package_root / "README.md" in masked and package_root / "IMDB_in_Keras_solutions.ipynb" in masked
     assert ("A", "1") in pairs(args, "--setenv")
     assert args.index("--bind") > max(args.index(path) for path in map(str, masked))
+    # every tmpfs a notebook could write to is small or read-only: /tmp and /dev/shm sized, masks, root, /dev not
+    sized = [args[i + 3] for i, arg in enumerate(args) if arg == "--size"]
+    assert sized == ["/tmp", "/dev/shm"] and singles(args, "--size") == [str(sandbox.TMP_BYTES)] * 2
+    assert set(singles(args, "--tmpfs")) - {"/tmp", "/dev/shm"} <= set(singles(args, "--remount-ro"))
+    assert singles(args, "--remount-ro")[-2:] == ["/dev", "/"]
+    assert args.index("--remount-ro", args.index("--bind")) > args.index("--bind")  # after the last mount point
 
 
 needs_sandbox = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox on this machine: {NO_SANDBOX}")
@@ -94,6 +100,7 @@ needs_sandbox = pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox o
 @pytest.mark.slow
 @needs_sandbox
 def test_inside_the_box_only_the_box_is_writable_and_nothing_else_reachable(tmp_path):
+    # writable besides: its own /tmp and /dev/shm, both small
     box = tmp_path / "box"
     (box / "tmp").mkdir(parents=True)
     secret = tmp_path / "secret.txt"
@@ -113,6 +120,17 @@ except OSError:
     pass
 try:
     socket.create_connection(("127.0.0.1", {server.getsockname()[1]}), timeout=2); found.append("network")
+except OSError:
+    pass
+for place in ("/held", "/dev/held"):  # the root and /dev: bubblewrap's tmpfs, as large as half the machine
+    try:
+        open(place, "w").close(); found.append(place)
+    except OSError:
+        pass
+try:  # /dev/shm holds as little as /tmp: not half the machine's memory
+    with open("/dev/shm/held", "wb") as file:
+        file.write(bytes({sandbox.TMP_BYTES + 2**20}))
+    found.append("/dev/shm")
 except OSError:
     pass
 Path("written.txt").write_text("mine")
