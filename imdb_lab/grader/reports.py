@@ -2,6 +2,7 @@
 feedback pages and Gradescope's ``results.json``. Student text in them is the grader's rows' (``GradeResult``)."""
 
 import csv
+import html
 import json
 import re
 from pathlib import Path
@@ -88,17 +89,23 @@ def summary(result, *, target):
     return text + (" (The notebook ran without a sandbox.)" if result.sandboxed is False else "")
 
 
-def feedback_text(exercise_verdict):
-    """Return an exercise's verdict as the student reads it: the verdict and message, then the hint."""
-    text = f"{exercise_verdict['verdict'].capitalize()}: {exercise_verdict['message']}"
+def feedback_text(exercise_verdict, *, escape=printable):
+    """Return an exercise's verdict as the student reads it: the verdict and message, then the hint on a line of its
+    own; each of them passed through ``escape`` (default ``printable``: one line, no control character)."""
+    text = f"{exercise_verdict['verdict'].capitalize()}: {escape(exercise_verdict['message'])}"
     if exercise_verdict.get("source") == "kernel":
         text += " (This part comes from what your notebook reported, not from the grader's own measurement.)"
-    return f"{text}\nHint: {exercise_verdict['hint']}" if exercise_verdict.get("hint") else text
+    return f"{text}\nHint: {escape(exercise_verdict['hint'])}" if exercise_verdict.get("hint") else text
 
 
 def gradescope_results(result, *, target):
     """Return Gradescope's autograder ``results.json`` content for one graded notebook: a test per exercise, the
-    total score, and the accuracy on the leaderboard."""
+    total score, and the accuracy on the leaderboard.
+
+    Every output is declared plain text (``output_format``,
+    ``test_output_format``): Gradescope then shows a message's HTML or
+    Markdown as the characters they are, never as a heading or a link.
+    """
     tests = [{
         "name": TITLES[e["exercise"]],
         "number": str(number),
@@ -109,21 +116,34 @@ def gradescope_results(result, *, target):
         "visibility": "visible",
     } for number, e in enumerate(result.exercises, start=1)]
     content = {"score": float(result.points), "execution_time": int(round(result.seconds)),
-               "output": summary(result, target=target), "visibility": "visible", "stdout_visibility": "hidden",
-               "tests": tests}
+               "output": printable(summary(result, target=target)), "output_format": "text",
+               "test_output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
     if result.accuracy is not None:
         content["leaderboard"] = [{"name": "Test accuracy", "value": round(result.accuracy, 4), "order": "desc"}]
     return content
 
 
+# what starts a construct in (CommonMark or GitHub's) Markdown wherever it stands in a line: a backslash makes each
+# the character itself; <, > and & become HTML's entities, so that no tag reaches the page
+_MARKDOWN = re.compile(r"([\\`*_\[\]#|~!])")
+
+
+def markdown_text(text):
+    """Return ``text`` (a notebook's, or quoting one) as Markdown that shows it as it is: one line, no control
+    character, HTML's and Markdown's special characters escaped. No message can then add a heading, a link, an
+    image or a tag to a feedback page."""
+    return _MARKDOWN.sub(r"\\\1", html.escape(printable(text), quote=False))
+
+
 def feedback_page(result, *, target):
-    """Return the feedback page of one notebook as Markdown: its points, and each exercise's verdict and hint."""
-    lines = [f"# Feedback: {Path(result.notebook).name}", "",
-             f"**{_number(result.points)} of {_number(result.max_points)} points.** " + summary(result, target=target),
-             ""]
+    """Return the feedback page of one notebook as Markdown: its points, and each exercise's verdict and hint; every
+    text a notebook can influence (its name, its status, the messages) escaped (``markdown_text``)."""
+    lines = [f"# Feedback: {markdown_text(Path(result.notebook).name)}", "",
+             f"**{_number(result.points)} of {_number(result.max_points)} points.** "
+             + markdown_text(summary(result, target=target)), ""]
     for e in result.exercises:
         lines += [f"## {TITLES[e['exercise']]}: {_number(e['points'])} of {_number(e['max_points'])}", "",
-                  feedback_text(e).replace("\n", "  \n"), ""]
+                  feedback_text(e, escape=markdown_text).replace("\n", "  \n"), ""]
     return "\n".join(lines)
 
 

@@ -96,7 +96,7 @@ def test_feedback_pages_give_each_exercise_its_verdict_hint_and_points(tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["alice.md", "bob.md"]
     page = (tmp_path / "alice.md").read_text()
     assert page.startswith("# Feedback: alice.ipynb\n\n**9 of 10 points.**")
-    assert "## New reviews: predict_sentiment(texts): 0 of 1\n\nIncorrect: predict_sentiment gives classes  \n" \
+    assert "## New reviews: predict_sentiment(texts): 0 of 1\n\nIncorrect: predict\\_sentiment gives classes  \n" \
            "Hint: return probabilities\n" in page
     assert "## Test accuracy, measured by the grader: 6 of 6" in page
     assert "Not judged: the grader had nothing to judge it on" in (tmp_path / "bob.md").read_text()
@@ -167,3 +167,37 @@ def test_no_text_of_a_notebook_reaches_the_terminal_or_the_csv_with_a_control_ch
         written = next(csv.DictReader(file))
     assert written["status"].startswith("error in cell 2: ValueError: x") and "\x1b" not in written["status"]
     assert "\r" not in written["status"] and "\x1b" not in written["notebook"]
+
+
+# a message as a hostile notebook raises it: a forged heading and points, a script, a link, an image, emphasis
+FORGED = ("ValueError: x\n\n## Test accuracy: 6 of 6\n<script>alert(1)</script><img src=x onerror=alert(2)> "
+          "**full marks** [regrade here](http://evil.example) ![](http://evil.example/pixel.png) `code` | a | table |")
+
+
+def test_no_text_of_a_notebook_becomes_markup_in_a_feedback_page_or_on_gradescope():
+    import mistune  # the Markdown renderer Jupyter's nbconvert uses: what a page becomes where it is shown
+
+    wrong = verdict("encoding", incorrect(FORGED, hint="a hint with [a link](http://x)"))
+    row = make_row("class/<b>eve</b>.ipynb", f"error in cell 2: {FORGED}", None, 2.0, True,
+                   exercises=[Rubric().award(wrong if name == "encoding" else verdict(name, correct("right")))
+                              for name in EXERCISES])
+    page = reports.feedback_page(row, target=0.85)
+    rendered = mistune.html(page)
+    headings = [line for line in rendered.splitlines() if line.startswith("<h")]
+    assert len(headings) == 1 + len(EXERCISES)  # the page's own: none from a message
+    assert not any("Test accuracy: 6 of 6" in heading for heading in headings)
+    for markup in ("<script", "<img", "<a ", "<b>", "<strong>full", "<table", "<code>"):
+        assert markup not in rendered, markup
+    # what was escaped is still there to read, as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered and "**full marks**" in rendered
+    assert "[regrade here](http://evil.example)" in rendered
+    results = reports.gradescope_results(row, target=0.85)
+    assert_gradescope_format(results)
+    assert results["output_format"] == results["test_output_format"] == "text"  # shown as the characters they are
+    assert FORGED.replace("\n", " ") in results["output"] and "\n" not in results["output"]
+
+
+def test_markdown_text_keeps_plain_words_and_numbers_as_they_are():
+    assert reports.markdown_text("a test accuracy of 0.8883 (target 0.85).") == \
+        "a test accuracy of 0.8883 (target 0.85)."
+    assert reports.markdown_text("num_words=10000 *") == "num\\_words=10000 \\*"
