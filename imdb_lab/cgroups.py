@@ -185,6 +185,12 @@ class MemoryCgroup:
         """The file a process writes its pid into to enter the cgroup."""
         return self.folder / "cgroup.procs"
 
+    def admit(self, uid, gid):
+        """Let the account ``uid`` move its own processes into this cgroup (only into it): ``command()`` then works
+        for a process started as that account."""
+        for folder in {self.folder, self.pids_folder} - {None}:
+            os.chown(folder / "cgroup.procs", uid, gid)
+
     def command(self, argv):
         """Return ``argv`` wrapped so that the process enters this cgroup before it starts (its children too)."""
         if self.pids_folder is not None and self.pids_folder != self.folder:

@@ -24,7 +24,7 @@ from imdb_lab.errors import CommandError, GradingDataError, SandboxError
 from imdb_lab.grader import reports
 from imdb_lab.grader.exercises import Rubric
 from imdb_lab.grader.processes import DEFAULT_DISK, DEFAULT_MEMORY, DEFAULT_PROCESSES, DEFAULT_TIMEOUT
-from imdb_lab.grader.sandbox import unavailable
+from imdb_lab.grader.sandbox import NOTEBOOK_USER, USER, unavailable, user_unavailable
 from imdb_lab.memory import format_bytes
 from imdb_lab.models.evaluation import TARGET
 
@@ -55,8 +55,9 @@ def add_arguments(parser):
                              f"{DEFAULT_PROCESSES})")
     sandboxing = parser.add_mutually_exclusive_group()
     sandboxing.add_argument("--require-sandbox", action="store_true",
-                            help="refuse to grade where notebooks cannot run in a sandbox (Linux with bubblewrap); "
-                                 "by default they run in one where the machine can, and every row says whether")
+                            help="refuse to grade where notebooks cannot run contained: in a sandbox (Linux with "
+                                 "bubblewrap) or, for a grader run as root, as the account imdb-lab-notebook; by "
+                                 "default they run contained where the machine can, and every row says how")
     sandboxing.add_argument("--no-sandbox", action="store_true",
                             help="run notebooks without a sandbox even where the machine has one (to compare)")
     parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
@@ -171,7 +172,11 @@ def _sandbox(args):
     except SandboxError as error:
         raise CommandError(f"{error} (or grade without --require-sandbox)") from error
     if not sandbox and not args.no_sandbox:
-        print(f"warning: notebooks run without a sandbox ({unavailable()}); every row says so", file=sys.stderr)
+        print(f"warning: notebooks run uncontained ({unavailable()}; {user_unavailable()}); every row says so",
+              file=sys.stderr)
+    elif sandbox == USER:
+        print(f"note: notebooks run as the account {NOTEBOOK_USER}, one at a time, not in a sandbox ({unavailable()}); "
+              "every row says so", file=sys.stderr)
     return sandbox
 
 
@@ -193,6 +198,9 @@ def _grade(todo, args, log, finished, notebooks, *, rubric, sandbox):
         graded = grade_notebooks(todo, jobs=jobs, timeout=args.timeout, memory=args.memory, disk=args.disk,
                                  processes=args.processes, target=args.target, sandbox=sandbox, rubric=rubric,
                                  on_result=record, exclude=args.notebooks, hidden=_outputs(args)) if todo else []
+    except SandboxError as error:  # the account notebooks would run as could read the data or a classmate
+        progress.close()
+        raise CommandError(str(error)) from error
     except GradingDataError as error:
         progress.close()
         if error.results is None:  # before any notebook ran: the scorer does not work here

@@ -9,7 +9,11 @@ as they are (``imdb_lab/commands/gradescope/``), that call this module:
   Keras's download, fetched now), so that each submission runs offline;
 - ``run``: grades the submission's notebook with ``imdb-lab grade
   --gradescope``, which writes ``results/results.json``, and writes one
-  itself for a submission without a notebook.
+  itself for a submission without a notebook. The notebook runs in
+  bubblewrap's sandbox, or, in a container where that cannot run, as the
+  account ``setup.sh`` creates (``sandbox.NOTEBOOK_USER``), with the data,
+  state, submission and results made root's alone; without either, the
+  results say so in a test only the instructor sees.
 
 What to do comes from the zip's ``settings.json`` (``AutograderSettings``).
 """
@@ -94,6 +98,7 @@ def run(root):
     settings = AutograderSettings.read(root)
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)
+    _keep_from_notebooks(root)
     notebook = chosen_notebook(root / "submission", settings.lab_notebook)
     if notebook is None:
         (results / "results.json").write_text(json.dumps({"score": 0.0, "output": NO_NOTEBOOK, "tests": []}),
@@ -109,6 +114,17 @@ def run(root):
     completed = subprocess.run(command, env=env, check=False)
     # 0: passed, 1: graded but not passed; both wrote results.json
     return 0 if completed.returncode in (0, 1) else completed.returncode
+
+
+def _keep_from_notebooks(root):
+    """Make what a notebook must neither read nor write root's alone (mode 0700): the data shipped in the zip (its
+    test reviews), the grader's state, the submission and the results. A notebook run as the notebooks' account
+    (where bubblewrap cannot run) then reaches none of them; the grader, root, reads and writes them all."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    for folder in (root / "source" / "data", root / "state", root / "submission", root / "results"):
+        if folder.is_dir() and not folder.is_symlink():
+            folder.chmod(0o700)
 
 
 def main(argv=None):

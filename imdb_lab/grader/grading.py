@@ -83,14 +83,31 @@ def _validate_limits(timeout=DEFAULT_TIMEOUT, memory=DEFAULT_MEMORY, target=TARG
 
 
 def use_sandbox(choice=None):
-    """Return whether notebooks run in a sandbox: ``choice`` True requires one (SandboxError if the machine cannot
-    give it), False runs without, None (the default) sandboxes where the machine can."""
-    if choice is not None and not isinstance(choice, bool):
-        raise TypeError(f"sandbox must be True, False or None, not {choice!r}")
-    reason = None if choice is False else sandbox_module.unavailable()
-    if choice and reason is not None:
-        raise SandboxError(f"cannot grade in a sandbox: {reason}")
-    return choice is not False and reason is None
+    """Return how notebooks are contained: True (bubblewrap's sandbox), ``sandbox.USER`` (run as the unprivileged
+    ``sandbox.NOTEBOOK_USER``, where bubblewrap cannot run and the grader is root) or False (uncontained).
+
+    ``choice`` True requires either containment (SandboxError, saying why
+    neither can be had, if the machine gives none), ``sandbox.USER`` that
+    one, False runs without; None (the default) takes the first the machine
+    gives.
+    """
+    if choice not in (None, True, False, sandbox_module.USER):
+        raise TypeError(f"sandbox must be True, False, None or {sandbox_module.USER!r}, not {choice!r}")
+    if choice is False:
+        return False
+    if choice == sandbox_module.USER:
+        if sandbox_module.user_unavailable():
+            raise SandboxError(f"cannot grade as {sandbox_module.NOTEBOOK_USER}: {sandbox_module.user_unavailable()}")
+        return sandbox_module.USER
+    reason = sandbox_module.unavailable()
+    if reason is None:
+        return True
+    if sandbox_module.notebook_user() is not None:
+        return sandbox_module.USER
+    if choice:
+        raise SandboxError(f"cannot grade in a sandbox: {reason}; nor as {sandbox_module.NOTEBOOK_USER}: "
+                           f"{sandbox_module.user_unavailable()}")
+    return False
 
 
 def refusal(path):
@@ -236,8 +253,10 @@ def grade_notebook(path, *, timeout=DEFAULT_TIMEOUT, target=TARGET, memory=DEFAU
         try:
             limits = processes_module.Limits(started + timeout, memory, disk, None, processes, filesystem=mounted)
             box = sandbox_module.Box(Path(folder) / "box", hidden=[*_hidden(data, [path, *others]), *hidden]) \
-                if sandboxed else None
-            status, accuracy, found = _grade_contained(path, Path(folder), data, limits, others, box, target)
+                if sandboxed is True else None
+            user = sandbox_module.notebook_user() if sandboxed == sandbox_module.USER else None
+            status, accuracy, found = _grade_contained(path, Path(folder), data, limits, others, box, target,
+                                                       user=user)
         finally:
             if mounted:
                 filesystems.unmount_box(Path(folder) / "box")
@@ -254,9 +273,20 @@ def _priced_verdicts(found, status, rubric):
     return [rubric.award(found.get(name) or not_judged(name, why)) for name in EXERCISES]
 
 
-def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGET):
-    """Run, export and score one notebook inside ``scratch``, in ``box`` (a sandbox.Box) if given;
-    return ``(status, accuracy, {exercise: verdict})``."""
+def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGET, *, user=None):
+    """Run, export and score one notebook inside ``scratch``, in ``box`` (a sandbox.Box) if given, or as ``user``
+    (a sandbox.NotebookUser) if given; return ``(status, accuracy, {exercise: verdict})``.
+
+    Args:
+        path: the notebook file.
+        scratch: this notebook's folder of the grader's; its ``box`` is what the notebook's processes may write.
+        data: the grader's data (``prepare_grading_data``).
+        limits: a ``processes.Limits`` for the whole of it.
+        others: the classmates' notebooks, left out of its private folder.
+        box: the sandbox to run in (None: none).
+        target: the test accuracy to pass.
+        user: the account to run as (None: the grader's).
+    """
     budget = limits.deadline - time.monotonic()
     reserve = min(60.0, budget / 4)  # for exporting and scoring the model
     inside = scratch / "box"  # all the notebook's processes may write: its folder, its data, /tmp, its export
@@ -269,9 +299,14 @@ def _grade_contained(path, scratch, data, limits, others, box=None, target=TARGE
     command = runner_command(inside / "config.json")
     if box is not None:
         command, env = box.command(command, env=env, cwd=inside), {"PATH": os.environ.get("PATH", os.defpath)}
+    if user is not None:
+        scratch.chmod(0o711)  # the account reaches its box by path; it can list and read nothing else here
+        user.hand_over(inside)
     run_limits = dataclasses.replace(limits, folder=inside,
                                      deadline=min(limits.deadline, time.monotonic() + budget - reserve * 2 / 3 + 10))
-    outcome, code, _ = processes_module.run_watched(command, run_limits, env=env, cwd=inside)
+    outcome, code, _ = processes_module.run_watched(command, run_limits, env=env, cwd=inside, user=user)
+    if user is not None:
+        processes_module.kill_user(user.uid)  # none of the account's processes lives on while the export is read
     data.check_unchanged(path)
     if outcome is not None:
         return outcome, None, {}
@@ -317,7 +352,7 @@ def _score_export(export, folder, data, limits, target, evidence):
     notebook's ``not loadable`` row, not a grader that waits or fills its
     memory).
     """
-    folder.mkdir()
+    folder.mkdir(mode=0o700)
     try:
         if not stat.S_ISDIR(os.lstat(export).st_mode):
             raise RecordError("the export folder was replaced by a file or a link")
@@ -357,7 +392,9 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), san
     and GradingDataError (once the notebooks in flight are done; its
     ``results`` holds the rows so far, None where not graded) if the data
     archive or the scorer's code changed under the grader, or (with
-    ``results`` None) if the scorer does not work on this machine. Process-wide: this
+    ``results`` None) if the scorer does not work on this machine. Notebooks run as
+    ``sandbox.NOTEBOOK_USER`` are graded one at a time, whatever ``jobs``: one
+    could signal another's processes. Process-wide: this
     process becomes a subreaper and stops writing bytecode (see grade_notebook).
 
     Args:
@@ -374,6 +411,8 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), san
     _validate_limits(**limits)
     valid_int("jobs", jobs, minimum=1)
     sandbox = use_sandbox(sandbox)
+    if sandbox == sandbox_module.USER:
+        jobs = 1  # the account's processes could signal each other's: one notebook at a time
     processes_module.become_subreaper()
     sys.dont_write_bytecode = True  # a .pyc this process wrote would look like a change to the scorer's code
     results = [None] * len(paths)
@@ -382,6 +421,8 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), san
         (Path(folder) / "data").mkdir()
         data = prepare_grading_data(Path(folder) / "data")
         shared_cache = SharedCache(data)
+        if sandbox == sandbox_module.USER:
+            _check_out_of_reach(sandbox_module.notebook_user(), data, paths)
 
         def grade(index):
             if stop.is_set():
@@ -409,5 +450,23 @@ def grade_notebooks(paths, *, jobs=1, on_result=None, exclude=(), hidden=(), san
                 except GradingDataError as error:
                     raise GradingDataError(str(error), results=results) from error
         finally:
+            if sandbox == sandbox_module.USER:
+                # none of the account's processes outlives the grading: the results are written after this
+                processes_module.kill_user(sandbox_module.notebook_user().uid)
             shared_cache.remove_if_changed()
     return results
+
+
+def _check_out_of_reach(user, data, notebooks):
+    """SandboxError unless ``user`` (the account notebooks run as) can read none of the data's archive and caches,
+    and, in a class of several, no notebook: a notebook would read them as that account."""
+    secret = [Path(data.source)] if data.source is not None else []
+    secret += [path for path in (cache.cache_dir(), keras_home() / "datasets") if path.exists()]
+    if len(notebooks) > 1:
+        secret += notebooks
+    for path in secret:
+        targets = [path, *path.rglob("*")] if path.is_dir() else [path]
+        readable = next((target for target in targets if sandbox_module.readable_by(user, target)), None)
+        if readable is not None:
+            raise SandboxError(f"notebooks run as {sandbox_module.NOTEBOOK_USER}, which could read {readable}: make "
+                               f"it root's only (chmod go-rwx {path}) and grade again")

@@ -131,6 +131,30 @@ def kill_descendants(root=None, *, spare=(), patience=10.0):
     return len(killed)
 
 
+def kill_user(uid, *, patience=10.0):
+    """SIGKILL every process of the account ``uid`` (Linux /proc) until none is left, for at most ``patience``
+    seconds; reap those that were this process's children. Return the number killed."""
+    if not CONTAINED:
+        return 0
+    killed, deadline = set(), time.monotonic() + patience
+    while time.monotonic() < deadline:
+        found = []
+        for entry in os.scandir("/proc"):
+            try:
+                if entry.name.isdigit() and entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue  # it ended while we looked
+        for pid in found:
+            _kill(pid)
+        killed.update(found)
+        reap(found)
+        if not found:
+            break
+        time.sleep(0.01)
+    return len(killed)
+
+
 def kill_group(pid):
     """Kill the process group led by ``pid`` (macOS), or its process tree (Windows): where /proc is missing."""
     if sys.platform == "win32":
@@ -282,8 +306,9 @@ def watch(process, limits):
         return outcome
 
 
-def run_watched(command, limits, **kwargs):
-    """Run ``command`` in a new session under ``limits``; return ``(outcome, returncode, stdout)``.
+def run_watched(command, limits, *, user=None, **kwargs):
+    """Run ``command`` in a new session under ``limits``, as ``user`` if given (a ``sandbox.NotebookUser``); return
+    ``(outcome, returncode, stdout)``.
 
     Where the machine gives one, the command runs in a memory cgroup of its
     own (``kernel_cgroup``): the kernel enforces the memory limit on all its
@@ -296,6 +321,10 @@ def run_watched(command, limits, **kwargs):
     group = kernel_cgroup(limits)
     if group is not None:
         command = group.command(command)
+    if user is not None:
+        kwargs.update(user.popen_options())
+        if group is not None:
+            group.admit(user.uid, user.gid)  # it enters its cgroup itself, as that account
     try:
         process = _STARTED.popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, **kwargs)

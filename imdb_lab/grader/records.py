@@ -357,7 +357,8 @@ class ScorerResult:
 @dataclasses.dataclass(frozen=True)
 class GradeResult:
     """One notebook's row: its name, status (``statuses.ROW_STATUSES``), accuracy on the test set (or None),
-    seconds taken, whether it ran in a sandbox (None: it did not run), and each exercise's verdict with its points
+    seconds taken, how it was contained (``sandboxed``: True in bubblewrap's sandbox, ``"user"`` as the notebooks'
+    own account, False not at all, None: it did not run), and each exercise's verdict with its points
     (``exercises.Rubric.award``), in the order of ``exercises.EXERCISES``. The rows file holds it
     (``rows_file``), signed."""
 
@@ -365,7 +366,7 @@ class GradeResult:
     status: str
     accuracy: float | None
     seconds: float
-    sandboxed: bool | None
+    sandboxed: bool | str | None
     exercises: list
 
     @property

@@ -16,6 +16,11 @@ CSV_COLUMNS = ("notebook", "student_id", "status", "accuracy", *(f"points_{name}
                "max_score", "seconds", "sandboxed")
 
 
+# what Gradescope's results say, to the instructor only, of a notebook graded uncontained
+UNCONTAINED = ("This submission ran uncontained, as the grader's own user: bubblewrap could not run here, and there "
+               "is no account imdb-lab-notebook for notebooks to run as (the autograder's setup.sh creates it, as "
+               "root). Its code could have written this result itself: grade it again where it is contained.")
+
 # the lab's own file name: when every student hands in a file of that name, their folder names them
 LAB_NAME = "IMDB_in_Keras"
 
@@ -58,8 +63,11 @@ def _cell(text):
 
 
 def sandbox_word(result):
-    """Return how a row says whether its notebook ran in a sandbox: yes, no, or - (it did not run)."""
-    return {True: "yes", False: "no"}.get(result.sandboxed, "-")
+    """Return how a row says whether its notebook ran contained: yes (bubblewrap's sandbox), user (as the notebooks'
+    own account), no, or - (it did not run)."""
+    if result.sandboxed is True or result.sandboxed is False:
+        return "yes" if result.sandboxed else "no"
+    return "user" if result.sandboxed == "user" else "-"
 
 
 def write_csv(results, path, *, pattern=None):
@@ -118,6 +126,10 @@ def gradescope_results(result, *, target):
     content = {"score": float(result.points), "execution_time": int(round(result.seconds)),
                "output": printable(summary(result, target=target)), "output_format": "text",
                "test_output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+    if result.sandboxed is False:
+        # for the instructor only (a hidden test): this score rests on a notebook that could have written it
+        tests.append({"name": "Containment", "score": 0.0, "max_score": 0.0, "status": "failed",
+                      "output": UNCONTAINED, "visibility": "hidden"})
     if result.accuracy is not None:
         content["leaderboard"] = [{"name": "Test accuracy", "value": round(result.accuracy, 4), "order": "desc"}]
     return content

@@ -99,8 +99,8 @@ def row_problem(row, target):
         return "its accuracy must be empty or a number from 0 to 1"
     if not is_real(seconds) or seconds < 0:
         return "its seconds must be a number, 0 or more"
-    if row.get("sandboxed") not in (True, False, None):
-        return "its sandboxed must be true, false or null"
+    if row.get("sandboxed") not in (True, False, None, "user"):
+        return "its sandboxed must be true, \"user\", false or null"
     problem = _exercises_problem(row.get("exercises"))
     if problem:
         return problem

@@ -13,17 +13,27 @@ process-count and disk limits outside (``processes.run_watched``: a memory
 cgroup and the box's own filesystem where the machine gives them).
 
 Where bubblewrap cannot run (macOS, Windows, Linux without it or without user
-namespaces), ``unavailable()`` says why: the grader then runs notebooks
-unsandboxed and says so on every row, or refuses to start
-(``--require-sandbox``).
+namespaces), ``unavailable()`` says why. A grader that runs as root there (a
+container without user namespaces, as Gradescope's) contains notebooks
+another way: it runs them as an unprivileged account of their own
+(``NOTEBOOK_USER``, ``notebook_user()``), which cannot signal the grader, nor
+read or write what only root may (the grader's data and state, Gradescope's
+results). Without either, the grader runs notebooks uncontained and says so on
+every row, or refuses to start (``--require-sandbox``).
 """
 
+import dataclasses
 import functools
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+try:
+    import pwd
+except ImportError:  # Windows has no accounts database of this kind
+    pwd = None
 
 from imdb_lab.errors import first_line
 from imdb_lab.grader.launch import scorer_path
@@ -33,6 +43,9 @@ INSTALL_HINT = ("install bubblewrap from your distribution (apt-get install bubb
 # the system's own files; those missing (or links to /usr on a merged-/usr system) are handled as they are
 _SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 TMP_BYTES = 64 * 2**20
+# the account notebooks run as where bubblewrap cannot (the autograder's setup.sh creates it on Gradescope)
+NOTEBOOK_USER = "imdb-lab-notebook"
+USER = "user"  # the containment of a notebook run as NOTEBOOK_USER (a row's ``sandboxed``; True is bubblewrap's)
 _NAMESPACES = ("--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox")
 
 
@@ -54,6 +67,83 @@ def unavailable():
                 "user namespaces may be turned off (sysctl kernel.unprivileged_userns_clone=1, or "
                 "user.max_user_namespaces > 0)")
     return None
+
+
+@dataclasses.dataclass(frozen=True)
+class NotebookUser:
+    """The unprivileged account notebooks run as where bubblewrap cannot: its user and group ids."""
+
+    uid: int
+    gid: int
+
+    def popen_options(self):
+        """Return the ``subprocess.Popen`` options that start a process as this account (no other group)."""
+        return {"user": self.uid, "group": self.gid, "extra_groups": [], "umask": 0o077}
+
+    def hand_over(self, folder):
+        """Make ``folder`` and everything in it this account's (links themselves, never what they point at)."""
+        os.chown(folder, self.uid, self.gid)
+        for parent, folders, files in os.walk(folder):
+            for name in folders + files:
+                os.lchown(os.path.join(parent, name), self.uid, self.gid)
+
+
+def notebook_user():
+    """Return the ``NotebookUser`` notebooks can run as here, else None (``user_unavailable`` says why)."""
+    return None if user_unavailable() else _account()
+
+
+def _account():
+    """Return ``NOTEBOOK_USER``'s ``NotebookUser`` (None where there is no such account, or it is root's)."""
+    if pwd is None:
+        return None
+    try:
+        entry = pwd.getpwnam(NOTEBOOK_USER)
+    except KeyError:
+        return None
+    return NotebookUser(entry.pw_uid, entry.pw_gid) if entry.pw_uid != 0 and entry.pw_gid != 0 else None
+
+
+def user_unavailable():
+    """Return None when notebooks can run as ``NOTEBOOK_USER`` here (Linux, this process root, the account there
+    and able to run this Python and the lab), else why not (a sentence that says what to do)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return f"only a grader run as root on Linux can run notebooks as the account {NOTEBOOK_USER}"
+    user = _account()
+    if user is None:
+        return (f"there is no account {NOTEBOOK_USER} to run notebooks as (useradd --system --shell "
+                f"/usr/sbin/nologin {NOTEBOOK_USER}; the autograder's setup.sh makes it)")
+    for path in [Path(sys.executable).resolve(), *python_folders()]:
+        if not _reachable_by(user, path):
+            return (f"the account {NOTEBOOK_USER} cannot reach {path}, which the lab runs from: install Python and "
+                    "the lab where every account can run them (a folder above it is private)")
+    return None
+
+
+def _reachable_by(user, path):
+    """Return whether ``user`` can search every folder down to ``path`` and read (and run) ``path`` itself."""
+    return all(_allows(user, os.stat(folder), 1) for folder in path.parents) and _allows(user, os.stat(path), 5)
+
+
+def _allows(user, mode_stat, bits):
+    """Return whether a file's mode gives ``user`` all of ``bits`` (4 read, 2 write, 1 search or run)."""
+    if mode_stat.st_uid == user.uid:
+        shift = 6
+    elif mode_stat.st_gid == user.gid:
+        shift = 3
+    else:
+        shift = 0
+    return (mode_stat.st_mode >> shift) & bits == bits
+
+
+def readable_by(user, path):
+    """Return whether ``user`` (a ``NotebookUser``) could read ``path``: every folder above it searchable by that
+    account and the file itself readable, by their modes."""
+    path = Path(path).resolve()
+    try:
+        return all(_allows(user, os.stat(folder), 1) for folder in path.parents) and _allows(user, os.stat(path), 4)
+    except OSError:
+        return False
 
 
 def _system_binds():

@@ -23,6 +23,11 @@ import zipfile
 
 import numpy as np
 
+try:
+    import resource
+except ImportError:  # Windows has none
+    resource = None
+
 from imdb_lab.backend import choose_backend
 from imdb_lab.check.graded import Evidence
 from imdb_lab.data.cache import load_prepared
@@ -251,9 +256,7 @@ def main(argv=None):
 def _limit_files():
     """Keep every file this process writes (Keras's unpacked weights) below ``MAX_MODEL_BYTES``: a write past it
     fails with an error (EFBIG) that makes the model not loadable, instead of filling the disk."""
-    try:
-        import resource
-    except ImportError:  # Windows: no file-size limit, and no sandbox: notebooks are trusted there
+    if resource is None:  # Windows: no file-size limit, and no sandbox: notebooks are trusted there
         return
     _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     soft = MAX_MODEL_BYTES + 2**20 if hard == resource.RLIM_INFINITY else min(hard, MAX_MODEL_BYTES + 2**20)

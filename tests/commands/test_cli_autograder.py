@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -68,8 +69,8 @@ def test_outside_a_clone_of_the_repository_it_says_what_to_do(tmp_path, monkeypa
         autograder.write_autograder(tmp_path / "a.zip")
 
 
-@pytest.mark.slow
-def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_submission(tmp_path, small_archive):
+def install_autograder(tmp_path, small_archive, **env):
+    """Write the autograder's zip, unpack it as Gradescope does and run its setup.sh; return ``(root, env)``."""
     zip_path = tmp_path / "autograder.zip"
     autograder.write_autograder(zip_path, data=small_archive,
                                 options=["--timeout", "120", "--memory", "2G", "--target", "0.8"])
@@ -78,26 +79,45 @@ def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_su
         archive.extractall(root / "source")
     for name in ("setup.sh", "run_autograder"):  # zipfile does not restore modes; Gradescope does
         (root / "source" / name).chmod(0o755)
-    # the setup's steps but apt (not root here) and downloads (offline): the new venv sees this one's packages
+    # the setup's steps but apt and downloads (offline): the new venv sees this one's packages; the grader's
+    # caches in a folder of its own (root's home on Gradescope)
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
     here = sysconfig.get_paths()["purelib"]
     env = {**os.environ, "AUTOGRADER": str(root), "IMDB_LAB_SKIP_APT": "1", "PYTHONPATH": here,
-           "IMDB_LAB_PIP_OPTIONS": "--no-deps --no-build-isolation --no-index", "KERAS_HOME": str(tmp_path / "keras"),
-           "IMDB_LAB_CACHE": str(tmp_path / "cache"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+           "IMDB_LAB_PIP_OPTIONS": "--no-deps --no-build-isolation --no-index", "KERAS_HOME": str(private / "keras"),
+           "IMDB_LAB_CACHE": str(private / "cache"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+           **env}
     env.pop("IMDB_LAB_DATA", None)
     setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True,
                            timeout=600, check=False)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does, mode included
+    return root, env
+
+
+def run_submission(root, env, notebook, *extra):
+    """Hand in ``notebook`` (a fixture) with ``extra`` files, run ``run_autograder``; return its results.json."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    shutil.copy(GRADER_NOTEBOOKS / notebook, root / "submission" / notebook)
+    for name, content in extra:
+        (root / "submission" / name).write_text(content)
+    run = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=600,
+                         check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert_gradescope_format(results)
+    return results
+
+
+@pytest.mark.slow
+def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_submission(tmp_path, small_archive):
+    root, env = install_autograder(tmp_path, small_archive)
     for notebook, points in (("full_marks.ipynb", 10.0), ("below_target.ipynb", 0.0)):
-        shutil.rmtree(root / "submission", ignore_errors=True)
-        shutil.rmtree(root / "results", ignore_errors=True)
-        (root / "submission").mkdir()
-        shutil.copy(GRADER_NOTEBOOKS / notebook, root / "submission" / notebook)
-        run = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=600,
-                             check=False)
-        assert run.returncode == 0, run.stdout + run.stderr
-        results = json.loads((root / "results" / "results.json").read_text())
-        assert_gradescope_format(results)
+        results = run_submission(root, env, notebook)
         assert results["score"] == points, results
         assert len(results["tests"]) == 5
     # a submission without a notebook: a result that says so, not a crash
@@ -110,3 +130,46 @@ def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_su
     results = json.loads((root / "results" / "results.json").read_text())
     assert_gradescope_format(results)
     assert results["score"] == 0.0 and "No notebook (.ipynb)" in results["output"]
+
+
+@pytest.fixture
+def searchable_tmp_path(tmp_path):
+    """``tmp_path``, with the folders above it searchable by every account (as Gradescope's /autograder is), for
+    as long as the test runs."""
+    folders = [folder for folder in tmp_path.parents if folder.is_relative_to(Path(tempfile.gettempdir()))
+               and folder != Path(tempfile.gettempdir())]
+    modes = {folder: stat.S_IMODE(os.stat(folder).st_mode) for folder in [tmp_path, *folders]}
+    for folder, mode in modes.items():
+        folder.chmod(mode | 0o111)
+    yield tmp_path
+    for folder, mode in modes.items():
+        folder.chmod(mode)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or not sys.platform.startswith("linux"),
+                    reason="a container's grader runs as root on Linux: the setup makes the notebooks' account")
+def test_in_a_container_without_user_namespaces_notebooks_run_as_their_own_account(searchable_tmp_path,
+                                                                                   small_archive):
+    # bubblewrap installed but unable to make its namespaces, as in Gradescope's containers
+    fake = searchable_tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    path = f"{fake.parent}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+    root, env = install_autograder(searchable_tmp_path, small_archive, PATH=path)
+    reason = subprocess.run([str(root / "venv" / "bin" / "python"), "-c", "from imdb_lab.grader import sandbox; "
+                             "print(sandbox.unavailable(), '|', sandbox.user_unavailable())"], env=env,
+                            capture_output=True, text=True, check=True).stdout
+    assert reason.startswith("bubblewrap cannot make its namespaces here"), reason
+    if "cannot reach" in reason:  # a Python in a private folder (pyenv's in root's home): .ci/run opens it
+        pytest.skip(reason.split("| ")[1])
+    assert reason.strip().endswith("| None"), reason
+    results = run_submission(root, env, "full_marks.ipynb")
+    assert results["score"] == 10.0 and not [test for test in results["tests"] if test["visibility"] == "hidden"]
+    # writes a full score where Gradescope reads it, then kills every process it can signal: the grader is root's
+    results = run_submission(root, env, "forges_gradescope_results.ipynb",
+                             ("hints.json", json.dumps({"results": str(root / "results" / "results.json")})))
+    assert results["score"] == 0.0, results
+    assert results["output"] == "Your notebook was not scored: the notebook killed the process running it."
+    assert subprocess.run(["pgrep", "-u", "imdb-lab-notebook"], capture_output=True, check=False).stdout == b""

@@ -91,6 +91,21 @@ def test_gradescope_results_of_a_notebook_that_was_not_scored():
     assert {test["status"] for test in results["tests"]} == {"failed"}
 
 
+@pytest.mark.parametrize("sandboxed, word", [(True, "yes"), ("user", "user"), (False, "no"), (None, "-")])
+def test_every_row_says_how_it_was_contained_and_gradescope_tells_the_instructor_when_it_was_not(sandboxed, word):
+    row = make_row("class/alice.ipynb", sandboxed=sandboxed)
+    assert reports.sandbox_word(row) == word
+    assert reports.format_table([row]).splitlines()[1].split()[-1] == word
+    results = reports.gradescope_results(row, target=0.85)
+    assert_gradescope_format(results)
+    hidden = [test for test in results["tests"] if test["visibility"] == "hidden"]
+    if sandboxed is False:  # the score may be the notebook's own writing: the instructor alone is told
+        assert [test["name"] for test in hidden] == ["Containment"] and hidden[0]["max_score"] == 0
+        assert "ran uncontained" in hidden[0]["output"] and results["score"] == row.points
+    else:
+        assert hidden == []
+
+
 def test_feedback_pages_give_each_exercise_its_verdict_hint_and_points(tmp_path):
     reports.write_feedback([PASSED, FAILED], tmp_path, target=0.85)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["alice.md", "bob.md"]

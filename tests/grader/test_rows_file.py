@@ -115,7 +115,7 @@ def test_resume_refuses_rows_the_grader_did_not_sign(tmp_path, notebooks):
     ({"seconds": -1}, "its seconds must be a number, 0 or more"),
     ({"status": 1}, "its notebook and status must be text"),
     ({"notebook_sha256": "abc"}, "its notebook_sha256 must be a SHA-256 in hex"),
-    ({"sandboxed": "yes"}, "its sandboxed must be true, false or null"),
+    ({"sandboxed": "yes"}, "its sandboxed must be true, \"user\", false or null"),
     ({"exercises": [{"exercise": "accuracy", "points": 6, "max_points": 6, "verdict": "correct"}]},
      "its exercises must be the verdicts of encoding, model, training, accuracy, prediction, in that order"),
     ({"exercises": [{**e, "points": 60 if e["exercise"] == "accuracy" else e["points"]} for e in ALICE]},
