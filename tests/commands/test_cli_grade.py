@@ -114,6 +114,8 @@ EXPECTED = {
     # exports a 1.3 MB zip of 1.25 GiB of zeros for Keras to unpack: refused before Keras opens it
     "bombs_the_scorer.ipynb": ("model not loadable safely: ValueError: the model archive unpacks to 1.2 GiB, more "
                                "than the 1.0 GiB the grader allows a model", "-"),
+    # an error message with terminal escapes, a forged row, Markdown and HTML: plain text wherever it goes
+    "raises_markup.ipynb": ("error in cell 1: ValueError: ...", "-"),
     "probes_the_sandbox.ipynb": ("no model", "-") if SANDBOXED else ("error in cell 1: RuntimeError: reached ...", "-"),
     # the exercises: all right, then one learner mistake each (the model still trains, and passes)
     **{name: ("passed", None) for name in ("full_marks.ipynb", "mistake_encoding.ipynb", "mistake_model.ipynb",
@@ -245,6 +247,17 @@ def test_a_notebook_below_the_target_keeps_the_points_of_what_it_did_right(grade
     assert [e["verdict"] for e in row["exercises"]] == ["not attempted", "incorrect", "not attempted", "incorrect",
                                                         "not attempted"]
     assert row["exercises"][3]["message"].startswith("the grader measured a test accuracy of 0.5000")
+
+
+def test_a_notebooks_message_is_plain_text_in_the_table_and_its_feedback_page(graded):
+    import mistune  # the Markdown renderer of Jupyter's nbconvert: what the page becomes where it is shown
+
+    lines = [line for line in graded["result"].stdout.splitlines() if "raises_markup.ipynb" in line]
+    assert len(lines) == 1 and "\x1b" not in lines[0] and "\r" not in lines[0]
+    page = (graded["tmp"] / "feedback" / "raises_markup.md").read_text()
+    rendered = mistune.html(page)
+    assert "<script" not in rendered and "<a " not in rendered and "&lt;script&gt;" in rendered
+    assert not any("Test accuracy: 6 of 6" in line for line in rendered.splitlines() if line.startswith("<h"))
 
 
 def test_grade_quotes_no_file_into_a_row(graded):
