@@ -7,6 +7,7 @@ then "the cheat fails" would pass whatever the grader does.
 import ast
 import importlib
 import json
+import re
 
 import pytest
 
@@ -65,3 +66,18 @@ def test_a_patch_of_a_missing_name_is_caught():
     assert list(package_names("import imdb_lab.grader.grading\nimdb_lab.grader.grading._score = 1")) == [
         "imdb_lab.grader.grading", "imdb_lab.grader.grading._score"]
     assert not exists("imdb_lab.grader.grading._score") and exists("imdb_lab.grader.scorer.evaluate_export")
+
+
+def test_every_attack_in_the_readmes_protection_table_names_a_fixture_and_a_test_that_exist():
+    readme = (GRADER_NOTEBOOKS.parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("**What is protected, where.**"):readme.index("Install bubblewrap with")]
+    rows = [line for line in table.splitlines()
+            if line.startswith("| ") and not line.startswith(("| a notebook", "| ---"))]
+    assert len(rows) >= 10
+    tests = {path.name for path in GRADER_NOTEBOOKS.parents[1].rglob("test_*.py")}
+    for row in rows:
+        tested_in = row.rstrip(" |").rsplit("|", 1)[1]
+        names = re.findall(r"`([\w.]+)`", tested_in)
+        assert names, row
+        for name in names:
+            assert (GRADER_NOTEBOOKS / name).exists() if name.endswith(".ipynb") else name in tests, (name, row)
