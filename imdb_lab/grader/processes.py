@@ -37,13 +37,16 @@ def become_subreaper():
     return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
-def _parents(zombies=False):
-    """Return {pid: parent pid} of every process this user can see (Linux /proc), zombies only if asked."""
+def _parents(zombies=False, owner=None):
+    """Return {pid: parent pid} of every process this user can see (Linux /proc), zombies only if asked, only the
+    account ``owner``'s if given."""
     parents = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
+            if owner is not None and entry.stat().st_uid != owner:
+                continue
             stat = Path(entry.path, "stat").read_bytes()
         except OSError:
             continue  # it ended while we looked
@@ -101,6 +104,21 @@ def reap(pids):
             pass
 
 
+def _kill_until_none(targets, patience):
+    """SIGKILL the pids ``targets()`` returns, and again, until it returns none (a process may fork while we
+    kill), for at most ``patience`` seconds; return the number of processes killed."""
+    killed, deadline = set(), time.monotonic() + patience
+    while time.monotonic() < deadline:
+        found = targets()
+        for pid in found:
+            _kill(pid)
+        killed.update(found)
+        if not found:
+            break
+        time.sleep(0.01)
+    return len(killed)
+
+
 def kill_descendants(root=None, *, spare=(), patience=10.0):
     """SIGKILL every descendant of ``root`` (default: this process) except the trees of ``spare``; reap them.
 
@@ -110,25 +128,20 @@ def kill_descendants(root=None, *, spare=(), patience=10.0):
     if not CONTAINED:
         return 0
     root = os.getpid() if root is None else root
-    killed, deadline = set(), time.monotonic() + patience
-    while time.monotonic() < deadline:
+
+    def targets():
         # the targets first, the spared trees after: a process a spared tree forks between the two reads (a
         # sandbox starting its runner, a runner its kernel) is then spared, not killed as a stray
-        targets = descendants(root)
+        found = descendants(root)
         spared = set(spare)
         for pid in spare:
             spared.update(descendants(pid))
-        targets = [pid for pid in targets if pid not in spared]
-        for pid in targets:
-            _kill(pid)
-        killed.update(targets)
         if root == os.getpid():
-            # the orphans this subreaper adopted are its children: collect them, or they stay as zombies
+            # the orphans this subreaper adopted (and killed) are its children: collect them, or they stay zombies
             reap(pid for pid in children(root, zombies=True) if pid not in spared)
-        if not targets:
-            break
-        time.sleep(0.01)
-    return len(killed)
+        return [pid for pid in found if pid not in spared]
+
+    return _kill_until_none(targets, patience)
 
 
 def kill_user(uid, *, patience=10.0):
@@ -136,23 +149,12 @@ def kill_user(uid, *, patience=10.0):
     seconds; reap those that were this process's children. Return the number killed."""
     if not CONTAINED:
         return 0
-    killed, deadline = set(), time.monotonic() + patience
-    while time.monotonic() < deadline:
-        found = []
-        for entry in os.scandir("/proc"):
-            try:
-                if entry.name.isdigit() and entry.stat().st_uid == uid:
-                    found.append(int(entry.name))
-            except OSError:
-                continue  # it ended while we looked
-        for pid in found:
-            _kill(pid)
-        killed.update(found)
-        reap(found)
-        if not found:
-            break
-        time.sleep(0.01)
-    return len(killed)
+
+    def targets():
+        reap(_parents(zombies=True, owner=uid))  # the account's processes this subreaper adopted, killed before
+        return list(_parents(owner=uid))
+
+    return _kill_until_none(targets, patience)
 
 
 def kill_group(pid):

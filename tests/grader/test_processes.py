@@ -1,15 +1,17 @@
 """Tests of imdb_lab.grader.processes: finding, measuring and killing a process tree, setsid() included."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from imdb_lab import cgroups
-from imdb_lab.grader import processes
+from imdb_lab.grader import processes, sandbox
 
 pytestmark = pytest.mark.skipif(not processes.CONTAINED, reason="process trees are read from Linux's /proc")
 
@@ -66,7 +68,7 @@ def test_a_subreaper_finds_and_kills_a_double_forked_setsid_grandchild(tmp_path)
 import subprocess, sys, time
 from pathlib import Path
 from imdb_lab import cgroups
-from imdb_lab.grader import processes
+from imdb_lab.grader import processes, sandbox
 assert processes.become_subreaper()
 child = subprocess.Popen([sys.executable, "-c", {ESCAPER!r}, {str(tmp_path / 'pid')!r}])
 while not Path({str(tmp_path / 'pid')!r}).exists() or not Path({str(tmp_path / 'pid')!r}).read_text():
@@ -173,6 +175,30 @@ def test_the_kernel_enforces_memory_no_poll_sees_and_a_cap_on_tasks(tmp_path, co
     assert "held" not in stdout  # killed by the kernel before it held it all
     assert time.monotonic() - started < 15
     assert processes.descendants(os.getpid()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or sandbox._account() is None,
+                    reason=f"needs root and the account {sandbox.NOTEBOOK_USER} (the autograder's setup.sh makes it)")
+def test_kill_user_leaves_no_process_of_the_account_not_even_one_that_left_its_session():
+    if sandbox.user_unavailable():
+        pytest.skip(sandbox.user_unavailable())
+    user = sandbox._account()
+    folder = Path(tempfile.mkdtemp(dir="/tmp"))  # one the account reaches (pytest's own folders are private)
+    user.hand_over(folder)
+    try:
+        process = subprocess.Popen([sys.executable, "-c", ESCAPER, str(folder / "pid")], **user.popen_options())
+        for _ in range(200):  # the grandchild has started a session of its own and written its pid
+            if (folder / "pid").exists() and (folder / "pid").read_text():
+                break
+            time.sleep(0.05)
+        escaped = int((folder / "pid").read_text())
+    finally:
+        shutil.rmtree(folder)
+    assert os.stat(f"/proc/{escaped}").st_uid == user.uid
+    assert processes.kill_user(user.uid) >= 2
+    process.wait(timeout=10)
+    assert not alive(escaped) and processes._parents(owner=user.uid) == {}
 
 
 def test_a_process_a_spared_tree_forks_while_strays_are_killed_is_spared(monkeypatch):
