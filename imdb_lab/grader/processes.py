@@ -8,6 +8,7 @@ started for a notebook is killed, and memory is not measured: ``CONTAINED``
 says which of the two this machine gives.
 """
 
+import collections
 import ctypes
 import dataclasses
 import os
@@ -308,6 +309,21 @@ def watch(process, limits):
         return outcome
 
 
+# what the grader keeps of a child's stdout: its end (the scorer's result is its last line); a notebook can write
+# to the runner's stdout, endlessly
+STDOUT_BYTES = 2**20
+
+
+def _keep_the_end(stream, chunks):
+    """Read ``stream`` to its end, keeping in ``chunks`` (a deque) its last ``STDOUT_BYTES`` or so, not all of it."""
+    kept = 0
+    while chunk := stream.read1(65536):
+        chunks.append(chunk)
+        kept += len(chunk)
+        while kept - len(chunks[0]) >= STDOUT_BYTES:
+            kept -= len(chunks.popleft())
+
+
 def run_watched(command, limits, *, user=None, **kwargs):
     """Run ``command`` in a new session under ``limits``, as ``user`` if given (a ``sandbox.NotebookUser``); return
     ``(outcome, returncode, stdout)``.
@@ -317,7 +333,7 @@ def run_watched(command, limits, *, user=None, **kwargs):
     processes (what they map, their tmpfs files and shared memory, a
     ``memfd``) and caps their tasks; the grader still polls as a second line.
     ``outcome`` is None, or the status it was killed with (timed out, over a
-    limit). When it ends, whatever it left behind is killed
+    limit); ``stdout``, the last ``STDOUT_BYTES`` or so of its output. When it ends, whatever it left behind is killed
     (``_Started.finished``, and the whole cgroup), before this returns.
     """
     group = kernel_cgroup(limits)
@@ -330,8 +346,8 @@ def run_watched(command, limits, *, user=None, **kwargs):
     try:
         process = _STARTED.popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, **kwargs)
-        output = []
-        reader = threading.Thread(target=lambda: output.append(process.stdout.read()), daemon=True)
+        output = collections.deque()
+        reader = threading.Thread(target=_keep_the_end, args=(process.stdout, output), daemon=True)
         reader.start()
         try:
             outcome = watch(process, limits)

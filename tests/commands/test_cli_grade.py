@@ -114,6 +114,8 @@ EXPECTED = {
     # exports a 1.3 MB zip of 1.25 GiB of zeros for Keras to unpack: refused before Keras opens it
     "bombs_the_scorer.ipynb": ("model not loadable safely: ValueError: the model archive unpacks to 1.2 GiB, more "
                                "than the 1.0 GiB the grader allows a model", "-"),
+    # writes 512 MB into its runner's stdout, a pipe the grader reads: the grader keeps its last MiB only
+    "floods_the_graders_pipe.ipynb": ("below target", "0.5000"),
     # an error message with terminal escapes, a forged row, Markdown and HTML: plain text wherever it goes
     "raises_markup.ipynb": ("error in cell 1: ValueError: ...", "-"),
     "probes_the_sandbox.ipynb": ("no model", "-") if SANDBOXED else ("error in cell 1: RuntimeError: reached ...", "-"),

@@ -201,6 +201,17 @@ def test_kill_user_leaves_no_process_of_the_account_not_even_one_that_left_its_s
     assert not alive(escaped) and processes._parents(owner=user.uid) == {}
 
 
+@pytest.mark.slow
+def test_run_watched_keeps_the_end_of_an_endless_stdout_not_all_of_it(tmp_path):
+    # a notebook can write to its runner's stdout, which the grader reads: 64 MB of it must not be 64 MB of the
+    # grader's memory, and the last line (the scorer's result) is what is kept
+    code = "import os\nfor _ in range(64): os.write(1, b'x' * 2**20)\nprint('\\nthe result', flush=True)"
+    outcome, code, stdout = processes.run_watched([sys.executable, "-c", code],
+                                                  processes.Limits(time.monotonic() + 30, 2**30), cwd=tmp_path)
+    assert outcome is None and code == 0
+    assert stdout.endswith("\nthe result\n") and len(stdout) <= processes.STDOUT_BYTES + 65536
+
+
 def test_a_process_a_spared_tree_forks_while_strays_are_killed_is_spared(monkeypatch):
     # the grader kills what a finished notebook left behind while another notebook's sandbox starts its runner:
     # the runner, forked between the two reads of /proc, belongs to the spared tree and must live
