@@ -120,6 +120,10 @@ def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_su
         results = run_submission(root, env, notebook)
         assert results["score"] == points, results
         assert len(results["tests"]) == 5
+    # writes a full score where Gradescope reads it, then kills every process it can see: in the sandbox, neither
+    results = run_submission(root, env, "forges_gradescope_results.ipynb",
+                             ("hints.json", json.dumps({"results": str(root / "results" / "results.json")})))
+    assert results["score"] == 0.0, results
     # a submission without a notebook: a result that says so, not a crash
     shutil.rmtree(root / "submission")
     (root / "submission").mkdir()
