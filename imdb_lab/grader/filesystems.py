@@ -8,7 +8,9 @@ until no inode is left): the notebook gets "no space left on device", and
 no classmate shares the filesystem it filled. Its pages are charged to the
 memory cgroup of the process that writes them, so ``--memory`` covers them
 too. Where the grader cannot mount (not root, or a container that forbids
-it), the box is a plain folder and its size is polled (``processes.disk_bytes``).
+it), the box is a plain folder, polled once a second: its size, its number
+of files, and the unlinked files its processes hold open
+(``processes.disk_usage``, ``processes.unlinked_bytes``).
 """
 
 import ctypes

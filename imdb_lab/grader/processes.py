@@ -13,6 +13,7 @@ import ctypes
 import dataclasses
 import os
 import signal
+import stat as stat_module
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 from imdb_lab import cgroups
-from imdb_lab.grader.filesystems import box_full
+from imdb_lab.grader.filesystems import INODES, box_full
 from imdb_lab.grader.statuses import TIMED_OUT, Status, over_disk, over_memory, over_processes
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -195,14 +196,16 @@ class _Started:
 _STARTED = _Started()
 
 
-def disk_bytes(folder):
-    """Return the bytes the files under ``folder`` take on disk (links not followed; what vanished counts 0)."""
-    total, todo = 0, [str(folder)]
+def disk_usage(folder):
+    """Return ``(bytes, files)``: what the files under ``folder`` take on disk, and how many entries it holds (links
+    not followed; what vanished counts 0)."""
+    total, files, todo = 0, 0, [str(folder)]
     while todo:
         try:
             entries = list(os.scandir(todo.pop()))
         except OSError:
             continue
+        files += len(entries)
         for entry in entries:
             try:
                 stat = entry.stat(follow_symlinks=False)
@@ -211,7 +214,39 @@ def disk_bytes(folder):
             total += getattr(stat, "st_blocks", 0) * 512 or stat.st_size  # st_blocks: sparse files count as written
             if entry.is_dir(follow_symlinks=False):
                 todo.append(entry.path)
-    return total
+    return total, files
+
+
+def unlinked_bytes(pids):
+    """Return ``(in_memory, on_disk)``: the bytes of the files ``pids`` hold open that no name leads to any more,
+    each file once (Linux /proc).
+
+    ``in_memory``: memfds and unlinked shared-memory files, memory no resident
+    set shows; ``on_disk``: other unlinked files (one grown with
+    ``posix_fallocate`` included), which no walk of a folder finds.
+    """
+    seen, in_memory, on_disk = set(), 0, 0
+    for pid in pids:
+        try:
+            descriptors = list(os.scandir(f"/proc/{pid}/fd"))
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                target = os.readlink(descriptor.path)
+                if not target.endswith(" (deleted)"):
+                    continue
+                opened = os.stat(descriptor.path)  # the file itself, through the descriptor
+            except OSError:
+                continue
+            if (opened.st_dev, opened.st_ino) in seen or not stat_module.S_ISREG(opened.st_mode):
+                continue
+            seen.add((opened.st_dev, opened.st_ino))
+            if target.startswith(("/memfd:", "/dev/shm/")):
+                in_memory += opened.st_blocks * 512
+            else:
+                on_disk += opened.st_blocks * 512
+    return in_memory, on_disk
 
 
 # what one notebook may use unless the grader is told otherwise (imdb-lab grade's options): its run, export and scoring
@@ -248,14 +283,18 @@ class Limits:
         if time.monotonic() >= self.deadline:
             return Status(TIMED_OUT)
         tree = [pid, *descendants(pid)]
-        if resident_bytes(tree) > self.memory:
+        # memory and disk no resident set and no walk shows (a memfd, an unlinked file): with the disk, once a second
+        in_memory, on_disk = unlinked_bytes(tree) if check_disk else (0, 0)
+        if resident_bytes(tree) + in_memory > self.memory:
             return over_memory(self.memory)
         if self.processes is not None and CONTAINED and len(tree) > self.processes:
             return over_processes(self.processes)
         if self.filesystem:
             return self.disk_outcome()
-        if check_disk and self.disk is not None and disk_bytes(self.folder) > self.disk:
-            return over_disk(self.disk)
+        if check_disk and self.disk is not None:
+            used, files = disk_usage(self.folder)
+            if used + on_disk > self.disk or files > INODES:
+                return over_disk(self.disk)
         return None
 
     def disk_outcome(self):

@@ -102,24 +102,42 @@ def test_kill_descendants_of_another_process_spares_nothing_below_it(tmp_path):
         os.kill(grandchild, 9)
 
 
-def naive_disk_bytes(folder):
-    """The bytes on disk of every file and folder below ``folder``, with os.walk (links not followed)."""
-    total = 0
+def naive_disk_usage(folder):
+    """The bytes on disk of every file and folder below ``folder``, and how many, with os.walk (links not
+    followed)."""
+    total = count = 0
     for root, folders, files in os.walk(folder):
         for name in folders + files:
             stat = os.lstat(os.path.join(root, name))
             total += stat.st_blocks * 512 or stat.st_size
-    return total
+            count += 1
+    return total, count
 
 
-def test_disk_bytes_counts_what_is_written_below_a_folder_as_a_walk_does(tmp_path):
+def test_disk_usage_counts_what_is_written_below_a_folder_as_a_walk_does(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "one.bin").write_bytes(bytes(3 * 2**20))
     (tmp_path / "a" / "b" / "two.bin").write_bytes(b"x" * 5000)
     (tmp_path / "link").symlink_to("/usr")  # not followed
-    assert processes.disk_bytes(tmp_path) == naive_disk_bytes(tmp_path)
-    assert processes.disk_bytes(tmp_path) >= 3 * 2**20 + 5000
-    assert processes.disk_bytes(tmp_path / "missing") == 0
+    assert processes.disk_usage(tmp_path) == naive_disk_usage(tmp_path)
+    assert processes.disk_usage(tmp_path)[0] >= 3 * 2**20 + 5000 and processes.disk_usage(tmp_path)[1] == 5
+    assert processes.disk_usage(tmp_path / "missing") == (0, 0)
+
+
+def test_unlinked_files_a_process_holds_are_counted_once_memfds_as_memory(tmp_path):
+    memfd = os.memfd_create("held")
+    os.write(memfd, bytes(3 * 2**20))
+    unlinked = os.open(tmp_path / "hidden.bin", os.O_CREAT | os.O_RDWR)
+    os.unlink(tmp_path / "hidden.bin")
+    os.posix_fallocate(unlinked, 0, 5 * 2**20)
+    again = os.open(f"/proc/self/fd/{unlinked}", os.O_RDONLY)  # the same file twice counts once
+    try:
+        in_memory, on_disk = processes.unlinked_bytes([os.getpid()])
+        assert 3 * 2**20 <= in_memory < 4 * 2**20 and 5 * 2**20 <= on_disk < 6 * 2**20
+    finally:
+        for fd in (memfd, unlinked, again):
+            os.close(fd)
+    assert processes.unlinked_bytes([os.getpid()]) == (0, 0)
 
 
 @pytest.mark.slow
@@ -210,6 +228,27 @@ def test_run_watched_keeps_the_end_of_an_endless_stdout_not_all_of_it(tmp_path):
                                                   processes.Limits(time.monotonic() + 30, 2**30), cwd=tmp_path)
     assert outcome is None and code == 0
     assert stdout.endswith("\nthe result\n") and len(stdout) <= processes.STDOUT_BYTES + 65536
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code, limits, status", [
+    (MEMFD, {"memory": 200 * 2**20}, "over the memory limit (200 MiB)"),
+    ("import os, time\nfd = os.open('hidden.bin', os.O_CREAT | os.O_RDWR)\nos.unlink('hidden.bin')\n"
+     "os.posix_fallocate(fd, 0, 64 * 2**20)\ntime.sleep(30)", {"disk": 8 * 2**20}, "over the disk limit (8 MiB)"),
+    ("import os, time\nfor i in range(300): open(str(i), 'w').close()\ntime.sleep(30)", {"disk": 8 * 2**20},
+     "over the disk limit (8 MiB)"),
+])
+def test_without_the_kernels_limits_the_poll_sees_memfds_unlinked_files_and_empty_files(tmp_path, monkeypatch,
+                                                                                        code, limits, status):
+    # a grader that may neither make cgroups nor mount (not root): the second line, once a second
+    monkeypatch.setattr(processes, "kernel_cgroup", lambda limits: None)
+    monkeypatch.setattr(processes, "INODES", 200)
+    started = time.monotonic()
+    outcome, _, _ = processes.run_watched([sys.executable, "-c", code],
+                                          processes.Limits(started + 20, **{"memory": 2**30, **limits},
+                                                           folder=tmp_path), cwd=tmp_path)
+    assert outcome == status  # within a second of holding it: a poll cannot stop it sooner, as the kernel does
+    assert time.monotonic() - started < 15
 
 
 def test_a_process_a_spared_tree_forks_while_strays_are_killed_is_spared(monkeypatch):
