@@ -15,6 +15,8 @@ import signal
 import time
 from pathlib import Path
 
+from imdb_lab.arguments import is_whole
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC = Path("/proc")
 
@@ -77,10 +79,6 @@ def cpu_limit():
     return max(1, math.ceil(min(quotas))) if quotas else None
 
 
-# v1 writes "no limit" as 2**63 rounded down to pages
-_NO_LIMIT = 2**60
-
-
 def unavailable_reason():
     """Return why no memory cgroup can be made here (a sentence), or None when ``MemoryCgroup`` will work."""
     if not Path("/proc/self/cgroup").exists():
@@ -131,10 +129,9 @@ class MemoryCgroup:
     """
 
     def __init__(self, limit, name="imdb-lab", *, processes=None):
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+        if not is_whole(limit) or limit <= 0:
             raise ValueError(f"limit should be a positive whole number of bytes, not {limit!r}")
-        if processes is not None and (not isinstance(processes, int) or isinstance(processes, bool)
-                                      or processes <= 0):
+        if processes is not None and (not is_whole(processes) or processes <= 0):
             raise ValueError(f"processes should be a positive whole number or None, not {processes!r}")
         reason = unavailable_reason()
         if reason:

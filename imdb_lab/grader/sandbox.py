@@ -4,9 +4,9 @@ Inside, the file system is read-only and holds only what Python and the lab
 need (the system's ``/usr`` and ``/etc``, the interpreter and the folders it
 imports from), plus the notebook's private box, the one writable folder, and a
 ``/tmp`` and ``/dev/shm`` of ``TMP_BYTES`` each (the root and ``/dev``, which
-bubblewrap makes as tmpfs, are made read-only). Masked out even where they lie inside those: the grader's
-working folders, the classmates' folders, the data archive and caches, the
-rows file and the grader's key (``Box.hidden``). There is no network (only
+bubblewrap makes as tmpfs, are made read-only). Masked out even where they lie
+inside those: the grader's working folders, the classmates' folders, the data
+archive and caches, the rows file and the grader's key (``Box.hidden``). There is no network (only
 its own loopback, for the kernel), and the notebook sees and can signal only
 its own processes (a PID namespace). The grader keeps the memory, time,
 process-count and disk limits outside (``processes.run_watched``: a memory
@@ -114,36 +114,30 @@ def user_unavailable():
         return (f"there is no account {NOTEBOOK_USER} to run notebooks as (useradd --system --shell "
                 f"/usr/sbin/nologin {NOTEBOOK_USER}; the autograder's setup.sh makes it)")
     for path in [Path(sys.executable).resolve(), *python_folders()]:
-        if not _reachable_by(user, path):
+        if not _path_allows(user, path, 5):
             return (f"the account {NOTEBOOK_USER} cannot reach {path}, which the lab runs from: install Python and "
                     "the lab where every account can run them (a folder above it is private)")
     return None
 
 
-def _reachable_by(user, path):
-    """Return whether ``user`` can search every folder down to ``path`` and read (and run) ``path`` itself."""
-    return all(_allows(user, os.stat(folder), 1) for folder in path.parents) and _allows(user, os.stat(path), 5)
+def _path_allows(user, path, bits):
+    """Return whether ``user`` can search every folder down to ``path`` and has ``bits`` of ``path`` itself (4 read,
+    2 write, 1 search or run), by their modes (False where one cannot be read)."""
 
+    def allows(mode_stat, wanted):
+        shift = 6 if mode_stat.st_uid == user.uid else 3 if mode_stat.st_gid == user.gid else 0
+        return (mode_stat.st_mode >> shift) & wanted == wanted
 
-def _allows(user, mode_stat, bits):
-    """Return whether a file's mode gives ``user`` all of ``bits`` (4 read, 2 write, 1 search or run)."""
-    if mode_stat.st_uid == user.uid:
-        shift = 6
-    elif mode_stat.st_gid == user.gid:
-        shift = 3
-    else:
-        shift = 0
-    return (mode_stat.st_mode >> shift) & bits == bits
+    try:
+        return all(allows(os.stat(folder), 1) for folder in path.parents) and allows(os.stat(path), bits)
+    except OSError:
+        return False
 
 
 def readable_by(user, path):
-    """Return whether ``user`` (a ``NotebookUser``) could read ``path``: every folder above it searchable by that
-    account and the file itself readable, by their modes."""
-    path = Path(path).resolve()
-    try:
-        return all(_allows(user, os.stat(folder), 1) for folder in path.parents) and _allows(user, os.stat(path), 4)
-    except OSError:
-        return False
+    """Return whether ``user`` (a ``NotebookUser``) could read ``path``, by the modes of the file and the folders
+    above it."""
+    return _path_allows(user, Path(path).resolve(), 4)
 
 
 def _system_binds():
