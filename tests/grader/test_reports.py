@@ -4,6 +4,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -172,6 +173,8 @@ def test_no_text_of_a_notebook_reaches_the_terminal_or_the_csv_with_a_control_ch
     row = make_row("class/eve\x1b[2J.ipynb", f"error in cell 2: {forged}", None, 2.0, True)
     lines = reports.format_table([row]).splitlines()
     assert len(lines) == 3 and not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for line in lines for c in line)
+    # nor a run of spaces, the table's column separator: the forged row stays inside its status cell
+    assert len(re.split(r"\s{2,}", lines[1].strip())) == len(re.split(r"\s{2,}", lines[0].strip())) == 11
     stream = io.StringIO()
     progress = reports.Progress(1, stream=stream)
     progress.update(row)
