@@ -10,6 +10,7 @@ from pathlib import Path
 from imdb_lab.errors import LabTypeError, LabValueError, printable
 from imdb_lab.files import atomic_write
 from imdb_lab.grader.exercises import EXERCISES, TITLES
+from imdb_lab.grader.statuses import one_line
 from imdb_lab.progress import ProgressBar
 
 CSV_COLUMNS = ("notebook", "student_id", "status", "accuracy", *(f"points_{name}" for name in EXERCISES), "score",
@@ -201,22 +202,16 @@ class Progress:
         self.bar.close(complete=False)
 
 
-def _table_cell(text):
-    """Return a notebook's text as a cell of the grade table: printable, its spaces single, so that no cell holds
-    the table's column separator (two spaces) and looks like more columns, or another row."""
-    return " ".join(printable(text).split())
-
-
 def format_table(results):
     """Return the grade table (notebook, status, accuracy, the points of each exercise and in all, seconds,
     sandboxed) and a summary line, as text; a notebook's text in it has no control character (``printable``) and
-    no run of spaces (``_table_cell``), so that no row can move the cursor, erase a line, or print another row or
+    no run of spaces (``statuses.one_line``), so that no row can move the cursor, erase a line, or print another row or
     column."""
     header = ("notebook", "status", "accuracy", *EXERCISES, "points", "seconds", "sandboxed")
     rows = []
     for r in results:
         earned = exercise_points(r)
-        rows.append((_table_cell(r.notebook), _table_cell(r.status), "-" if r.accuracy is None else f"{r.accuracy:.4f}",
+        rows.append((one_line(r.notebook), one_line(r.status), "-" if r.accuracy is None else f"{r.accuracy:.4f}",
                      *(_number(earned[name]) if name in earned else "-" for name in EXERCISES),
                      f"{_number(r.points)}/{_number(r.max_points)}", f"{r.seconds:.1f}", sandbox_word(r)))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

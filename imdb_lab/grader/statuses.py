@@ -6,7 +6,7 @@ followed by ``: detail`` (or, for a cell, its number), as the row shows it.
 grader; the grader turns them into a row's status and never shows them.
 """
 
-from imdb_lab.errors import describe, first_line
+from imdb_lab.errors import describe, first_line, printable
 from imdb_lab.memory import format_bytes
 
 PASSED = "passed"
@@ -84,8 +84,11 @@ class Status(str):
     """
 
     def __new__(cls, kind, detail="", text=None):
-        """Return the status of ``kind`` with ``detail``, shown as ``text`` (default ``kind: detail``)."""
-        status = super().__new__(cls, text if text is not None else (f"{kind}: {detail}" if detail else kind))
+        """Return the status of ``kind`` with ``detail``, shown as ``text`` (default ``kind: detail``): one line of
+        printable characters and single spaces, wherever a notebook's text in it came from, so that it is the same
+        text in the table (whose columns two spaces part), the CSV, the rows file and the feedback."""
+        detail = one_line(detail)
+        status = super().__new__(cls, one_line(text) if text is not None else (f"{kind}: {detail}" if detail else kind))
         status.kind, status.detail = kind, detail
         return status
 
@@ -100,6 +103,11 @@ class Status(str):
         word = max((word for word, _, _ in ROW_STATUSES if text == word or text.startswith((word + " ", word + ":"))),
                    key=len, default=None)
         return cls(word, text[len(word):].lstrip(" :") if word else text, text)
+
+
+def one_line(text):
+    """Return ``text`` with its control characters (``errors.printable``) and runs of spaces made single spaces."""
+    return " ".join(printable(text).split())
 
 
 def kind(status):
