@@ -113,9 +113,27 @@ def run_submission(root, env, notebook, *extra):
     return results
 
 
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory, small_archive):
+    """The autograder installed once, as Gradescope lays it out: ``(root, env)``. Its folder and those above it are
+    searchable by every account (as Gradescope's /autograder is) while this module's tests run."""
+    folder = tmp_path_factory.mktemp("gradescope")
+    system_tmp = Path(tempfile.gettempdir())
+    folders = [folder, *(parent for parent in folder.parents if parent.is_relative_to(system_tmp)
+                         and parent != system_tmp)]
+    modes = {path: stat.S_IMODE(os.stat(path).st_mode) for path in folders}
+    for path, mode in modes.items():
+        path.chmod(mode | 0o111)
+    try:
+        yield install_autograder(folder, small_archive)
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+
+
 @pytest.mark.slow
-def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_submission(tmp_path, small_archive):
-    root, env = install_autograder(tmp_path, small_archive)
+def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_submission(installed):
+    root, env = installed
     for notebook, points in (("full_marks.ipynb", 10.0), ("below_target.ipynb", 0.0)):
         results = run_submission(root, env, notebook)
         assert results["score"] == points, results
@@ -136,32 +154,17 @@ def test_the_autograder_runs_in_gradescopes_layout_on_an_honest_and_a_failing_su
     assert results["score"] == 0.0 and "No notebook (.ipynb)" in results["output"]
 
 
-@pytest.fixture
-def searchable_tmp_path(tmp_path):
-    """``tmp_path``, with the folders above it searchable by every account (as Gradescope's /autograder is), for
-    as long as the test runs."""
-    folders = [folder for folder in tmp_path.parents if folder.is_relative_to(Path(tempfile.gettempdir()))
-               and folder != Path(tempfile.gettempdir())]
-    modes = {folder: stat.S_IMODE(os.stat(folder).st_mode) for folder in [tmp_path, *folders]}
-    for folder, mode in modes.items():
-        folder.chmod(mode | 0o111)
-    yield tmp_path
-    for folder, mode in modes.items():
-        folder.chmod(mode)
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or not sys.platform.startswith("linux"),
                     reason="a container's grader runs as root on Linux: the setup makes the notebooks' account")
-def test_in_a_container_without_user_namespaces_notebooks_run_as_their_own_account(searchable_tmp_path,
-                                                                                   small_archive):
+def test_in_a_container_without_user_namespaces_notebooks_run_as_their_own_account(installed):
     # bubblewrap installed but unable to make its namespaces, as in Gradescope's containers
-    fake = searchable_tmp_path / "bin" / "bwrap"
-    fake.parent.mkdir()
+    root, env = installed
+    fake = root.parent / "no-namespaces" / "bwrap"
+    fake.parent.mkdir(exist_ok=True)
     fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
     fake.chmod(0o755)
-    path = f"{fake.parent}:{Path(sys.executable).parent}:{os.environ['PATH']}"
-    root, env = install_autograder(searchable_tmp_path, small_archive, PATH=path)
+    env = {**env, "PATH": f"{fake.parent}:{env['PATH']}"}
     reason = subprocess.run([str(root / "venv" / "bin" / "python"), "-c", "from imdb_lab.grader import sandbox; "
                              "print(sandbox.unavailable(), '|', sandbox.user_unavailable())"], env=env,
                             capture_output=True, text=True, check=True).stdout
