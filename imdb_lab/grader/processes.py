@@ -305,12 +305,12 @@ class Limits:
 def kernel_cgroup(limits):
     """Return a ``cgroups.MemoryCgroup`` that enforces ``limits`` (memory, and tasks where ``processes`` is given),
     or None where this machine gives none (the limits are then polled only)."""
-    if not CONTAINED or cgroups.unavailable_reason() is not None:
+    if not CONTAINED:
         return None
     tasks = None if limits.processes is None else limits.processes * TASKS_PER_PROCESS
     try:
         return cgroups.MemoryCgroup(limits.memory, "imdb-lab-grade", processes=tasks)
-    except OSError:
+    except OSError:  # none can be made here (its message says why): the limits are polled only
         return None
 
 
@@ -372,8 +372,9 @@ def run_watched(command, limits, *, user=None, **kwargs):
     processes (what they map, their tmpfs files and shared memory, a
     ``memfd``) and caps their tasks; the grader still polls as a second line.
     ``outcome`` is None, or the status it was killed with (timed out, over a
-    limit); ``stdout``, the last ``STDOUT_BYTES`` or so of its output. When it ends, whatever it left behind is killed
-    (``_Started.finished``, and the whole cgroup), before this returns.
+    limit); ``stdout``, the last ``STDOUT_BYTES`` or so of its output. When
+    it ends, whatever it left behind is killed (``_Started.finished``, and the
+    whole cgroup), before this returns.
     """
     group = kernel_cgroup(limits)
     if group is not None:

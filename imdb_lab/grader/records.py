@@ -45,9 +45,9 @@ def read_record(path, record_type, *, missing_ok=False):
         if missing_ok:
             return None
         raise RecordError(f"{path.name} was not written") from None
+    except RecordError:
+        raise
     except (OSError, ValueError) as error:
-        if isinstance(error, RecordError):
-            raise
         raise RecordError(f"{path.name} is not a JSON record ({type(error).__name__})") from None
     return record_type.from_json(content)
 
@@ -352,6 +352,11 @@ class ScorerResult:
         return cls(status, accuracy, {name: check_verdict(found, name) for name, found in verdicts.items()},
                    text(content["error"], "error", optional=True),
                    tuple(text(path, "a file", limit=4096) for path in json_list(content["files"], "files", 10**5)))
+
+
+# a row's ``sandboxed`` for a notebook run as the notebooks' own account (sandbox.NOTEBOOK_USER); True is
+# bubblewrap's sandbox, False no containment, None a file not run
+USER = "user"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from imdb_lab.errors import LabTypeError, LabValueError, printable
 from imdb_lab.files import atomic_write
 from imdb_lab.grader.exercises import EXERCISES, TITLES
+from imdb_lab.grader.records import USER
 from imdb_lab.grader.statuses import one_line
 from imdb_lab.progress import ProgressBar
 
@@ -63,12 +64,13 @@ def _cell(text):
     return f"'{text}" if text.startswith(_FORMULA_START) else text
 
 
+_CONTAINMENT_WORDS = {True: "yes", USER: "user", False: "no"}
+
+
 def sandbox_word(result):
     """Return how a row says whether its notebook ran contained: yes (bubblewrap's sandbox), user (as the notebooks'
     own account), no, or - (it did not run)."""
-    if result.sandboxed is True or result.sandboxed is False:
-        return "yes" if result.sandboxed else "no"
-    return "user" if result.sandboxed == "user" else "-"
+    return _CONTAINMENT_WORDS.get(result.sandboxed, "-")
 
 
 def write_csv(results, path, *, pattern=None):

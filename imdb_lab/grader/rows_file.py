@@ -16,7 +16,7 @@ from imdb_lab.errors import LabValueError, RecordError, WrongKeyError
 from imdb_lab.files import atomic_write, sha256_file
 from imdb_lab.grader.exercises import EXERCISES
 from imdb_lab.grader.grading import refusal
-from imdb_lab.grader.records import VERDICT_FIELDS, GradeResult, check_verdict
+from imdb_lab.grader.records import USER, VERDICT_FIELDS, GradeResult, check_verdict
 from imdb_lab.grader.statuses import BELOW_TARGET, GRADER_FAILED, GRADING_FAILED, PASSED, Status, kind
 from imdb_lab.models.evaluation import TARGET
 
@@ -99,7 +99,7 @@ def row_problem(row, target):
         return "its accuracy must be empty or a number from 0 to 1"
     if not is_real(seconds) or seconds < 0:
         return "its seconds must be a number, 0 or more"
-    if row.get("sandboxed") not in (True, False, None, "user"):
+    if row.get("sandboxed") not in (True, False, None, USER):
         return "its sandboxed must be true, \"user\", false or null"
     problem = _exercises_problem(row.get("exercises"))
     if problem:

@@ -37,6 +37,7 @@ except ImportError:  # Windows has no accounts database of this kind
 
 from imdb_lab.errors import first_line
 from imdb_lab.grader.launch import scorer_path
+from imdb_lab.grader.records import USER  # noqa: F401 - the containment use_sandbox names, with this module's
 
 INSTALL_HINT = ("install bubblewrap from your distribution (apt-get install bubblewrap, dnf install bubblewrap, "
                 "apk add bubblewrap)")
@@ -45,7 +46,6 @@ _SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32
 TMP_BYTES = 64 * 2**20
 # the account notebooks run as where bubblewrap cannot (the autograder's setup.sh creates it on Gradescope)
 NOTEBOOK_USER = "imdb-lab-notebook"
-USER = "user"  # the containment of a notebook run as NOTEBOOK_USER (a row's ``sandboxed``; True is bubblewrap's)
 _NAMESPACES = ("--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox")
 
 
